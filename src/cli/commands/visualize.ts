@@ -1,0 +1,21 @@
+/**
+ * `coco-stitcher visualize`: pictures of stitched predictions.
+ */
+import { Command, Option } from 'commander';
+import { runVisualize } from '../visualize/run-visualize.ts';
+import { parseNumber } from '../parse.ts';
+
+export function visualizeCommand(): Command {
+  return new Command('visualize')
+    .description('render each image with its stitched channels as heatmaps (beside and overlaid), and a contact sheet per video')
+    .argument('<manifest>', 'kwcoco manifest with stitched predictions')
+    .requiredOption('--channels <code>', 'channels to show as heatmaps, e.g. "pred.1"')
+    .option('--out <dir>', 'output folder', 'visualize')
+    .option('--base <code>', 'channels of the picture underneath (default r|g|b when present)')
+    .addOption(new Option('--space <space>', 'space to render in').choices(['video', 'image']).default('video'))
+    .option('--max-size <px>', 'longest side of a panel', parseNumber('max-size'), 512)
+    .action(async (manifest: string, o) => {
+      const res = await runVisualize({ src: manifest, channels: o.channels, out: o.out, base: o.base, space: o.space, maxSize: o.maxSize });
+      for (const p of [...res.images, ...res.sheets]) process.stdout.write(`${p}\n`);
+    });
+}

@@ -1,0 +1,28 @@
+/**
+ * Option parsers for commander that reject bad values with a message naming
+ * the option and the value.
+ */
+import { InvalidArgumentError } from 'commander';
+
+/** A finite number. */
+export function parseNumber(name: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`--${name} expects a number, got "${v}"`);
+    return n;
+  };
+}
+
+/** Comma-separated finite numbers. */
+export function parseNumberList(name: string): (v: string) => number[] {
+  return (v) => v.split(',').map((part) => parseNumber(name)(part));
+}
+
+/** "min,max" with min < max. */
+export function parseMinmax(v: string): [number, number] {
+  const parts = parseNumberList('expected-minmax')(v);
+  if (parts.length !== 2 || !(parts[0] < parts[1])) {
+    throw new InvalidArgumentError(`--expected-minmax expects "min,max" with min < max, got "${v}"`);
+  }
+  return [parts[0], parts[1]];
+}
