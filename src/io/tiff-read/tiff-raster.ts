@@ -1,0 +1,318 @@
+/**
+ * GeoTIFF / COG reading: geotiff.js parses the IFDs and GeoKeys and supplies
+ * the decoders; the tiles a window needs are fetched and placed into an HWC
+ * raster here, with typed-array row copies. Sparse tiles (TileOffsets or
+ * TileByteCounts 0, written by GDAL with SPARSE_OK and by our writer) read as
+ * the nodata value (0 without one), as GDAL reads them.
+ */
+import { GeoTIFF } from 'geotiff';
+import { Affine } from '../../array/affine.ts';
+import { allocate, DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
+import { Raster } from '../../array/raster.ts';
+import { CocoStitcherError } from '../../array/errors.ts';
+import { FormatError, UnsupportedError } from '../errors.ts';
+import { parseGdalMetadata, parseGdalNodata } from '../gdal-metadata-parse.ts';
+import {
+  checkOverview, readWindowed, resolveWindow, type PixelWindow, type RasterFile, type RasterReadOptions,
+} from '../raster-file.ts';
+import type { FileByteSource } from './file-source.ts';
+import { epsgFromGeoKeys, transformMatrix, type GeoKeys } from './geo.ts';
+import { createTileDecoder, type TileDecode, type TileLayout } from './tile-decoder.ts';
+
+/** TIFF SampleFormat values (TIFF 6.0 section 19). */
+const enum SampleFormat { Uint = 1, Int = 2, Float = 3 }
+
+/** NewSubfileType bits (TIFF 6.0 section 8). */
+const enum SubfileType { ReducedResolution = 1, Page = 2, Mask = 4 }
+
+/** How many tiles one read keeps in flight (fetch + decode) at once. */
+const TILES_IN_FLIGHT = 8;
+
+/** The fields of a geotiff.js ImageFileDirectory this reader uses. */
+interface Ifd {
+  hasTag(tag: string): boolean;
+  loadValue(tag: string): Promise<any>;
+  parseGeoKeyDirectory(): GeoKeys;
+}
+
+/** The dtype of samples with this TIFF SampleFormat and BitsPerSample, or null. */
+export function dtypeFromTiff(sampleFormat: number, bits: number): Dtype | null {
+  const key = `${sampleFormat}:${bits}`;
+  const table: Record<string, Dtype> = {
+    '1:8': 'uint8', '2:8': 'int8', '1:16': 'uint16', '2:16': 'int16', '2:32': 'int32',
+    '3:32': 'float32', '3:64': 'float64',
+  };
+  return table[key] ?? null;
+}
+
+const FORMAT_NAMES: Record<number, string> = { 1: 'unsigned integer', 2: 'signed integer', 3: 'float', 4: 'undefined', 5: 'complex integer', 6: 'complex float' };
+
+/** One image (full resolution or overview) of the file and its tile grid. */
+class Level {
+  offsets: ArrayLike<number> | null = null;
+  counts: ArrayLike<number> | null = null;
+  decode: TileDecode | null = null;
+  #loading: Promise<void> | null = null;
+
+  constructor(readonly index: number, readonly ifd: Ifd, readonly width: number, readonly height: number,
+    readonly tiled: boolean, readonly tileWidth: number, readonly tileHeight: number,
+    readonly planar: 1 | 2, readonly layout: TileLayout) {}
+
+  get tilesAcross(): number { return Math.ceil(this.width / this.tileWidth); }
+  get tilesDown(): number { return Math.ceil(this.height / this.tileHeight); }
+
+  /** Loads the tile offset / byte count arrays and the decoder (once). */
+  load(path: string): Promise<void> {
+    this.#loading ??= (async () => {
+      const [offTag, cntTag] = this.tiled ? ['TileOffsets', 'TileByteCounts'] : ['StripOffsets', 'StripByteCounts'];
+      let offsets, counts;
+      try {
+        offsets = await this.ifd.loadValue(offTag);
+        counts = await this.ifd.loadValue(cntTag);
+      } catch (err) {
+        throw new FormatError(`${path}: cannot read ${offTag}/${cntTag} of IFD ${this.index}: ${(err as Error).message}`, path, { cause: err });
+      }
+      const need = this.tilesAcross * this.tilesDown * (this.planar === 2 ? this.layout.bitsPerSample.length : 1);
+      const asArr = (v: unknown) => (typeof v === 'number' || typeof v === 'bigint') ? [Number(v)] : v as ArrayLike<number> | undefined;
+      this.offsets = asArr(offsets) ?? null;
+      this.counts = asArr(counts) ?? null;
+      if (!this.offsets || !this.counts || this.offsets.length < need || this.counts.length < need) {
+        throw new FormatError(`${path}: IFD ${this.index} lists ${this.offsets?.length ?? 0} ${offTag} and ` +
+          `${this.counts?.length ?? 0} ${cntTag} but its ${this.width}x${this.height} image needs ${need}`, path);
+      }
+      this.decode = await createTileDecoder(this.layout);
+    })();
+    return this.#loading;
+  }
+}
+
+/** Reads the full set of header facts of one IFD; throws for layouts we do not read. */
+async function describeLevel(index: number, ifd: Ifd, path: string, littleEndian: boolean, pool: TileLayout['pool']):
+  Promise<{ level: Level; dtype: Dtype; bands: number }> {
+  const num = async (tag: string, dflt?: number): Promise<number> => {
+    const v = await ifd.loadValue(tag);
+    if (v === undefined || v === null) {
+      if (dflt === undefined) throw new FormatError(`${path}: IFD ${index} has no ${tag} tag`, path);
+      return dflt;
+    }
+    return Number(typeof v === 'object' ? v[0] : v);
+  };
+  const width = await num('ImageWidth');
+  const height = await num('ImageLength');
+  const bands = await num('SamplesPerPixel', 1);
+  const bpsRaw = await ifd.loadValue('BitsPerSample');
+  const bits: number[] = bpsRaw === undefined ? [1] : typeof bpsRaw === 'number' ? [bpsRaw] : Array.from(bpsRaw as ArrayLike<number>);
+  const sfRaw = await ifd.loadValue('SampleFormat');
+  const formats: number[] = sfRaw === undefined ? [SampleFormat.Uint] : typeof sfRaw === 'number' ? [sfRaw] : Array.from(sfRaw as ArrayLike<number>);
+  for (let b = 0; b < bands; b++) {
+    const bb = bits[Math.min(b, bits.length - 1)], ff = formats[Math.min(b, formats.length - 1)];
+    if (bb !== bits[0] || ff !== formats[0]) {
+      throw new UnsupportedError(`${path}: bands of different sample types (band ${b} has ${bb}-bit format ${ff}, band 0 ${bits[0]}-bit format ${formats[0]}) are not supported`, path);
+    }
+  }
+  const dtype = dtypeFromTiff(formats[0], bits[0]);
+  if (!dtype) {
+    throw new UnsupportedError(`${path}: ${bits[0]}-bit ${FORMAT_NAMES[formats[0]] ?? `format ${formats[0]}`} samples are not supported ` +
+      `(expected uint8, int8, uint16, int16, int32, float32 or float64)`, path);
+  }
+  const planarRaw = await num('PlanarConfiguration', 1);
+  if (planarRaw !== 1 && planarRaw !== 2) throw new FormatError(`${path}: PlanarConfiguration ${planarRaw} is invalid`, path);
+  const tiled = ifd.hasTag('TileWidth');
+  if (!tiled && !ifd.hasTag('StripOffsets')) throw new FormatError(`${path}: IFD ${index} has neither tiles nor strips`, path);
+  const tileWidth = tiled ? await num('TileWidth') : width;
+  const tileHeight = tiled ? await num('TileLength') : Math.min(await num('RowsPerStrip', height), height) || height;
+  if (!(width > 0 && height > 0 && tileWidth > 0 && tileHeight > 0)) {
+    throw new FormatError(`${path}: IFD ${index} has invalid size ${width}x${height} or block ${tileWidth}x${tileHeight}`, path);
+  }
+  const layout: TileLayout = {
+    compression: await num('Compression', 1), predictor: await num('Predictor', 1),
+    tileWidth, tileHeight, bitsPerSample: Array.from({ length: bands }, () => bits[0]),
+    planarConfiguration: planarRaw, littleEndian, pool,
+  };
+  return { level: new Level(index, ifd, width, height, tiled, tileWidth, tileHeight, planarRaw, layout), dtype, bands };
+}
+
+/** Options of `openTiff`. */
+export interface OpenTiffOptions {
+  /** a geotiff.js `Pool` to decode non-DEFLATE tiles in web workers (default: decode in this thread) */
+  pool?: TileLayout['pool'];
+}
+
+/**
+ * Opens a TIFF already opened as `source`: parses every IFD, keeps the
+ * full-resolution image and its reduced-resolution levels (masks skipped).
+ * Takes ownership of `source` (closed on failure and by `close()`).
+ */
+export async function openTiff(source: FileByteSource, options: OpenTiffOptions = {}): Promise<RasterFile> {
+  const path = source.path;
+  try {
+    let tiff: any;
+    try {
+      tiff = await (GeoTIFF as any).fromSource(source.asGeotiffSource());
+    } catch (err) {
+      throw new FormatError(`${path} is not a readable TIFF: ${(err as Error).message}`, path, { cause: err });
+    }
+    let count: number;
+    try {
+      count = await tiff.getImageCount();
+    } catch (err) {
+      throw new FormatError(`${path}: cannot walk the IFD chain: ${(err as Error).message}`, path, { cause: err });
+    }
+    const levels: Level[] = [];
+    let dtype: Dtype | null = null;
+    let bands = 0;
+    let ifd0: Ifd | null = null;
+    for (let i = 0; i < count; i++) {
+      let ifd: Ifd;
+      try {
+        ifd = (await tiff.getImage(i)).fileDirectory as Ifd;
+      } catch (err) {
+        throw new FormatError(`${path}: cannot parse IFD ${i}: ${(err as Error).message}`, path, { cause: err });
+      }
+      if (i > 0) {
+        const sub = Number((await ifd.loadValue('NewSubfileType')) ?? 0);
+        // Only plain reduced-resolution images are overviews (not masks, not pages).
+        if (sub !== SubfileType.ReducedResolution) continue;
+      }
+      const d = await describeLevel(i, ifd, path, tiff.littleEndian, options.pool);
+      if (i === 0) {
+        dtype = d.dtype; bands = d.bands; ifd0 = ifd;
+      } else if (d.dtype !== dtype || d.bands !== bands) {
+        continue; // an overview that does not match the main image is not one of its levels
+      }
+      levels.push(d.level);
+    }
+    if (!ifd0 || !dtype) throw new FormatError(`${path} has no image`, path);
+    const nodata = parseGdalNodata(await ifd0.loadValue('GDAL_NODATA'));
+    const metadata = parseGdalMetadata(await ifd0.loadValue('GDAL_METADATA'));
+    let keys: GeoKeys = null;
+    try {
+      keys = ifd0.parseGeoKeyDirectory();
+    } catch { keys = null; }
+    const m = transformMatrix({
+      modelTransformation: await ifd0.loadValue('ModelTransformation'),
+      modelTiepoint: await ifd0.loadValue('ModelTiepoint'),
+      modelPixelScale: await ifd0.loadValue('ModelPixelScale'),
+    }, keys);
+    return new TiffRasterFile(source, levels, dtype, bands, nodata, metadata, epsgFromGeoKeys(keys), m ? new Affine(m) : null);
+  } catch (err) {
+    await source.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** A TIFF open for reading; see `RasterFile`. */
+class TiffRasterFile implements RasterFile {
+  readonly format = 'tiff' as const;
+  readonly path: string;
+  readonly width: number;
+  readonly height: number;
+  readonly overviews: readonly { width: number; height: number }[];
+  #source: FileByteSource;
+  #levels: Level[];
+  #closed = false;
+
+  constructor(source: FileByteSource, levels: Level[], readonly dtype: Dtype, readonly bands: number,
+    readonly nodata: number | null, readonly metadata: Record<string, string>,
+    readonly epsg: number | null, readonly transform: Affine | null) {
+    this.#source = source;
+    this.path = source.path;
+    this.#levels = levels;
+    this.width = levels[0].width;
+    this.height = levels[0].height;
+    this.overviews = levels.slice(1).map((l) => ({ width: l.width, height: l.height }));
+  }
+
+  async read(options: RasterReadOptions = {}): Promise<Raster> {
+    if (this.#closed) throw new FormatError(`${this.path} is closed`, this.path);
+    const ov = checkOverview(options.overview, this.overviews.length, this.path);
+    const level = this.#levels[ov === null ? 0 : ov + 1];
+    const win = resolveWindow(options.window, level.height, level.width, {
+      path: this.path, level: ov === null ? 'full resolution' : `overview ${ov}`, boundless: options.boundless,
+    });
+    const fill = options.fill ?? this.nodata ?? 0;
+    return readWindowed(win, level.height, level.width, this.bands, this.dtype, fill, (w) => this.#readInside(level, w));
+  }
+
+  async #readInside(level: Level, win: PixelWindow): Promise<Raster> {
+    const { bands, dtype } = this;
+    const out = allocate(dtype, win.h * win.w * bands);
+    if (win.h === 0 || win.w === 0) return new Raster(out, [win.h, win.w, bands]);
+    await level.load(this.path);
+    const { tileWidth: tw, tileHeight: th } = level;
+    const ty0 = Math.floor(win.y0 / th), ty1 = Math.ceil((win.y0 + win.h) / th);
+    const tx0 = Math.floor(win.x0 / tw), tx1 = Math.ceil((win.x0 + win.w) / tw);
+    const planes = level.planar === 2 ? bands : 1;
+    const jobs: [number, number, number][] = [];
+    for (let p = 0; p < planes; p++) {
+      for (let ty = ty0; ty < ty1; ty++) for (let tx = tx0; tx < tx1; tx++) jobs.push([p, ty, tx]);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < jobs.length) {
+        const [p, ty, tx] = jobs[next++];
+        await this.#placeTile(level, p, ty, tx, win, out);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(TILES_IN_FLIGHT, jobs.length) }, worker));
+    return new Raster(out, [win.h, win.w, bands]);
+  }
+
+  /** Fetches, decodes and copies the part of tile (ty, tx) of plane p inside `win` into `out`. */
+  async #placeTile(level: Level, p: number, ty: number, tx: number, win: PixelWindow, out: TypedArray): Promise<void> {
+    const { bands, dtype } = this;
+    const { tileWidth: tw, tileHeight: th, tilesAcross, tilesDown } = level;
+    const index = p * tilesAcross * tilesDown + ty * tilesAcross + tx;
+    const what = `${level.tiled ? 'tile' : 'strip'} ${index} (row ${ty}, col ${tx}${level.planar === 2 ? `, band ${p}` : ''}) of IFD ${level.index}`;
+    // Rows of this block inside the image (strips: the last one is short) and inside the window.
+    const blockRows = level.tiled ? th : Math.min(th, level.height - ty * th);
+    const iy0 = Math.max(win.y0, ty * th), iy1 = Math.min(win.y0 + win.h, ty * th + blockRows);
+    const ix0 = Math.max(win.x0, tx * tw), ix1 = Math.min(win.x0 + win.w, tx * tw + tw, level.width);
+    const spp = level.planar === 2 ? 1 : bands;
+    const offset = Number(level.offsets![index]);
+    const count = Number(level.counts![index]);
+    if (offset === 0 || count === 0) {
+      const fill = this.nodata ?? 0;
+      for (let y = iy0; y < iy1; y++) {
+        const row = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands;
+        if (spp === bands) out.fill(fill, row, row + (ix1 - ix0) * bands);
+        else for (let i = row + p, e = row + (ix1 - ix0) * bands; i < e; i += bands) out[i] = fill;
+      }
+      return;
+    }
+    const compressed = await this.#source.readExact(offset, count, what);
+    let bytes: Uint8Array;
+    try {
+      bytes = await level.decode!(compressed);
+    } catch (err) {
+      if (err instanceof CocoStitcherError) throw err;
+      throw new FormatError(`${this.path}: ${what} is corrupt: ${(err as Error)?.message ?? String(err)}`, this.path, { cause: err });
+    }
+    const sampleBytes = DTYPES[dtype].bytes;
+    const need = tw * blockRows * spp * sampleBytes;
+    if (bytes.byteLength < need) {
+      throw new FormatError(`${this.path}: ${what} decodes to ${bytes.byteLength} bytes, expected ${need} ` +
+        `(${tw}x${blockRows} pixels x ${spp} samples x ${sampleBytes} bytes)`, this.path);
+    }
+    const info = DTYPES[dtype];
+    const src: TypedArray = bytes.byteOffset % sampleBytes === 0
+      ? new info.ctor(bytes.buffer, bytes.byteOffset, need / sampleBytes)
+      : new info.ctor(bytes.slice(0, need).buffer, 0, need / sampleBytes);
+    const n = ix1 - ix0;
+    for (let y = iy0; y < iy1; y++) {
+      const s = ((y - ty * th) * tw + (ix0 - tx * tw)) * spp;
+      const d = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands;
+      if (spp === bands) {
+        out.set(src.subarray(s, s + n * bands) as never, d);
+      } else {
+        for (let i = 0, di = d + p; i < n; i++, di += bands) out[di] = src[s + i];
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#source.close();
+  }
+}

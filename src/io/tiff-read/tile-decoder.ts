@@ -1,0 +1,138 @@
+/**
+ * Tile decoding for the TIFF reader: decompression and predictor undoing
+ * through geotiff.js's decoders, except DEFLATE, which goes through
+ * node:zlib's asynchronous inflate (it runs on libuv's thread pool, so the
+ * tiles of one read inflate in parallel without worker threads, and it is
+ * faster than the pure-JS inflate geotiff.js ships). The output is the tile's
+ * samples in host (little-endian) byte order.
+ */
+import { inflate } from 'node:zlib';
+import { promisify } from 'node:util';
+import { BaseDecoder, getDecoder } from 'geotiff';
+import { UnsupportedError } from '../errors.ts';
+
+const inflateAsync = promisify(inflate);
+
+/** TIFF Compression tag values this reader knows by name (for messages). */
+export const enum Compression {
+  None = 1, LZW = 5, OldJPEG = 6, JPEG = 7, Deflate = 8, PackBits = 32773, AdobeDeflate = 32946,
+  LERC = 34887, ZSTD = 50000, WebP = 50001,
+}
+
+/** Everything a decoder needs to know about the tiles of one IFD. */
+export interface TileLayout {
+  compression: number;
+  predictor: number;
+  /** tile width (image width for strips) */
+  tileWidth: number;
+  /** tile height (RowsPerStrip for strips) */
+  tileHeight: number;
+  bitsPerSample: number[];
+  planarConfiguration: 1 | 2;
+  littleEndian: boolean;
+  /** optional geotiff.js Pool (web workers) for the non-DEFLATE codecs */
+  pool?: { bindParameters(compression: number, params: unknown): { decode(buf: ArrayBuffer): Promise<ArrayBuffer> } } | null;
+}
+
+/** Decodes one compressed tile into its raw sample bytes (host byte order). */
+export type TileDecode = (compressed: Uint8Array) => Promise<Uint8Array>;
+
+class ZlibDecoder extends BaseDecoder {
+  override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBuffer> {
+    const out = await inflateAsync(new Uint8Array(buffer));
+    // The predictor step views the result as a whole ArrayBuffer: give it its own.
+    if (out.byteOffset === 0 && out.byteLength === out.buffer.byteLength) return out.buffer as ArrayBuffer;
+    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer;
+  }
+}
+
+function swapBytes(bytes: Uint8Array, size: number): void {
+  if (size === 2) {
+    for (let i = 0; i + 1 < bytes.length; i += 2) { const t = bytes[i]; bytes[i] = bytes[i + 1]; bytes[i + 1] = t; }
+  } else if (size === 4) {
+    for (let i = 0; i + 3 < bytes.length; i += 4) {
+      let t = bytes[i]; bytes[i] = bytes[i + 3]; bytes[i + 3] = t;
+      t = bytes[i + 1]; bytes[i + 1] = bytes[i + 2]; bytes[i + 2] = t;
+    }
+  } else if (size === 8) {
+    for (let i = 0; i + 7 < bytes.length; i += 8) {
+      for (let k = 0; k < 4; k++) { const t = bytes[i + k]; bytes[i + k] = bytes[i + 7 - k]; bytes[i + 7 - k] = t; }
+    }
+  }
+}
+
+/** Undoes horizontal differencing (predictor 2) on host-order samples. */
+function undoHorizontal(bytes: Uint8Array, sampleBytes: number, width: number, stride: number): void {
+  const n = bytes.byteLength / sampleBytes;
+  const arr = sampleBytes === 1 ? bytes
+    : sampleBytes === 2 ? new Uint16Array(bytes.buffer, bytes.byteOffset, n)
+      : new Uint32Array(bytes.buffer, bytes.byteOffset, n);
+  const rowLen = width * stride;
+  for (let row = 0; row + rowLen <= n; row += rowLen) {
+    for (let i = row + stride; i < row + rowLen; i++) arr[i] += arr[i - stride];
+  }
+}
+
+function compressionName(c: number): string {
+  const names: Record<number, string> = {
+    1: 'NONE', 5: 'LZW', 6: 'old-style JPEG', 7: 'JPEG', 8: 'DEFLATE', 32773: 'PACKBITS', 32946: 'DEFLATE',
+    34887: 'LERC', 50000: 'ZSTD', 50001: 'WEBP',
+  };
+  return names[c] ?? `code ${c}`;
+}
+
+/**
+ * Makes the decode function for tiles of `layout`. Throws UnsupportedError
+ * for a compression or predictor geotiff.js cannot decode.
+ */
+export async function createTileDecoder(layout: TileLayout): Promise<TileDecode> {
+  const { compression, predictor, bitsPerSample, planarConfiguration, littleEndian } = layout;
+  if (predictor !== 1 && predictor !== 2 && predictor !== 3) {
+    throw new UnsupportedError(`TIFF predictor ${predictor} is not supported (expected 1, 2 or 3)`);
+  }
+  if (compression === Compression.OldJPEG) {
+    throw new UnsupportedError(`TIFF compression ${compressionName(compression)} is not supported`);
+  }
+  const sampleBytes = bitsPerSample[0] / 8;
+  // Big-endian files: geotiff.js's horizontal predictor adds samples in host
+  // order, so for multi-byte samples decompress only, swap, then undo it here.
+  // The floating-point predictor (3) already yields host-order samples.
+  const needSwap = !littleEndian && sampleBytes > 1 && predictor !== 3;
+  const ownPredictor = needSwap && predictor === 2;
+  const params = {
+    tileWidth: layout.tileWidth, tileHeight: layout.tileHeight,
+    planarConfiguration, bitsPerSample: bitsPerSample.slice(),
+    predictor: ownPredictor ? 1 : predictor,
+    samplesPerPixel: bitsPerSample.length,
+  };
+  let decode: (buf: ArrayBuffer) => Promise<ArrayBufferLike>;
+  if (compression === Compression.Deflate || compression === Compression.AdobeDeflate) {
+    const dec = new ZlibDecoder(params as never);
+    decode = (buf) => dec.decode(buf);
+  } else if (layout.pool) {
+    const bound = layout.pool.bindParameters(compression, params);
+    decode = (buf) => bound.decode(buf);
+  } else {
+    let dec: BaseDecoder;
+    try {
+      dec = await getDecoder(compression, params as never);
+    } catch (err) {
+      throw new UnsupportedError(`TIFF compression ${compressionName(compression)} is not supported by geotiff.js: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    decode = (buf) => dec.decode(buf);
+  }
+  const stride = planarConfiguration === 2 ? 1 : bitsPerSample.length;
+  return async (compressed) => {
+    // geotiff.js decoders may transfer or view the whole buffer: give them their own.
+    const own = compressed.byteOffset === 0 && compressed.byteLength === compressed.buffer.byteLength
+      ? compressed.buffer as ArrayBuffer
+      : compressed.slice().buffer as ArrayBuffer;
+    const out = new Uint8Array(await decode(own));
+    if (needSwap) swapBytes(out, sampleBytes);
+    if (ownPredictor) undoHorizontal(out, sampleBytes, layout.tileWidth, stride);
+    return out;
+  };
+}
+
+/** Human-readable compression name for a TIFF Compression code. */
+export { compressionName };
