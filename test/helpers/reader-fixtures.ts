@@ -156,3 +156,30 @@ export function makeGdalFixtures(specs: GdalFixtureSpec[]): { dir: string; truth
   }
   return { dir, truth, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+const READ_MANY = String.raw`
+import sys, json, os
+import numpy as np
+from osgeo import gdal
+gdal.UseExceptions()
+paths = json.load(sys.stdin); outdir = sys.argv[1]; res = []
+for i, p in enumerate(paths):
+    ds = gdal.Open(p)
+    arr = np.stack([ds.GetRasterBand(b + 1).ReadAsArray() for b in range(ds.RasterCount)], axis=-1)
+    fn = os.path.join(outdir, 'gdalread-%d.bin' % i)
+    arr.astype('<f8').tofile(fn)
+    res.append({'shape': list(arr.shape), 'dtype': str(arr.dtype), 'file': fn})
+    ds = None
+print(json.dumps(res))
+`;
+
+/** Reads several rasters with GDAL in one python call: shape, numpy dtype and float64 HWC pixels of each. */
+export function gdalReadMany(paths: string[]): { shape: [number, number, number]; dtype: string; data: Float64Array }[] {
+  const dir = mkdtempSync(join(tmpdir(), 'reader-gdalread-'));
+  try {
+    const out = JSON.parse(gdalPython(READ_MANY, [dir], Buffer.from(JSON.stringify(paths))));
+    return out.map((o: any) => ({ shape: o.shape, dtype: o.dtype, data: new Float64Array(new Uint8Array(readFileSync(o.file)).buffer) }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
