@@ -255,53 +255,48 @@ export async function readManifestFile(path: string): Promise<unknown> {
 /**
  * Serializes one JSON value with Python's `json.dumps` separators; NaN and
  * +-Infinity as Python writes them; objects' `toJSON` honoured; typed arrays
- * as lists; `undefined` members skipped (as JSON.stringify). Throws on cycles
- * and BigInt.
+ * as lists; `undefined` members skipped (as JSON.stringify). Throws on BigInt
+ * and on reference cycles (as nesting deeper than 2,000 levels).
  */
 export function dumpsPython(value: unknown): string {
-  const out: string[] = [];
-  const stack = new Set<object>();
-  const write = (v: unknown, key: string): void => {
-    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-      v = (v as { toJSON(k: string): unknown }).toJSON(key);
+  return writeValue(value, '', 0);
+}
+
+/** Nesting deeper than this is taken for a reference cycle. */
+const MAX_DEPTH = 2000;
+
+function writeValue(v: unknown, key: string, depth: number): string {
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+    v = (v as { toJSON(k: string): unknown }).toJSON(key);
+  }
+  switch (typeof v) {
+    case 'string': return JSON.stringify(v);
+    case 'number': return Number.isFinite(v) ? `${v}` : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+    case 'boolean': return v ? 'true' : 'false';
+    case 'bigint': throw new ManifestError(`cannot write BigInt ${v} (at key ${JSON.stringify(key)}) into a manifest`);
+    case 'undefined': case 'function': case 'symbol': return 'null';
+  }
+  if (v === null) return 'null';
+  if (depth > MAX_DEPTH) throw new ManifestError(`cannot write a manifest nested deeper than ${MAX_DEPTH} levels (a reference cycle?) at key ${JSON.stringify(key)}`);
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return writeValue(Array.from(v as unknown as ArrayLike<number>), key, depth);
+  if (Array.isArray(v)) {
+    let s = '[';
+    for (let i = 0; i < v.length; i++) {
+      if (i) s += ', ';
+      s += writeValue(v[i], String(i), depth + 1);
     }
-    switch (typeof v) {
-      case 'string': out.push(JSON.stringify(v)); return;
-      case 'number': out.push(Number.isFinite(v) ? JSON.stringify(v) : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'); return;
-      case 'boolean': out.push(v ? 'true' : 'false'); return;
-      case 'bigint': throw new ManifestError(`cannot write BigInt ${v} (at key ${JSON.stringify(key)}) into a manifest`);
-      case 'undefined': case 'function': case 'symbol': out.push('null'); return;
-    }
-    if (v === null) { out.push('null'); return; }
-    const obj = v as object;
-    if (stack.has(obj)) throw new ManifestError(`cannot write a manifest with a reference cycle (at key ${JSON.stringify(key)})`);
-    stack.add(obj);
-    if (ArrayBuffer.isView(obj) && !(obj instanceof DataView)) {
-      write(Array.from(obj as unknown as ArrayLike<number>), key);
-    } else if (Array.isArray(obj)) {
-      out.push('[');
-      for (let i = 0; i < obj.length; i++) {
-        if (i) out.push(', ');
-        write(obj[i], String(i));
-      }
-      out.push(']');
-    } else {
-      out.push('{');
-      let first = true;
-      for (const k of Object.keys(obj)) {
-        const item = (obj as Record<string, unknown>)[k];
-        if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-        if (!first) out.push(', ');
-        first = false;
-        out.push(JSON.stringify(k), ': ');
-        write(item, k);
-      }
-      out.push('}');
-    }
-    stack.delete(obj);
-  };
-  write(value, '');
-  return out.join('');
+    return `${s}]`;
+  }
+  let s = '{';
+  let first = true;
+  for (const k of Object.keys(v as object)) {
+    const item = (v as Record<string, unknown>)[k];
+    if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
+    if (!first) s += ', ';
+    first = false;
+    s += `${JSON.stringify(k)}: ${writeValue(item, k, depth + 1)}`;
+  }
+  return `${s}}`;
 }
 
 /** An image with its non-empty `auxiliary` / `assets` lists written one asset per line, as kwcoco does. */
