@@ -3,6 +3,8 @@
  * Mutating `.img` (or an asset of it) mutates the dataset.
  */
 import { isAbsolute, normalize, resolve } from 'node:path';
+import type { Raster } from '../array/raster.ts';
+import type { SpaceSlice } from '../array/slices.ts';
 import { ChannelSpec, FusedChannelSpec } from './channel-spec.ts';
 import { ManifestError } from './errors.ts';
 import type { CocoAssetDict, CocoDataset, CocoImageDict, CocoVideoDict } from './dataset.ts';
@@ -13,7 +15,7 @@ import type { CocoAssetDict, CocoDataset, CocoImageDict, CocoVideoDict } from '.
 /** Options of `CocoImage.imdelay` (see ./delayed/imdelay.ts). */
 export interface ImdelayOptions { channels?: string | FusedChannelSpec; space?: 'image' | 'video' | 'asset'; interpolation?: 'nearest' | 'linear' | 'area'; antialias?: boolean }
 /** A delayed image (see ./delayed/imdelay.ts). */
-export interface DelayedImage { readonly shape: [number, number, number]; crop(spaceSlice: unknown): DelayedImage; finalize(): Promise<unknown> }
+export interface DelayedImage { readonly shape: [number, number, number]; crop(spaceSlice: SpaceSlice): DelayedImage; finalize(): Promise<Raster> }
 type ImdelayFn = (image: CocoImage, options?: ImdelayOptions | string) => DelayedImage;
 let imdelayImpl: ImdelayFn | undefined;
 const IMDELAY_MODULE: string = './delayed/imdelay.ts';
@@ -73,16 +75,17 @@ export class CocoImage {
   }
 
   /**
-   * Every file of the image, in kwcoco's order: the image record itself
-   * first when it has a `file_name` (its warp to image space is the
-   * identity), then `img.assets` (or `img.auxiliary` when the image uses that
-   * key). The records are the live JSON objects; the list is new each call.
+   * Every file of the image, in kwcoco's order (`CocoImage.iter_asset_objs`):
+   * the image record itself first when it has a `file_name` (its warp to
+   * image space is the identity), then the items of `img.auxiliary`, then
+   * those of `img.assets` (an image normally has only one of the two). The
+   * records are the live JSON objects; the list is new each call.
    */
   get assets(): CocoAssetDict[] {
     const out: CocoAssetDict[] = [];
     if (typeof this.img.file_name === 'string' && this.img.file_name !== '') out.push(this.img as unknown as CocoAssetDict);
-    const key = this.assetsKey;
-    if (key) out.push(...(this.img[key] as CocoAssetDict[]));
+    if (Array.isArray(this.img.auxiliary)) out.push(...this.img.auxiliary);
+    if (Array.isArray(this.img.assets)) out.push(...this.img.assets);
     return out;
   }
 
@@ -115,7 +118,7 @@ export class CocoImage {
    * Throws ManifestError without a string `file_name`, ChannelError for a
    * bad channel code.
    */
-  addAsset(asset: CocoAssetDict): void {
+  addAsset(asset: Partial<CocoAssetDict> & { file_name: string }): void {
     if (asset === null || typeof asset !== 'object' || Array.isArray(asset)) {
       throw new ManifestError(`image ${this.img.id}: an asset must be an object, got ${JSON.stringify(asset)}`);
     }
@@ -126,7 +129,7 @@ export class CocoImage {
     let key = this.assetsKey;
     if (!key) key = Array.isArray(this.img.assets) ? 'assets' : Array.isArray(this.img.auxiliary) ? 'auxiliary' : 'assets';
     const list = (this.img[key] ??= []) as CocoAssetDict[];
-    list.push(asset);
+    list.push(asset as CocoAssetDict);
   }
 
   /**

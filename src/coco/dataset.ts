@@ -13,7 +13,10 @@ import { readManifestFile, writeManifestFile } from './manifest-io.ts';
 // ------------------------------------------------------------ JSON records
 // Shapes of the plain JSON records of a kwcoco manifest. Only the fields this
 // package reads are named; every record keeps any other field untouched
-// (index signature), so a round trip loses nothing.
+// (index signature), so a round trip loses nothing. `width` / `height` are
+// typed as present (kwcoco writes them on images, videos and assets); the
+// loader does not require them, so code reading an arbitrary manifest should
+// still check.
 
 /** Any extra JSON fields a record may carry. */
 export interface JsonFields { [key: string]: any }
@@ -26,8 +29,8 @@ export interface JsonFields { [key: string]: any }
 export interface CocoAssetDict extends JsonFields {
   file_name: string;
   channels?: string | null;
-  width?: number;
-  height?: number;
+  width: number;
+  height: number;
   num_bands?: number;
   warp_aux_to_img?: unknown;
   quantization?: { orig_min: number; orig_max: number; quant_min: number; quant_max: number; nodata?: number | null };
@@ -38,8 +41,8 @@ export interface CocoImageDict extends JsonFields {
   id: number;
   file_name?: string | null;
   name?: string | null;
-  width?: number;
-  height?: number;
+  width: number;
+  height: number;
   video_id?: number;
   frame_index?: number;
   channels?: string | null;
@@ -49,7 +52,7 @@ export interface CocoImageDict extends JsonFields {
 }
 
 /** A video: a canvas (`width` x `height`, video space) shared by its frames. */
-export interface CocoVideoDict extends JsonFields { id: number; name: string; width?: number; height?: number }
+export interface CocoVideoDict extends JsonFields { id: number; name: string; width: number; height: number }
 
 /** An annotation on one image (bbox in image-space pixels, `[x, y, w, h]`). */
 export interface CocoAnnotationDict extends JsonFields { id: number; image_id: number; category_id?: number | null; bbox?: number[] }

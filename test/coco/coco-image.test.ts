@@ -97,3 +97,23 @@ test('addAsset appends to auxiliary when the image uses it, to assets otherwise,
   assert.throws(() => d2.cocoImage(2).addAsset({ file_name: '' }), /file_name "" is not a non-empty string/);
   assert.throws(() => d2.cocoImage(2).addAsset({ file_name: 'e.tif', channels: 'a||b' }), ChannelError);
 });
+
+test('an image with both auxiliary and assets lists both (kwcoco: auxiliary first)', () => {
+  const dset = CocoDataset.fromJSON({ images: [{ id: 1, name: 'x', auxiliary: [{ file_name: 'a.tif', channels: 'a' }], assets: [{ file_name: 'b.tif', channels: 'b' }] }] });
+  assert.deepEqual(dset.cocoImage(1).assets.map((a) => a.file_name), ['a.tif', 'b.tif']);
+  assert.equal(dset.cocoImage(1).channels.spec, 'a,b');
+});
+
+test('imdelay without the delayed-loading module is a clear error, otherwise it delegates', async () => {
+  const { imdelayReady } = await import('../../src/coco/coco-image.ts');
+  await imdelayReady;
+  const dset = await load('bundle-probe');
+  const img = dset.cocoImage(1);
+  const available = existsSync(new URL('../../src/coco/delayed/imdelay.ts', import.meta.url));
+  if (!available) {
+    assert.throws(() => img.imdelay('pu8'), /delayed loading is not available/);
+    return;
+  }
+  const delayed = img.imdelay({ channels: 'pu8', space: 'image' });
+  assert.deepEqual(delayed.shape, [12, 16, 1]);
+});

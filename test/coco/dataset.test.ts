@@ -316,3 +316,17 @@ test('demo("vidshapes-msi") delegates to createVidshapesMsi', { skip: !existsSyn
   assert.ok(dset instanceof CocoDataset);
   assert.ok(dset.index.imgs.size > 0);
 });
+
+test('dump: objects with toJSON are written as their JSON, typed arrays as lists, cycles refused', async () => {
+  const dir = tmp();
+  const warp = { matrix: [2, 0, 0, 0, 2, 0], toJSON: () => ({ scale: 2, type: 'affine' }) };
+  const dset = CocoDataset.fromJSON({ images: [{ id: 1, file_name: 'a.tif', warp_img_to_vid: warp, hist: new Float32Array([0.5, 1]) }] }, { fpath: join(dir, 'd.json') });
+  await dset.dump();
+  const back = JSON.parse(readFileSync(join(dir, 'd.json'), 'utf8'));
+  assert.deepEqual(back.images[0].warp_img_to_vid, { scale: 2, type: 'affine' });
+  assert.deepEqual(back.images[0].hist, [0.5, 1]);
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  dset.dataset.images![0].bad = cyclic;
+  await assert.rejects(dset.dump(), /reference cycle/);
+});
