@@ -252,7 +252,7 @@ export class CocoDataset {
     const target = path !== undefined ? resolve(path) : this.#fpath;
     if (!target) throw new ManifestError('dump() needs a path: this dataset has no fpath (pass one, or set dset.fpath)');
     let data: CocoManifest = this.dataset;
-    if (dirname(target) !== this.#bundleDpath && this.#hasRelativePaths()) {
+    if (this.#bundleKnown && dirname(target) !== this.#bundleDpath && this.#hasRelativePaths()) {
       const moved = this.copy();
       moved.fpath = target;
       data = moved.dataset;

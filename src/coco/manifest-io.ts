@@ -247,7 +247,8 @@ export async function readManifestFile(path: string): Promise<unknown> {
   try {
     text = UTF8.decode(bytes);
   } catch (err) {
-    throw new ManifestError(`${source}: not UTF-8 text (a kwcoco manifest is JSON)`, path, { cause: err });
+    if (err instanceof TypeError) throw new ManifestError(`${source}: not UTF-8 text (a kwcoco manifest is JSON)`, path, { cause: err });
+    throw new ManifestError(`${source}: cannot decode ${bytes.length} bytes as one string: ${(err as Error).message}`, path, { cause: err });
   }
   return parseManifestText(text, source);
 }

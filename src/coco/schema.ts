@@ -18,7 +18,7 @@ export interface ManifestValidation { valid: boolean; errors: string[] }
 
 let compiled: ValidateFunction | undefined;
 
-/** kwcoco's manifest schema (parsed once). */
+/** kwcoco's manifest schema, read from coco_schema.json beside this module (a fresh copy each call). */
 export function kwcocoSchema(): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL('./coco_schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 }

@@ -10,6 +10,7 @@ import { join, dirname, isAbsolute } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { unzipSync, zipSync, strToU8 } from 'fflate';
+import fc from 'fast-check';
 import { CocoDataset } from '../../src/coco/dataset.ts';
 import { validateManifest } from '../../src/coco/schema.ts';
 import { ManifestError, UnknownIdError } from '../../src/coco/errors.ts';
@@ -329,4 +330,25 @@ test('dump: objects with toJSON are written as their JSON, typed arrays as lists
   cyclic.self = cyclic;
   dset.dataset.images![0].bad = cyclic;
   await assert.rejects(dset.dump(), /reference cycle/);
+});
+
+test('property: kwcoco-formatted text parses back to what JSON.stringify would give', async () => {
+  const { formatManifest, parseManifestText } = await import('../../src/coco/manifest-io.ts');
+  const item = fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 5 });
+  const manifest = fc.record({
+    images: fc.array(item, { maxLength: 4 }), annotations: fc.array(item, { maxLength: 3 }),
+  }, { requiredKeys: [] }).chain((m) => fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }).map((extra) => ({ ...extra, ...m })));
+  fc.assert(fc.property(manifest, (m) => {
+    const text = formatManifest(m as Record<string, unknown>);
+    const expected = JSON.parse(JSON.stringify(m, (_k, v) => v)); // native serializer as the reference
+    for (const k of ['info', 'licenses', 'categories', 'keypoint_categories', 'videos', 'images', 'annotations']) if (expected[k] === null) delete expected[k];
+    assert.deepEqual(parseManifestText(text, 'prop.json'), expected);
+    assert.deepEqual(JSON.parse(text), expected);
+  }), { numRuns: 200 });
+});
+
+test('a UTF-8 byte order mark is accepted; a directory is a clear IoError', async () => {
+  const path = writeTmpManifest(new Uint8Array([0xef, 0xbb, 0xbf, ...Buffer.from('{"images": []}')]));
+  assert.deepEqual((await CocoDataset.load(path)).dataset, { images: [] });
+  await assert.rejects(CocoDataset.load(tmp()), (e: Error) => e instanceof IoError && /is a directory/.test(e.message));
 });
