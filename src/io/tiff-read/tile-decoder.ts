@@ -5,14 +5,17 @@
  * tiles of one read inflate in parallel without worker threads, and it is
  * faster than the pure-JS inflate geotiff.js ships), and LZW, which goes
  * through our own decoder (./lzw-decode.ts, about ten times faster than
- * geotiff.js's). The output is the tile's samples in host (little-endian)
- * byte order.
+ * geotiff.js's), and ZSTD, which uses the optional native zstd-napi when it
+ * is installed (geotiff.js's WASM decoder otherwise). Predictors are undone by ./predictor.ts (allocation-free,
+ * byte-order aware). The output is the tile's samples in host
+ * (little-endian) byte order.
  */
 import { inflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import { BaseDecoder, getDecoder } from 'geotiff';
 import { UnsupportedError } from '../errors.ts';
 import { lzwDecode } from './lzw-decode.ts';
+import { undoFloatingPoint, undoHorizontal } from './predictor.ts';
 
 const inflateAsync = promisify(inflate);
 
@@ -62,6 +65,15 @@ class FastLzwDecoder extends BaseDecoder {
   }
 }
 
+type ZstdDecompress = (data: Uint8Array) => Uint8Array;
+let zstdNative: Promise<ZstdDecompress | null> | null = null;
+
+/** zstd-napi's native decompress when the optional dependency is installed, else null. */
+function loadNativeZstd(): Promise<ZstdDecompress | null> {
+  zstdNative ??= import('zstd-napi').then((m) => m.decompress as ZstdDecompress, () => null);
+  return zstdNative;
+}
+
 function swapBytes(bytes: Uint8Array, size: number): void {
   if (size === 2) {
     for (let i = 0; i + 1 < bytes.length; i += 2) { const t = bytes[i]; bytes[i] = bytes[i + 1]; bytes[i + 1] = t; }
@@ -74,18 +86,6 @@ function swapBytes(bytes: Uint8Array, size: number): void {
     for (let i = 0; i + 7 < bytes.length; i += 8) {
       for (let k = 0; k < 4; k++) { const t = bytes[i + k]; bytes[i + k] = bytes[i + 7 - k]; bytes[i + 7 - k] = t; }
     }
-  }
-}
-
-/** Undoes horizontal differencing (predictor 2) on host-order samples. */
-function undoHorizontal(bytes: Uint8Array, sampleBytes: number, width: number, stride: number): void {
-  const n = bytes.byteLength / sampleBytes;
-  const arr = sampleBytes === 1 ? bytes
-    : sampleBytes === 2 ? new Uint16Array(bytes.buffer, bytes.byteOffset, n)
-      : new Uint32Array(bytes.buffer, bytes.byteOffset, n);
-  const rowLen = width * stride;
-  for (let row = 0; row + rowLen <= n; row += rowLen) {
-    for (let i = row + stride; i < row + rowLen; i++) arr[i] += arr[i - stride];
   }
 }
 
@@ -110,15 +110,16 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     throw new UnsupportedError(`TIFF compression ${compressionName(compression)} is not supported`);
   }
   const sampleBytes = bitsPerSample[0] / 8;
-  // Big-endian files: geotiff.js's horizontal predictor adds samples in host
-  // order, so for multi-byte samples decompress only, swap, then undo it here.
-  // The floating-point predictor (3) already yields host-order samples.
+  if (predictor === 2 && sampleBytes > 4) {
+    throw new UnsupportedError(`TIFF predictor 2 on ${bitsPerSample[0]}-bit samples is not supported`);
+  }
+  // Decompression only (geotiff.js's decoders get predictor 1); byte order and
+  // predictors are undone here. The floating-point predictor yields host
+  // order itself, so only the other cases of big-endian files are swapped.
   const needSwap = !littleEndian && sampleBytes > 1 && predictor !== 3;
-  const ownPredictor = needSwap && predictor === 2;
   const params = {
     tileWidth: layout.tileWidth, tileHeight: layout.tileHeight,
-    planarConfiguration, bitsPerSample: bitsPerSample.slice(),
-    predictor: ownPredictor ? 1 : predictor,
+    planarConfiguration, bitsPerSample: bitsPerSample.slice(), predictor: 1,
     samplesPerPixel: bitsPerSample.length,
   };
   let decode: (buf: ArrayBuffer) => Promise<ArrayBufferLike>;
@@ -129,6 +130,13 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     const perPixel = planarConfiguration === 2 ? sampleBytes : sampleBytes * bitsPerSample.length;
     const dec = new FastLzwDecoder(params, layout.tileWidth * layout.tileHeight * perPixel);
     decode = (buf) => dec.decode(buf);
+  } else if (compression === Compression.ZSTD && await loadNativeZstd()) {
+    const decompress = (await loadNativeZstd())!;
+    decode = async (buf) => {
+      const out = decompress(new Uint8Array(buf));
+      // (a Buffer's slice() is a view: copy through Uint8Array.prototype.slice)
+      return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out.buffer : Uint8Array.prototype.slice.call(out).buffer;
+    };
   } else if (layout.pool) {
     const bound = layout.pool.bindParameters(compression, params);
     decode = (buf) => bound.decode(buf);
@@ -149,7 +157,8 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
       : compressed.slice().buffer as ArrayBuffer;
     const out = new Uint8Array(await decode(own));
     if (needSwap) swapBytes(out, sampleBytes);
-    if (ownPredictor) undoHorizontal(out, sampleBytes, layout.tileWidth, stride);
+    if (predictor === 2) undoHorizontal(out, sampleBytes, layout.tileWidth, stride);
+    else if (predictor === 3) undoFloatingPoint(out, sampleBytes, layout.tileWidth, stride);
     return out;
   };
 }
