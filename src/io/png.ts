@@ -126,7 +126,7 @@ export function pngRasterFile(path: string, bytes: Uint8Array): RasterFile {
     format: 'png', path, width: image.width, height: image.height, bands: image.bands, dtype: image.dtype,
     nodata: null, metadata: {}, epsg: null, transform: null, overviews: [],
     async read(options: RasterReadOptions = {}) {
-      if (closed) throw new FormatError(`${path} is closed`, path);
+      if (closed) throw new IoError(`cannot read ${path}: it is closed`, path);
       checkOverview(options.overview, 0, path);
       const win = resolveWindow(options.window, image.height, image.width, { path, level: 'image', boundless: options.boundless });
       return readWindowed(win, image.height, image.width, image.bands, image.dtype, options.fill ?? 0,

@@ -353,6 +353,18 @@ describe('errors at the layer boundary', () => {
     await assert.rejects(readRaster(h), FormatError);
   });
 
+  it('every truncation of a COG (headers, tag values, tile data) is a FormatError, never zeros', async () => {
+    for (const name of ['utm', 'bigtiff']) {
+      const bytes = readFileSync(truth(name).path);
+      const p = join(fx.dir, `cut-${name}.tif`);
+      const step = Math.max(1, Math.floor(bytes.length / 150));
+      for (let cut = 0; cut < bytes.length; cut += cut < 2000 ? 7 : step) {
+        writeFileSync(p, bytes.subarray(0, cut));
+        await assert.rejects(readRaster(p), (err: Error) => err instanceof FormatError && err.message.includes(p), `${name} cut at ${cut}`);
+      }
+    }
+  });
+
   for (const name of ['uint16-deflate', 'uint16-lzw-pred']) {
     it(`corrupt tile data (${name}): FormatError with the path and the tile index`, async () => {
       const t = truth(name);

@@ -10,12 +10,13 @@ import { Affine } from '../../array/affine.ts';
 import { allocate, DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
 import { Raster } from '../../array/raster.ts';
 import { CocoStitcherError } from '../../array/errors.ts';
-import { FormatError, UnsupportedError } from '../errors.ts';
+import { FormatError, IoError, UnsupportedError } from '../errors.ts';
 import { parseGdalMetadata, parseGdalNodata } from '../gdal-metadata-parse.ts';
 import {
   checkOverview, readWindowed, resolveWindow, type PixelWindow, type RasterFile, type RasterReadOptions,
 } from '../raster-file.ts';
 import type { FileByteSource } from './file-source.ts';
+import { checkIfdExtents } from './check-extents.ts';
 import { epsgFromGeoKeys, transformMatrix, type GeoKeys } from './geo.ts';
 import { createTileDecoder, type TileDecode, type TileLayout } from './tile-decoder.ts';
 
@@ -152,6 +153,7 @@ export async function openTiff(source: FileByteSource, options: OpenTiffOptions 
     } catch (err) {
       throw new FormatError(`${path} is not a readable TIFF: ${(err as Error).message}`, path, { cause: err });
     }
+    await checkIfdExtents(source, Number(tiff.firstIFDOffset), tiff.littleEndian, tiff.bigTiff);
     let count: number;
     try {
       count = await tiff.getImageCount();
@@ -224,7 +226,7 @@ class TiffRasterFile implements RasterFile {
   }
 
   async read(options: RasterReadOptions = {}): Promise<Raster> {
-    if (this.#closed) throw new FormatError(`${this.path} is closed`, this.path);
+    if (this.#closed) throw new IoError(`cannot read ${this.path}: it is closed`, this.path);
     const ov = checkOverview(options.overview, this.overviews.length, this.path);
     const level = this.#levels[ov === null ? 0 : ov + 1];
     const win = resolveWindow(options.window, level.height, level.width, {
