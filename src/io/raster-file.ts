@@ -4,7 +4,7 @@
  * the pixel grid of the level being read (full resolution or an overview).
  */
 import type { Affine } from '../array/affine.ts';
-import type { Dtype } from '../array/dtypes.ts';
+import { DTYPES, type Dtype } from '../array/dtypes.ts';
 import { Raster } from '../array/raster.ts';
 import type { Slice, SpaceSlice } from '../array/slices.ts';
 import { ValueError } from '../array/errors.ts';
@@ -108,7 +108,7 @@ export async function readWindowed(win: PixelWindow, height: number, width: numb
   if (iy0 === win.y0 && ix0 === win.x0 && iy1 === win.y0 + win.h && ix1 === win.x0 + win.w) {
     return readInside(win);
   }
-  const out = Raster.full([win.h, win.w, bands], fill, dtype);
+  const out = Raster.full([win.h, win.w, bands], fillValueFor(fill, dtype), dtype);
   if (iy1 <= iy0 || ix1 <= ix0) return out;
   const inner = await readInside({ y0: iy0, x0: ix0, h: iy1 - iy0, w: ix1 - ix0 });
   const rowLen = (ix1 - ix0) * bands;
@@ -117,6 +117,17 @@ export async function readWindowed(win: PixelWindow, height: number, width: numb
     out.data.set(inner.data.subarray(r * rowLen, (r + 1) * rowLen) as never, dst);
   }
   return out;
+}
+
+/**
+ * A fill value as a sample of `dtype`, converted as GDAL converts a nodata
+ * value: integers round to nearest and clamp to the dtype's range, NaN is 0.
+ */
+export function fillValueFor(value: number, dtype: Dtype): number {
+  const info = DTYPES[dtype];
+  if (info.isFloat) return value;
+  if (Number.isNaN(value)) return 0;
+  return Math.min(info.max, Math.max(info.min, Math.round(value)));
 }
 
 /** Checks an overview index against the number of levels; ValueError when out of range. */

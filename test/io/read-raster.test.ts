@@ -84,6 +84,8 @@ const LAYOUT_SPECS: GdalFixtureSpec[] = [
     sparseWrite: [0, 32, 0, 32], options: ['INTERLEAVE=BAND', ...TILED] },
   { name: 'lzw-big', dtype: 'uint16', height: 300, width: 260, bands: 2, driver: 'GTiff',
     options: ['COMPRESS=LZW', 'TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256'] },
+  { name: 'jpeg-gray', dtype: 'uint8', height: H, width: W, bands: 1, driver: 'COG', options: ['COMPRESS=JPEG', ...BLOCK] },
+  { name: 'jpeg-ycbcr', dtype: 'uint8', height: 64, width: 64, bands: 3, driver: 'GTiff', options: ['COMPRESS=JPEG', 'PHOTOMETRIC=YCBCR', ...TILED] },
   { name: 'u32', dtype: 'uint32', height: 10, width: 10, bands: 1, driver: 'GTiff', options: TILED },
   { name: 'c64', dtype: 'cfloat32', height: 10, width: 10, bands: 1, driver: 'GTiff', options: TILED },
 ];
@@ -127,7 +129,7 @@ const GDAL_DTYPES: Record<string, string> = {
 };
 
 describe('GDAL-written files read exactly, every level', () => {
-  for (const spec of [...matrixSpecs(), ...GEO_SPECS, ...LAYOUT_SPECS.filter((s) => !['u32', 'c64'].includes(s.name))]) {
+  for (const spec of [...matrixSpecs(), ...GEO_SPECS, ...LAYOUT_SPECS.filter((s) => !['u32', 'c64', 'jpeg-gray', 'jpeg-ycbcr'].includes(s.name))]) {
     it(`${spec.name} (${spec.driver} ${spec.dtype} x${spec.bands} ${(spec.options ?? []).join(' ')})`, async () => {
       const t = truth(spec.name);
       const f = await openRaster(t.path);
@@ -154,6 +156,25 @@ describe('the compression matrix covers what it claims', () => {
       assert.equal(GDAL_DTYPES[t.dtype], s.dtype, s.name);
       if (s.driver === 'COG') assert.ok(t.overviews.length >= 1, `${s.name} has overviews`);
     }
+  });
+});
+
+describe('JPEG (lossy: decoders may differ by rounding)', () => {
+  it('gray JPEG COG within 1 of GDAL, overviews too', async () => {
+    const t = truth('jpeg-gray');
+    const f = await openRaster(t.path);
+    for (let lv = 0; lv < t.levels.length; lv++) {
+      const r = await f.read(lv ? { overview: lv - 1 } : {});
+      assert.deepEqual([...r.shape], t.levels[lv].shape);
+      r.data.forEach((v, i) => { if (Math.abs(v - t.levels[lv].data[i]) > 1) assert.fail(`level ${lv} sample ${i}: ${v} vs GDAL ${t.levels[lv].data[i]}`); });
+    }
+    await f.close();
+  });
+
+  it('YCbCr JPEG is converted to RGB as GDAL does (exact on the smooth half; chroma upsampling differs on noise)', async () => {
+    const t = truth('jpeg-ycbcr');
+    const { raster } = await readRaster(t.path);
+    assertPixels(raster.crop(0, 0, 64, 32), t.levels[0], [0, 0, 64, 32]);
   });
 });
 
@@ -258,6 +279,11 @@ describe('windows outside the raster', () => {
     }
     const fully = await readRaster(t.path, { window: [slice(100, 102), slice(0, 2)], boundless: true, fill: 3 });
     assert.deepEqual(Array.from(fully.raster.data), new Array(8).fill(3));
+    // fill values convert as GDAL converts nodata: round, clamp to the dtype, NaN -> 0 for integers
+    for (const [fill, want] of [[NaN, 0], [1e9, 32767], [-1e9, -32768], [2.6, 3]] as const) {
+      const r = await readRaster(t.path, { window: [slice(-1, 0), slice(0, 1)], boundless: true, fill });
+      assert.deepEqual(Array.from(r.raster.data), [want, want], `fill ${fill}`);
+    }
   });
 
   it('steps other than 1, fractional bounds and stop < start are rejected', async () => {

@@ -13,7 +13,7 @@ import { CocoStitcherError } from '../../array/errors.ts';
 import { FormatError, IoError, UnsupportedError } from '../errors.ts';
 import { parseGdalMetadata, parseGdalNodata } from '../gdal-metadata-parse.ts';
 import {
-  checkOverview, readWindowed, resolveWindow, type PixelWindow, type RasterFile, type RasterReadOptions,
+  checkOverview, fillValueFor, readWindowed, resolveWindow, type PixelWindow, type RasterFile, type RasterReadOptions,
 } from '../raster-file.ts';
 import type { FileByteSource } from './file-source.ts';
 import { checkIfdExtents } from './check-extents.ts';
@@ -129,6 +129,12 @@ async function describeLevel(index: number, ifd: Ifd, path: string, littleEndian
     compression: await num('Compression', 1), predictor: await num('Predictor', 1),
     tileWidth, tileHeight, bitsPerSample: Array.from({ length: bands }, () => bits[0]),
     planarConfiguration: planarRaw, littleEndian, pool,
+    ycbcrToRgb: (await num('Compression', 1)) === 7 && (await num('PhotometricInterpretation', 1)) === 6 &&
+      bands === 3 && bits[0] === 8 && planarRaw === 1,
+    extra: {
+      JPEGTables: ifd.hasTag('JPEGTables') ? await ifd.loadValue('JPEGTables') : undefined,
+      LercParameters: ifd.hasTag('LercParameters') ? await ifd.loadValue('LercParameters') : undefined,
+    },
   };
   return { level: new Level(index, ifd, width, height, tiled, tileWidth, tileHeight, planarRaw, layout), dtype, bands };
 }
@@ -274,7 +280,7 @@ class TiffRasterFile implements RasterFile {
     const offset = Number(level.offsets![index]);
     const count = Number(level.counts![index]);
     if (offset === 0 || count === 0) {
-      const fill = this.nodata ?? 0;
+      const fill = fillValueFor(this.nodata ?? 0, dtype);
       for (let y = iy0; y < iy1; y++) {
         const row = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands;
         if (spp === bands) out.fill(fill, row, row + (ix1 - ix0) * bands);

@@ -36,6 +36,10 @@ export interface TileLayout {
   bitsPerSample: number[];
   planarConfiguration: 1 | 2;
   littleEndian: boolean;
+  /** JPEG tiles stored as YCbCr (PhotometricInterpretation 6): convert to RGB, as GDAL does */
+  ycbcrToRgb?: boolean;
+  /** codec-specific parameters geotiff.js's decoders read (JPEGTables, LercParameters) */
+  extra?: Record<string, unknown>;
   /** optional geotiff.js Pool (web workers) for the non-DEFLATE codecs */
   pool?: { bindParameters(compression: number, params: unknown): { decode(buf: ArrayBuffer): Promise<ArrayBuffer> } } | null;
 }
@@ -72,6 +76,17 @@ let zstdNative: Promise<ZstdDecompress | null> | null = null;
 function loadNativeZstd(): Promise<ZstdDecompress | null> {
   zstdNative ??= import('zstd-napi').then((m) => m.decompress as ZstdDecompress, () => null);
   return zstdNative;
+}
+
+/** JFIF YCbCr -> RGB on 8-bit pixel-interleaved triples, in place (libjpeg's formulas, rounded). */
+function ycbcrToRgb(px: Uint8Array): void {
+  for (let i = 0; i + 2 < px.length; i += 3) {
+    const y = px[i], cb = px[i + 1] - 128, cr = px[i + 2] - 128;
+    const r = Math.round(y + 1.402 * cr), g = Math.round(y - 0.344136286 * cb - 0.714136286 * cr), b = Math.round(y + 1.772 * cb);
+    px[i] = r < 0 ? 0 : r > 255 ? 255 : r;
+    px[i + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
+    px[i + 2] = b < 0 ? 0 : b > 255 ? 255 : b;
+  }
 }
 
 function swapBytes(bytes: Uint8Array, size: number): void {
@@ -121,6 +136,7 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     tileWidth: layout.tileWidth, tileHeight: layout.tileHeight,
     planarConfiguration, bitsPerSample: bitsPerSample.slice(), predictor: 1,
     samplesPerPixel: bitsPerSample.length,
+    ...layout.extra,
   };
   let decode: (buf: ArrayBuffer) => Promise<ArrayBufferLike>;
   if (compression === Compression.Deflate || compression === Compression.AdobeDeflate) {
@@ -156,6 +172,7 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
       ? compressed.buffer as ArrayBuffer
       : compressed.slice().buffer as ArrayBuffer;
     const out = new Uint8Array(await decode(own));
+    if (layout.ycbcrToRgb) ycbcrToRgb(out);
     if (needSwap) swapBytes(out, sampleBytes);
     if (predictor === 2) undoHorizontal(out, sampleBytes, layout.tileWidth, stride);
     else if (predictor === 3) undoFloatingPoint(out, sampleBytes, layout.tileWidth, stride);
