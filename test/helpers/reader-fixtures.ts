@@ -30,6 +30,8 @@ export interface GdalFixtureSpec {
   nans?: boolean;
   /** write only the block(s) intersecting rows/cols [y0, y1) x [x0, x1) (GTiff with SPARSE_OK=TRUE) */
   sparseWrite?: [number, number, number, number];
+  /** add a per-dataset mask band (GDAL writes it as mask IFDs), 0 on the top-left quarter */
+  mask?: boolean;
   /** AREA_OR_POINT=Point */
   pixelIsPoint?: boolean;
   seed?: number;
@@ -99,6 +101,10 @@ for s in specs:
         setup(mem)
         for b in range(c):
             mem.GetRasterBand(b + 1).WriteArray(a[b])
+        if s.get('mask'):
+            mem.CreateMaskBand(gdal.GMF_PER_DATASET)
+            m = np.full((h, w), 255, np.uint8); m[: h // 2, : w // 2] = 0
+            mem.GetRasterBand(1).GetMaskBand().WriteArray(m)
         gdal.GetDriverByName(s['driver']).CreateCopy(path, mem, options=opts)
         mem = None
         if s.get('overviews'):

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { Pool } from 'geotiff';
 import { openRaster, readRaster, isTiff } from '../../src/io/read-raster.ts';
 import { slice } from '../../src/array/slices.ts';
 import type { Raster } from '../../src/array/raster.ts';
@@ -86,6 +87,7 @@ const LAYOUT_SPECS: GdalFixtureSpec[] = [
     options: ['COMPRESS=LZW', 'TILED=YES', 'BLOCKXSIZE=256', 'BLOCKYSIZE=256'] },
   { name: 'jpeg-gray', dtype: 'uint8', height: H, width: W, bands: 1, driver: 'COG', options: ['COMPRESS=JPEG', ...BLOCK] },
   { name: 'jpeg-ycbcr', dtype: 'uint8', height: 64, width: 64, bands: 3, driver: 'GTiff', options: ['COMPRESS=JPEG', 'PHOTOMETRIC=YCBCR', ...TILED] },
+  { name: 'masked', dtype: 'uint8', height: 100, width: 90, bands: 3, driver: 'COG', mask: true, options: ['COMPRESS=DEFLATE', ...BLOCK] },
   { name: 'u32', dtype: 'uint32', height: 10, width: 10, bands: 1, driver: 'GTiff', options: TILED },
   { name: 'c64', dtype: 'cfloat32', height: 10, width: 10, bands: 1, driver: 'GTiff', options: TILED },
 ];
@@ -155,6 +157,23 @@ describe('the compression matrix covers what it claims', () => {
       const t = truth(s.name);
       assert.equal(GDAL_DTYPES[t.dtype], s.dtype, s.name);
       if (s.driver === 'COG') assert.ok(t.overviews.length >= 1, `${s.name} has overviews`);
+    }
+  });
+});
+
+describe("geotiff.js's worker Pool", () => {
+  it('decodes the codecs we do not decode ourselves to the same pixels', async () => {
+    const pool = new Pool(2);
+    try {
+      for (const name of ['packbits', 'jpeg-gray']) {
+        const plain = await readRaster(truth(name).path);
+        const f = await openRaster(truth(name).path, { pool });
+        const pooled = await f.read();
+        await f.close();
+        assert.deepEqual(Array.from(pooled.data), Array.from(plain.raster.data), name);
+      }
+    } finally {
+      pool.destroy();
     }
   });
 });
@@ -334,6 +353,15 @@ describe('georeferencing and metadata as GDAL reports them', () => {
 });
 
 describe('sparse tiles', () => {
+  it('mask IFDs are not overviews (the masked COG really has mask IFDs)', async () => {
+    const layout = await readTiffLayout(truth('masked').path);
+    assert.ok(layout.ifds.some((d) => (d.subfileType & 4) !== 0));
+    const f = await openRaster(truth('masked').path);
+    await f.close();
+    assert.deepEqual(f.overviews.map((o) => [o.height, o.width]), truth('masked').overviews);
+    assert.ok(f.overviews.length >= 1);
+  });
+
   it('GDAL really wrote sparse tiles (offset 0 / byte count 0)', async () => {
     for (const name of ['sparse-nodata', 'sparse-zero', 'sparse-nan', 'sparse-planar']) {
       const ifd = (await readTiffLayout(truth(name).path)).ifds[0];

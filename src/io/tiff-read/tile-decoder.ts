@@ -12,7 +12,7 @@
  */
 import { inflate } from 'node:zlib';
 import { promisify } from 'node:util';
-import { BaseDecoder, getDecoder } from 'geotiff';
+import { BaseDecoder, getDecoder, type Pool } from 'geotiff';
 import { UnsupportedError } from '../errors.ts';
 import { lzwDecode } from './lzw-decode.ts';
 import { undoFloatingPoint, undoHorizontal } from './predictor.ts';
@@ -41,7 +41,7 @@ export interface TileLayout {
   /** codec-specific parameters geotiff.js's decoders read (JPEGTables, LercParameters) */
   extra?: Record<string, unknown>;
   /** optional geotiff.js Pool (web workers) for the non-DEFLATE codecs */
-  pool?: { bindParameters(compression: number, params: unknown): { decode(buf: ArrayBuffer): Promise<ArrayBuffer> } } | null;
+  pool?: Pool | null;
 }
 
 /** Decodes one compressed tile into its raw sample bytes (host byte order). */
@@ -154,7 +154,7 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
       return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out.buffer : Uint8Array.prototype.slice.call(out).buffer;
     };
   } else if (layout.pool) {
-    const bound = layout.pool.bindParameters(compression, params);
+    const bound = layout.pool.bindParameters(compression, params as never);
     decode = (buf) => bound.decode(buf);
   } else {
     let dec: BaseDecoder;
