@@ -36,13 +36,34 @@ export function undoFloatingPoint(bytes: Uint8Array, sampleBytes: number, width:
   const wc = width * spp;
   const rowBytes = wc * sampleBytes;
   const scratch = new Uint8Array(rowBytes);
+  // Whole 32-bit words are assembled from the planes when aligned (one store per word instead of four).
+  const words = (sampleBytes === 4 || sampleBytes === 8) && bytes.byteOffset % 4 === 0
+    ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2) : null;
   for (let row = 0; row + rowBytes <= bytes.byteLength; row += rowBytes) {
-    for (let i = row + spp, end = row + rowBytes; i < end; i++) bytes[i] = (bytes[i] + bytes[i - spp]) & 0xff;
+    if (spp === 1) {
+      let acc = bytes[row];
+      for (let i = row + 1, end = row + rowBytes; i < end; i++) { acc = (acc + bytes[i]) & 0xff; bytes[i] = acc; }
+    } else {
+      for (let i = row + spp, end = row + rowBytes; i < end; i++) bytes[i] += bytes[i - spp];
+    }
     scratch.set(bytes.subarray(row, row + rowBytes));
-    // plane k (k = 0 most significant) holds byte (sampleBytes - 1 - k) of every sample
-    for (let k = 0; k < sampleBytes; k++) {
-      const src = k * wc;
-      for (let i = 0, d = row + sampleBytes - 1 - k; i < wc; i++, d += sampleBytes) bytes[d] = scratch[src + i];
+    if (words && sampleBytes === 4) {
+      const o = row >> 2, p1 = wc, p2 = 2 * wc, p3 = 3 * wc;
+      for (let i = 0; i < wc; i++) {
+        words[o + i] = (scratch[i] << 24) | (scratch[p1 + i] << 16) | (scratch[p2 + i] << 8) | scratch[p3 + i];
+      }
+    } else if (words && sampleBytes === 8) {
+      const o = row >> 2;
+      for (let i = 0; i < wc; i++) {
+        words[o + 2 * i] = (scratch[4 * wc + i] << 24) | (scratch[5 * wc + i] << 16) | (scratch[6 * wc + i] << 8) | scratch[7 * wc + i];
+        words[o + 2 * i + 1] = (scratch[i] << 24) | (scratch[wc + i] << 16) | (scratch[2 * wc + i] << 8) | scratch[3 * wc + i];
+      }
+    } else {
+      // plane k (k = 0 most significant) holds byte (sampleBytes - 1 - k) of every sample
+      for (let k = 0; k < sampleBytes; k++) {
+        const src = k * wc;
+        for (let i = 0, d = row + sampleBytes - 1 - k; i < wc; i++, d += sampleBytes) bytes[d] = scratch[src + i];
+      }
     }
   }
 }
