@@ -348,6 +348,9 @@ describe('georeferencing and metadata as GDAL reports them', () => {
     assert.equal(r.epsg, 32618);
     assert.equal(r.metadata.quantization, '{"orig_min": 0, "orig_max": 1.5, "nodata": -9999}');
     assert.deepEqual(toGeotransform(r.transform!.matrix), [500000.5, 10, 0, 4649776.25, 0, -10]);
+    assert.deepEqual(r.transform!.toGdal(), [500000.5, 10, 0, 4649776.25, 0, -10]);
+    // pixel corners (pixel-is-area): the top-left corner of pixel (row 1, col 2)
+    assert.deepEqual(r.transform!.apply([[2, 1]]), [[500020.5, 4649766.25]]);
     assertPixels(r.raster, t.levels[0]);
   });
 });
