@@ -352,3 +352,29 @@ test('a UTF-8 byte order mark is accepted; a directory is a clear IoError', asyn
   assert.deepEqual((await CocoDataset.load(path)).dataset, { images: [] });
   await assert.rejects(CocoDataset.load(tmp()), (e: Error) => e instanceof IoError && /is a directory/.test(e.message));
 });
+
+test('Python reads what we write: json.load of our .json and zipfile + json of our .zip equal the Python originals', async (t) => {
+  const dir = tmp();
+  const dset = await CocoDataset.load(manifestOf('bundle-stitched'));
+  dset.bundleDpath = dir;
+  dset.dataset.annotations![0].score = NaN; // Python writes and reads NaN
+  await dset.dump(join(dir, 'ours.kwcoco.json'));
+  await dset.dump(join(dir, 'ours.kwcoco.zip'));
+  const py = spawnSync('/usr/bin/python3', ['-c', `
+import json, math, sys, zipfile
+orig = json.load(open(sys.argv[1]))
+ours = json.load(open(sys.argv[2]))
+with zipfile.ZipFile(sys.argv[3]) as z:
+    names = z.namelist()
+    zipped = json.loads(z.read(names[0]).decode('utf8'))
+assert names == ['ours.kwcoco.json'], names
+for d in (ours, zipped):
+    assert math.isnan(d['annotations'][0].pop('score'))
+assert ours == orig, 'json differs'
+assert zipped == orig, 'zip differs'
+print('ok')
+`, manifestOf('bundle-stitched'), join(dir, 'ours.kwcoco.json'), join(dir, 'ours.kwcoco.zip')], { encoding: 'utf8' });
+  if (py.error) return t.skip('python3 unavailable');
+  assert.equal(py.status, 0, py.stderr);
+  assert.equal(py.stdout.trim(), 'ok');
+});
