@@ -443,6 +443,21 @@ describe('errors at the layer boundary', () => {
     await assert.rejects(openRaster(truth('c64').path), (err: Error) => err instanceof UnsupportedError && /complex/.test(err.message));
   });
 
+  it('unknown and unsupported compressions: UnsupportedError naming the path and the compression', async () => {
+    const bytes = readFileSync(truth('uint8-deflate').path);
+    // the Compression entry of IFD 0: tag 259, type SHORT, count 1, value 8 (little-endian)
+    const entry = Buffer.from([0x03, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08, 0x00]);
+    const at = bytes.indexOf(entry);
+    assert.ok(at > 0);
+    for (const [code, re] of [[9999, /compression code 9999 is not supported by geotiff\.js/], [6, /compression old-style JPEG is not supported/]] as const) {
+      const p = join(fx.dir, `compression-${code}.tif`);
+      const patched = Buffer.from(bytes);
+      patched.writeUInt16LE(code, at + 8);
+      writeFileSync(p, patched);
+      await assert.rejects(readRaster(p), (err: Error) => err instanceof UnsupportedError && err.message.includes(p) && re.test(err.message));
+    }
+  });
+
   it('reading after close fails; close twice is fine', async () => {
     const f = await openRaster(truth('uint8-none').path);
     await f.close();

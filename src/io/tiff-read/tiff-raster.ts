@@ -126,7 +126,7 @@ async function describeLevel(index: number, ifd: Ifd, path: string, littleEndian
     throw new FormatError(`${path}: IFD ${index} has invalid size ${width}x${height} or block ${tileWidth}x${tileHeight}`, path);
   }
   const layout: TileLayout = {
-    compression: await num('Compression', 1), predictor: await num('Predictor', 1),
+    path, compression: await num('Compression', 1), predictor: await num('Predictor', 1),
     tileWidth, tileHeight, bitsPerSample: Array.from({ length: bands }, () => bits[0]),
     planarConfiguration: planarRaw, littleEndian, pool,
     ycbcrToRgb: (await num('Compression', 1)) === 7 && (await num('PhotometricInterpretation', 1)) === 6 &&

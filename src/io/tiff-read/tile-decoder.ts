@@ -27,6 +27,8 @@ export const enum Compression {
 
 /** Everything a decoder needs to know about the tiles of one IFD. */
 export interface TileLayout {
+  /** the file, for error messages */
+  path: string;
   compression: number;
   predictor: number;
   /** tile width (image width for strips) */
@@ -119,14 +121,14 @@ function compressionName(c: number): string {
 export async function createTileDecoder(layout: TileLayout): Promise<TileDecode> {
   const { compression, predictor, bitsPerSample, planarConfiguration, littleEndian } = layout;
   if (predictor !== 1 && predictor !== 2 && predictor !== 3) {
-    throw new UnsupportedError(`TIFF predictor ${predictor} is not supported (expected 1, 2 or 3)`);
+    throw new UnsupportedError(`${layout.path}: TIFF predictor ${predictor} is not supported (expected 1, 2 or 3)`, layout.path);
   }
   if (compression === Compression.OldJPEG) {
-    throw new UnsupportedError(`TIFF compression ${compressionName(compression)} is not supported`);
+    throw new UnsupportedError(`${layout.path}: TIFF compression ${compressionName(compression)} is not supported`, layout.path);
   }
   const sampleBytes = bitsPerSample[0] / 8;
   if (predictor === 2 && sampleBytes > 4) {
-    throw new UnsupportedError(`TIFF predictor 2 on ${bitsPerSample[0]}-bit samples is not supported`);
+    throw new UnsupportedError(`${layout.path}: TIFF predictor 2 on ${bitsPerSample[0]}-bit samples is not supported`, layout.path);
   }
   // Decompression only (geotiff.js's decoders get predictor 1); byte order and
   // predictors are undone here. The floating-point predictor yields host
@@ -161,7 +163,7 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     try {
       dec = await getDecoder(compression, params as never);
     } catch (err) {
-      throw new UnsupportedError(`TIFF compression ${compressionName(compression)} is not supported by geotiff.js: ${(err as Error).message}`, undefined, { cause: err });
+      throw new UnsupportedError(`${layout.path}: TIFF compression ${compressionName(compression)} is not supported by geotiff.js: ${(err as Error).message}`, layout.path, { cause: err });
     }
     decode = (buf) => dec.decode(buf);
   }
