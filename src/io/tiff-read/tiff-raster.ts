@@ -256,10 +256,16 @@ class TiffRasterFile implements RasterFile {
       for (let ty = ty0; ty < ty1; ty++) for (let tx = tx0; tx < tx1; tx++) jobs.push([p, ty, tx]);
     }
     let next = 0;
+    let failed = false;
     const worker = async () => {
-      while (next < jobs.length) {
+      while (next < jobs.length && !failed) {
         const [p, ty, tx] = jobs[next++];
-        await this.#placeTile(level, p, ty, tx, win, out);
+        try {
+          await this.#placeTile(level, p, ty, tx, win, out);
+        } catch (err) {
+          failed = true; // the other workers stop at their next tile
+          throw err;
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(TILES_IN_FLIGHT, jobs.length) }, worker));
