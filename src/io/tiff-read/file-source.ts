@@ -64,14 +64,20 @@ export class FileByteSource {
    * outside the file.
    */
   async readExact(offset: number, length: number, what: string): Promise<Uint8Array> {
+    this.checkRange(offset, length, what);
+    // Not zero-filled (every byte is read below), and its own ArrayBuffer (tiles are decoded in place).
+    const buf = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+    await this.#readFully(buf, length, offset);
+    return buf;
+  }
+
+  /** Throws the FormatError of `readExact` when bytes offset..offset+length are not all inside the file. */
+  checkRange(offset: number, length: number, what: string): void {
     if (!(offset >= 0 && length >= 0 && offset + length <= this.size)) {
       throw new FormatError(
         `${this.path} is truncated or corrupt: ${what} needs bytes ${offset}..${offset + length} but the file has ${this.size} bytes`,
         this.path);
     }
-    const buf = new Uint8Array(length);
-    await this.#readFully(buf, length, offset);
-    return buf;
   }
 
   async #readFully(buf: Uint8Array, length: number, offset: number): Promise<void> {

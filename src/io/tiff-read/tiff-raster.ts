@@ -26,8 +26,17 @@ const enum SampleFormat { Uint = 1, Int = 2, Float = 3 }
 /** NewSubfileType bits (TIFF 6.0 section 8). */
 const enum SubfileType { ReducedResolution = 1, Page = 2, Mask = 4 }
 
-/** How many tiles one read keeps in flight (fetch + decode) at once. */
+/** How many tile groups one read keeps in flight (fetch + decode) at once. */
 const TILES_IN_FLIGHT = 8;
+/** At most this many contiguous tiles, and this many bytes, are fetched with one read. */
+const GROUP_TILES = 16;
+const GROUP_BYTES = 4 << 20;
+
+/** Node's Buffer#copy: copies bytes between Uint8Arrays without allocating views. */
+const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
+
+/** One tile (or strip) a read needs: plane, grid position, index and file extent. */
+interface TileJob { p: number; ty: number; tx: number; index: number; offset: number; count: number }
 
 /** The fields of a geotiff.js ImageFileDirectory this reader uses. */
 interface Ifd {
@@ -251,41 +260,72 @@ class TiffRasterFile implements RasterFile {
     const ty0 = Math.floor(win.y0 / th), ty1 = Math.ceil((win.y0 + win.h) / th);
     const tx0 = Math.floor(win.x0 / tw), tx1 = Math.ceil((win.x0 + win.w) / tw);
     const planes = level.planar === 2 ? bands : 1;
-    const jobs: [number, number, number][] = [];
+    // Tiles stored back to back in the file are fetched with one read (COGs store each tile row in order).
+    const groups: TileJob[][] = [];
+    let group: TileJob[] = [];
+    let groupEnd = -1, groupBytes = 0;
     for (let p = 0; p < planes; p++) {
-      for (let ty = ty0; ty < ty1; ty++) for (let tx = tx0; tx < tx1; tx++) jobs.push([p, ty, tx]);
+      for (let ty = ty0; ty < ty1; ty++) {
+        for (let tx = tx0; tx < tx1; tx++) {
+          const index = p * level.tilesAcross * level.tilesDown + ty * level.tilesAcross + tx;
+          const job = { p, ty, tx, index, offset: Number(level.offsets![index]), count: Number(level.counts![index]) };
+          const sparse = job.offset === 0 || job.count === 0;
+          if (!sparse && job.offset === groupEnd && group.length < GROUP_TILES && groupBytes + job.count <= GROUP_BYTES) {
+            group.push(job);
+          } else {
+            if (group.length) groups.push(group);
+            group = [job];
+            groupBytes = 0;
+          }
+          groupEnd = sparse ? -1 : job.offset + job.count;
+          groupBytes += sparse ? 0 : job.count;
+        }
+      }
     }
+    if (group.length) groups.push(group);
     let next = 0;
     let failed = false;
     const worker = async () => {
-      while (next < jobs.length && !failed) {
-        const [p, ty, tx] = jobs[next++];
+      while (next < groups.length && !failed) {
+        const g = groups[next++];
         try {
-          await this.#placeTile(level, p, ty, tx, win, out);
+          await this.#placeGroup(level, g, win, out);
         } catch (err) {
-          failed = true; // the other workers stop at their next tile
+          failed = true; // the other workers stop at their next group
           throw err;
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(TILES_IN_FLIGHT, jobs.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(TILES_IN_FLIGHT, groups.length) }, worker));
     return new Raster(out, [win.h, win.w, bands]);
   }
 
-  /** Fetches, decodes and copies the part of tile (ty, tx) of plane p inside `win` into `out`. */
-  async #placeTile(level: Level, p: number, ty: number, tx: number, win: PixelWindow, out: TypedArray): Promise<void> {
+  #describe(level: Level, job: TileJob): string {
+    return `${level.tiled ? 'tile' : 'strip'} ${job.index} (row ${job.ty}, col ${job.tx}${level.planar === 2 ? `, band ${job.p}` : ''}) of IFD ${level.index}`;
+  }
+
+  /** Fetches a run of contiguous tiles with one read (sparse ones need none), then decodes and places each. */
+  async #placeGroup(level: Level, group: TileJob[], win: PixelWindow, out: TypedArray): Promise<void> {
+    const first = group[0];
+    if (first.offset === 0 || first.count === 0) return this.#placeTile(level, first, null, win, out);
+    for (const job of group) this.#source.checkRange(job.offset, job.count, this.#describe(level, job));
+    const last = group[group.length - 1];
+    const bytes = await this.#source.readExact(first.offset, last.offset + last.count - first.offset, this.#describe(level, first));
+    await Promise.all(group.map((job) =>
+      this.#placeTile(level, job, bytes.subarray(job.offset - first.offset, job.offset - first.offset + job.count), win, out)));
+  }
+
+  /** Decodes tile `job` (null data = sparse) and copies its part inside `win` into `out`. */
+  async #placeTile(level: Level, job: TileJob, compressed: Uint8Array | null, win: PixelWindow, out: TypedArray): Promise<void> {
     const { bands, dtype } = this;
-    const { tileWidth: tw, tileHeight: th, tilesAcross, tilesDown } = level;
-    const index = p * tilesAcross * tilesDown + ty * tilesAcross + tx;
-    const what = `${level.tiled ? 'tile' : 'strip'} ${index} (row ${ty}, col ${tx}${level.planar === 2 ? `, band ${p}` : ''}) of IFD ${level.index}`;
+    const { tileWidth: tw, tileHeight: th } = level;
+    const { p, ty, tx } = job;
     // Rows of this block inside the image (strips: the last one is short) and inside the window.
     const blockRows = level.tiled ? th : Math.min(th, level.height - ty * th);
     const iy0 = Math.max(win.y0, ty * th), iy1 = Math.min(win.y0 + win.h, ty * th + blockRows);
     const ix0 = Math.max(win.x0, tx * tw), ix1 = Math.min(win.x0 + win.w, tx * tw + tw, level.width);
     const spp = level.planar === 2 ? 1 : bands;
-    const offset = Number(level.offsets![index]);
-    const count = Number(level.counts![index]);
-    if (offset === 0 || count === 0) {
+    if (compressed === null) {
       const fill = fillValueFor(this.nodata ?? 0, dtype);
       for (let y = iy0; y < iy1; y++) {
         const row = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands;
@@ -294,18 +334,17 @@ class TiffRasterFile implements RasterFile {
       }
       return;
     }
-    const compressed = await this.#source.readExact(offset, count, what);
     let bytes: Uint8Array;
     try {
       bytes = await level.decode!(compressed);
     } catch (err) {
       if (err instanceof CocoStitcherError) throw err;
-      throw new FormatError(`${this.path}: ${what} is corrupt: ${(err as Error)?.message ?? String(err)}`, this.path, { cause: err });
+      throw new FormatError(`${this.path}: ${this.#describe(level, job)} is corrupt: ${(err as Error)?.message ?? String(err)}`, this.path, { cause: err });
     }
     const sampleBytes = DTYPES[dtype].bytes;
     const need = tw * blockRows * spp * sampleBytes;
     if (bytes.byteLength < need) {
-      throw new FormatError(`${this.path}: ${what} decodes to ${bytes.byteLength} bytes, expected ${need} ` +
+      throw new FormatError(`${this.path}: ${this.#describe(level, job)} decodes to ${bytes.byteLength} bytes, expected ${need} ` +
         `(${tw}x${blockRows} pixels x ${spp} samples x ${sampleBytes} bytes)`, this.path);
     }
     const info = DTYPES[dtype];
@@ -313,12 +352,20 @@ class TiffRasterFile implements RasterFile {
       ? new info.ctor(bytes.buffer, bytes.byteOffset, need / sampleBytes)
       : new info.ctor(bytes.slice(0, need).buffer, 0, need / sampleBytes);
     const n = ix1 - ix0;
-    for (let y = iy0; y < iy1; y++) {
-      const s = ((y - ty * th) * tw + (ix0 - tx * tw)) * spp;
-      const d = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands;
-      if (spp === bands) {
-        out.set(src.subarray(s, s + n * bands) as never, d);
-      } else {
+    if (spp === bands) {
+      // Row copies as byte copies between the two buffers (no per-row view allocation).
+      const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      const srcBytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
+      const rowBytes = n * bands * sampleBytes;
+      for (let y = iy0; y < iy1; y++) {
+        const s = ((y - ty * th) * tw + (ix0 - tx * tw)) * spp * sampleBytes;
+        const d = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands * sampleBytes;
+        copyBytes.call(srcBytes, outBytes, d, s, s + rowBytes);
+      }
+    } else {
+      for (let y = iy0; y < iy1; y++) {
+        const s = ((y - ty * th) * tw + (ix0 - tx * tw)) * spp;
+        const d = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands;
         for (let i = 0, di = d + p; i < n; i++, di += bands) out[di] = src[s + i];
       }
     }

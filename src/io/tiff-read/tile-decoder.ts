@@ -12,7 +12,7 @@
  */
 import { inflate } from 'node:zlib';
 import { promisify } from 'node:util';
-import { BaseDecoder, getDecoder, type Pool } from 'geotiff';
+import { getDecoder, type BaseDecoder, type Pool } from 'geotiff';
 import { UnsupportedError } from '../errors.ts';
 import { lzwDecode } from './lzw-decode.ts';
 import { undoFloatingPoint, undoHorizontal } from './predictor.ts';
@@ -48,28 +48,6 @@ export interface TileLayout {
 
 /** Decodes one compressed tile into its raw sample bytes (host byte order). */
 export type TileDecode = (compressed: Uint8Array) => Promise<Uint8Array>;
-
-class ZlibDecoder extends BaseDecoder {
-  override async decodeBlock(buffer: ArrayBufferLike): Promise<ArrayBuffer> {
-    const out = await inflateAsync(new Uint8Array(buffer));
-    // The predictor step views the result as a whole ArrayBuffer: give it its own.
-    if (out.byteOffset === 0 && out.byteLength === out.buffer.byteLength) return out.buffer as ArrayBuffer;
-    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer;
-  }
-}
-
-class FastLzwDecoder extends BaseDecoder {
-  readonly #expected: number;
-  constructor(params: unknown, expected: number) {
-    super(params as never);
-    this.#expected = expected;
-  }
-  override decodeBlock(buffer: ArrayBufferLike): ArrayBuffer {
-    const out = lzwDecode(new Uint8Array(buffer), this.#expected);
-    if (out.byteOffset === 0 && out.byteLength === out.buffer.byteLength) return out.buffer as ArrayBuffer;
-    return out.slice().buffer as ArrayBuffer;
-  }
-}
 
 type ZstdDecompress = (data: Uint8Array) => Uint8Array;
 let zstdNative: Promise<ZstdDecompress | null> | null = null;
@@ -140,40 +118,46 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     samplesPerPixel: bitsPerSample.length,
     ...layout.extra,
   };
-  let decode: (buf: ArrayBuffer) => Promise<ArrayBufferLike>;
-  if (compression === Compression.Deflate || compression === Compression.AdobeDeflate) {
-    const dec = new ZlibDecoder(params as never);
-    decode = (buf) => dec.decode(buf);
+  // Each codec returns a buffer this tile owns (in-place steps follow); the
+  // input is a view into a read buffer this tile may also own (NONE).
+  let decode: (view: Uint8Array) => Promise<Uint8Array>;
+  if (compression === Compression.None) {
+    decode = async (view) => view;
+  } else if (compression === Compression.Deflate || compression === Compression.AdobeDeflate) {
+    decode = (view) => inflateAsync(view);
   } else if (compression === Compression.LZW) {
     const perPixel = planarConfiguration === 2 ? sampleBytes : sampleBytes * bitsPerSample.length;
-    const dec = new FastLzwDecoder(params, layout.tileWidth * layout.tileHeight * perPixel);
-    decode = (buf) => dec.decode(buf);
+    const expected = layout.tileWidth * layout.tileHeight * perPixel;
+    decode = async (view) => lzwDecode(view, expected);
   } else if (compression === Compression.ZSTD && await loadNativeZstd()) {
     const decompress = (await loadNativeZstd())!;
-    decode = async (buf) => {
-      const out = decompress(new Uint8Array(buf));
-      // (a Buffer's slice() is a view: copy through Uint8Array.prototype.slice)
-      return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength ? out.buffer : Uint8Array.prototype.slice.call(out).buffer;
-    };
-  } else if (layout.pool) {
-    const bound = layout.pool.bindParameters(compression, params as never);
-    decode = (buf) => bound.decode(buf);
+    decode = async (view) => decompress(view);
   } else {
-    let dec: BaseDecoder;
-    try {
-      dec = await getDecoder(compression, params as never);
-    } catch (err) {
-      throw new UnsupportedError(`${layout.path}: TIFF compression ${compressionName(compression)} is not supported by geotiff.js: ${(err as Error).message}`, layout.path, { cause: err });
+    let run: (buf: ArrayBuffer) => Promise<ArrayBufferLike>;
+    if (layout.pool) {
+      const bound = layout.pool.bindParameters(compression, params as never);
+      run = (buf) => bound.decode(buf);
+    } else {
+      let dec: BaseDecoder;
+      try {
+        dec = await getDecoder(compression, params as never);
+      } catch (err) {
+        throw new UnsupportedError(`${layout.path}: TIFF compression ${compressionName(compression)} is not supported by geotiff.js: ${(err as Error).message}`, layout.path, { cause: err });
+      }
+      run = (buf) => dec.decode(buf);
     }
-    decode = (buf) => dec.decode(buf);
+    // geotiff.js decoders may transfer or view the whole buffer: give them their own copy.
+    decode = async (view) => new Uint8Array(await run(Uint8Array.prototype.slice.call(view).buffer));
   }
   const stride = planarConfiguration === 2 ? 1 : bitsPerSample.length;
+  const inPlace = layout.ycbcrToRgb || needSwap || predictor !== 1;
   return async (compressed) => {
-    // geotiff.js decoders may transfer or view the whole buffer: give them their own.
-    const own = compressed.byteOffset === 0 && compressed.byteLength === compressed.buffer.byteLength
-      ? compressed.buffer as ArrayBuffer
-      : compressed.slice().buffer as ArrayBuffer;
-    const out = new Uint8Array(await decode(own));
+    let out = await decode(compressed);
+    // Typed views need aligned data, and in-place steps need a buffer nobody else holds
+    // (native codecs may return views into a larger buffer).
+    if (out.byteOffset % sampleBytes !== 0 || (inPlace && compression === Compression.ZSTD && out.byteLength !== out.buffer.byteLength)) {
+      out = Uint8Array.prototype.slice.call(out);
+    }
     if (layout.ycbcrToRgb) ycbcrToRgb(out);
     if (needSwap) swapBytes(out, sampleBytes);
     if (predictor === 2) undoHorizontal(out, sampleBytes, layout.tileWidth, stride);
