@@ -250,6 +250,15 @@ describe('windows equal the same crop of the full read', () => {
     }
   });
 
+  it('concurrent reads of one open file are independent', async () => {
+    const t = truth('float64-deflate-pred');
+    const f = await openRaster(t.path);
+    const wins: [number, number, number, number][] = [[0, 0, 40, 40], [30, 50, 40, 40], [10, 5, 60, 80], [69, 0, 1, 90]];
+    const rs = await Promise.all([...wins, ...wins].map(([y, x, h, w]) => f.read({ window: [slice(y, y + h), slice(x, x + w)] })));
+    await f.close();
+    rs.forEach((r, i) => assertPixels(r, t.levels[0], wins[i % wins.length]));
+  });
+
   it('reads only the tiles the window needs', async () => {
     // Corrupt every tile except tile (row 1, col 1) of IFD 0: a window inside it still reads.
     const t = truth('uint8-deflate');
@@ -386,6 +395,10 @@ describe('errors at the layer boundary', () => {
     const p = join(fx.dir, 'nope.tif');
     await assert.rejects(readRaster(p), (err: Error) => err instanceof IoError && !(err instanceof FormatError) &&
       (err as IoError).path === p && err.message.includes(p) && /no such file/.test(err.message));
+  });
+
+  it('a directory: IoError naming the path', async () => {
+    await assert.rejects(readRaster(fx.dir), (err: Error) => err instanceof IoError && err.message.includes(fx.dir) && /directory/.test(err.message));
   });
 
   it('random bytes and empty files: FormatError naming the path and the first bytes', async () => {
