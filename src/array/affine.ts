@@ -269,9 +269,30 @@ export class Affine {
     return new Affine(out);
   }
 
-  /** The inverse transform; a ValueError when the matrix is singular. */
+  /**
+   * The inverse transform; a ValueError when the matrix is singular.
+   * Affine matrices use the closed 2x2 form (and exact reciprocals when
+   * there is no rotation / shear, so `scale(0.1).inv()` is exactly `scale(10)`).
+   */
   inv(): Affine {
     const [a, b, c, d, e, f, g, h, i] = this.matrix as unknown as [number, number, number, number, number, number, number, number, number];
+    if (g === 0 && h === 0 && i === 1) {
+      if (b === 0 && d === 0) {
+        if (a === 0 || e === 0) {
+          throw new ValueError(`affine matrix [${this.matrix.join(', ')}] is singular (determinant 0) and has no inverse`);
+        }
+        return new Affine([1 / a, 0, -c / a, 0, 1 / e, -f / e, 0, 0, 1]);
+      }
+      const det2 = a * e - b * d;
+      if (det2 === 0 || !Number.isFinite(det2)) {
+        throw new ValueError(`affine matrix [${this.matrix.join(', ')}] is singular (determinant ${det2}) and has no inverse`);
+      }
+      const ia = e / det2;
+      const ib = -b / det2;
+      const id = -d / det2;
+      const ie = a / det2;
+      return new Affine([ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f), 0, 0, 1]);
+    }
     const A = e * i - f * h;
     const B = -(d * i - f * g);
     const C = d * h - e * g;

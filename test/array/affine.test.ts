@@ -183,6 +183,13 @@ test('matmul and inv against hand-computed matrices', () => {
   assert.deepEqual([...B.inv().matrix], [1, -2, 5, 0, 1, -4, 0, 0, 1]);
   assert.ok(B.matmul(B.inv()).isIdentity());
   assert.throws(() => new Affine([1, 2, 0, 2, 4, 0]).inv(), /singular \(determinant 0\)/);
+  assert.throws(() => Affine.scale([0, 1]).inv(), /singular/);
+  // no rotation: exact reciprocals (a geotransform of 10 m pixels stays 10, not 9.999999999999998)
+  assert.deepEqual([...Affine.scale([0.1, -0.1]).inv().matrix], [10, 0, 0, 0, -10, 0, 0, 0, 1]);
+  assert.deepEqual(Affine.fromGdal([412340, 10, 0, 4600000, 0, -10]).inv().inv().toGdal(), [412340, 10, 0, 4600000, 0, -10]);
+  // a general (projective) bottom row uses the full 3x3 inverse
+  const P = new Affine([2, 0, 0, 0, 2, 0, 0, 1, 1]);
+  assert.ok(P.matmul(P.inv()).equals(Affine.eye(), 1e-15));
   assert.deepEqual(A.apply([[1, 1], [0, 0]]), [[3, 6], [1, 2]]);
   assert.equal(A.det(), 8);
 });
