@@ -59,7 +59,7 @@ export function transformMatrix(tags: {
   const ps = tags.modelPixelScale;
   if (mt && mt.length >= 16) {
     [a, b, c, d, e, f] = [mt[0], mt[1], mt[3], mt[4], mt[5], mt[7]];
-  } else if (tp && tp.length >= 6 && ps && ps.length >= 2) {
+  } else if (tp && tp.length === 6 && ps && ps.length >= 2) {
     const [i, j, , x, y] = [tp[0], tp[1], tp[2], tp[3], tp[4]];
     a = ps[0]; b = 0; d = 0; e = -ps[1];
     c = x - i * a;
