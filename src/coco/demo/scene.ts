@@ -7,7 +7,7 @@
  */
 import type { Affine } from '../../array/affine.ts';
 import { Raster } from '../../array/raster.ts';
-import type { Dtype } from '../../array/dtypes.ts';
+import { DTYPES, type Dtype } from '../../array/dtypes.ts';
 import { hashNoise, type Rng } from './prng.ts';
 
 /** The kinds of shapes; each is one category of the demo. */
@@ -150,28 +150,38 @@ export class SceneFrame {
 }
 
 /**
- * Value of band `band` for a sample: `shape` is the polygon index or -1,
- * (x, y) the image-space point, `noise` a deterministic value in [0, 1).
+ * How one band is drawn: background `bgBase + bgNoise * n + gradX * x + gradY * y`
+ * (x, y in image pixels, n a deterministic noise in [0, 1)), and inside shape
+ * k `fg[k] + fgNoise * n`.
  */
-export type BandValue = (shape: number, band: number, x: number, y: number, noise: number) => number;
+export interface BandModel {
+  readonly bgBase: number;
+  readonly bgNoise: number;
+  readonly gradX: number;
+  readonly gradY: number;
+  /** One value per shape (polygon index of the scene). */
+  readonly fg: Float64Array;
+  readonly fgNoise: number;
+}
 
 /**
- * Renders an asset of `width` x `height` pixels and `bands` bands: each asset
- * pixel is the mean of `n` x `n` sub-samples at their centres, mapped to the
- * image by `assetToImage` (pixel-corner convention), rounded and clipped to
- * the dtype's range.
+ * Renders an asset of `width` x `height` pixels, one band per model: each
+ * asset pixel is the mean of `n` x `n` sub-samples at their centres, mapped
+ * to the image by `assetToImage` (pixel-corner convention), rounded and
+ * clipped to the dtype's range for integer dtypes.
  */
 export function renderAsset(
-  scene: SceneFrame, assetToImage: Affine, width: number, height: number, bands: number, dtype: Dtype,
-  value: BandValue, salt: number, n = 1,
+  scene: SceneFrame, assetToImage: Affine, width: number, height: number, bands: readonly BandModel[], dtype: Dtype,
+  salt: number, n = 1,
 ): Raster {
-  const r = Raster.zeros([height, width, bands], dtype);
+  const nb = bands.length;
+  const r = Raster.zeros([height, width, nb], dtype);
   const out = r.data;
-  const [a, b, c, d, e, f] = assetToImage.matrix as unknown as number[];
-  const lo = dtype === 'uint8' ? 0 : dtype === 'uint16' ? 0 : -Infinity;
-  const hi = dtype === 'uint8' ? 255 : dtype === 'uint16' ? 65535 : Infinity;
+  const [a, b, c, d, e, f] = assetToImage.matrix as unknown as [number, number, number, number, number, number];
   const isInt = dtype !== 'float32' && dtype !== 'float64';
-  const acc = new Float64Array(bands);
+  const lo = isInt ? DTYPES[dtype].min : -Infinity;
+  const hi = isInt ? DTYPES[dtype].max : Infinity;
+  const acc = new Float64Array(nb);
   const inv = 1 / (n * n);
   for (let j = 0; j < height; j++) {
     for (let i = 0; i < width; i++) {
@@ -180,16 +190,18 @@ export function renderAsset(
         const v = j + (sj + 0.5) / n;
         for (let si = 0; si < n; si++) {
           const u = i + (si + 0.5) / n;
-          const x = a! * u + b! * v + c!;
-          const y = d! * u + e! * v + f!;
+          const x = a * u + b * v + c;
+          const y = d * u + e * v + f;
           const k = scene.sample(x, y);
-          for (let band = 0; band < bands; band++) {
-            acc[band]! += value(k, band, x, y, hashNoise(i, j, band, salt));
+          for (let band = 0; band < nb; band++) {
+            const m = bands[band]!;
+            const noise = hashNoise(i, j, band, salt);
+            acc[band]! += k < 0 ? m.bgBase + m.bgNoise * noise + m.gradX * x + m.gradY * y : m.fg[k]! + m.fgNoise * noise;
           }
         }
       }
-      const o = (j * width + i) * bands;
-      for (let band = 0; band < bands; band++) {
+      const o = (j * width + i) * nb;
+      for (let band = 0; band < nb; band++) {
         let val = acc[band]! * inv;
         if (isInt) val = Math.round(val);
         out[o + band] = val < lo ? lo : val > hi ? hi : val;

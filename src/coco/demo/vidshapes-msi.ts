@@ -30,7 +30,7 @@ import type { Raster } from '../../array/raster.ts';
 import { UnsupportedError } from '../../io/errors.ts';
 import { CocoDataset } from '../dataset.ts';
 import { createRng } from './prng.ts';
-import { polygonArea, polygonBbox, randomShapes, renderAsset, SceneFrame, SHAPE_KINDS, shapePolygon, type BandValue } from './scene.ts';
+import { polygonArea, polygonBbox, randomShapes, renderAsset, SceneFrame, SHAPE_KINDS, shapePolygon, type BandModel } from './scene.ts';
 
 /** Options of {@link createVidshapesMsi}. */
 export interface VidshapesMsiOptions {
@@ -57,8 +57,7 @@ interface AssetPlan {
   channels: string;
   slug: string;
   dtype: Dtype;
-  bands: number;
-  value: BandValue;
+  bands: BandModel[];
   /** asset -> image (as stored in the manifest, re-read through coerce). */
   warp: Affine;
   width: number;
@@ -179,14 +178,19 @@ export async function createVidshapesMsi(opts: VidshapesMsiOptions, deps: Vidsha
       const scene = new SceneFrame(polys);
       const salt = Math.imul(o.seed + 1, 0x9e3779b1) ^ gid;
 
-      const rgb: BandValue = (k, band, x, _y, noise) =>
-        k < 0 ? 30 + (25 * x) / W + 30 * noise - 5 * band : palette[kindOf[k]!]![band]! * level[k]! + 24 * (noise - 0.5);
-      const b1: BandValue = (k, _band, _x, y, noise) =>
-        k < 0 ? 900 + 300 * noise + (200 * y) / H : 2500 + (2000 * level[k]! * (kindOf[k]! + 1)) / 3 + 150 * noise;
-      const b8b11: BandValue = (k, band, _x, _y, noise) =>
-        band === 0
-          ? (k < 0 ? 1400 + 300 * noise : 5000 * level[k]! + 200 * noise)
-          : (k < 0 ? 1100 + 250 * noise : 3000 * level[k]! + 400 * kindOf[k]! + 200 * noise);
+      const fg = (fn: (k: number) => number): Float64Array => Float64Array.from(shapes, (_, k) => fn(k));
+      const rgb: BandModel[] = [0, 1, 2].map((band) => ({
+        bgBase: 30 - 5 * band, bgNoise: 30, gradX: 25 / W, gradY: 0,
+        fg: fg((k) => palette[kindOf[k]!]![band]! * level[k]! - 12), fgNoise: 24,
+      }));
+      const b1: BandModel[] = [{
+        bgBase: 900, bgNoise: 300, gradX: 0, gradY: 200 / H,
+        fg: fg((k) => 2500 + (2000 * level[k]! * (kindOf[k]! + 1)) / 3), fgNoise: 150,
+      }];
+      const b8b11: BandModel[] = [
+        { bgBase: 1400, bgNoise: 300, gradX: 0, gradY: 0, fg: fg((k) => 5000 * level[k]!), fgNoise: 200 },
+        { bgBase: 1100, bgNoise: 250, gradX: 0, gradY: 0, fg: fg((k) => 3000 * level[k]! + 400 * kindOf[k]!), fgNoise: 200 },
+      ];
 
       // B1: scale 1.25, rotated about the image centre, sub-pixel offset; large enough to cover the image
       const theta = rng.uniform(-0.15, 0.15);
@@ -202,9 +206,9 @@ export async function createVidshapesMsi(opts: VidshapesMsiOptions, deps: Vidsha
         .matmul(Affine.translate(-w1 / 2, -h1 / 2));
 
       const plans: AssetPlan[] = [
-        { channels: 'r|g|b', slug: 'r_g_b', dtype: 'uint8', bands: 3, value: rgb, warp: Affine.eye(), width: W, height: H, supersample: 1 },
-        { channels: 'B1', slug: 'B1', dtype: 'uint16', bands: 1, value: b1, warp: warpB1, width: w1, height: h1, supersample: 2 },
-        { channels: 'B8|B11', slug: 'B8_B11', dtype: 'uint16', bands: 2, value: b8b11, warp: Affine.scale(3), width: Math.ceil(W / 3), height: Math.ceil(H / 3), supersample: 3 },
+        { channels: 'r|g|b', slug: 'r_g_b', dtype: 'uint8', bands: rgb, warp: Affine.eye(), width: W, height: H, supersample: 1 },
+        { channels: 'B1', slug: 'B1', dtype: 'uint16', bands: b1, warp: warpB1, width: w1, height: h1, supersample: 2 },
+        { channels: 'B8|B11', slug: 'B8_B11', dtype: 'uint16', bands: b8b11, warp: Affine.scale(3), width: Math.ceil(W / 3), height: Math.ceil(H / 3), supersample: 3 },
       ];
       const assets = plans.map((p, ai) => {
         const conciseWarp = p.warp.concise();
@@ -218,10 +222,10 @@ export async function createVidshapesMsi(opts: VidshapesMsiOptions, deps: Vidsha
         }
         jobs.push({
           path: join(dpath, fileName),
-          raster: () => renderAsset(scene, warp, p.width, p.height, p.bands, p.dtype, p.value, salt + 7919 * ai, p.supersample),
+          raster: () => renderAsset(scene, warp, p.width, p.height, p.bands, p.dtype, salt + 7919 * ai, p.supersample),
           cog,
         });
-        return { file_name: fileName, channels: p.channels, width: p.width, height: p.height, num_bands: p.bands, warp_aux_to_img: conciseWarp };
+        return { file_name: fileName, channels: p.channels, width: p.width, height: p.height, num_bands: p.bands.length, warp_aux_to_img: conciseWarp };
       });
 
       const img: Record<string, unknown> = {
