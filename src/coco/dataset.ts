@@ -9,6 +9,7 @@ import { IoError } from '../io/errors.ts';
 import { CocoImage } from './coco-image.ts';
 import { ManifestError, UnknownIdError } from './errors.ts';
 import { readManifestFile, writeManifestFile } from './manifest-io.ts';
+import type { VidshapesMsiOptions } from './demo/vidshapes-msi.ts';
 
 // ------------------------------------------------------------ JSON records
 // Shapes of the plain JSON records of a kwcoco manifest. Only the fields this
@@ -194,13 +195,17 @@ export class CocoDataset {
 
   /**
    * A demo dataset. `'vidshapes-msi'` delegates to `createVidshapesMsi(opts)`
-   * (src/coco/demo/vidshapes-msi.ts); any other name is a ValueError.
+   * (src/coco/demo/vidshapes-msi.ts: a multispectral bundle written under
+   * `opts.dpath`); any other name is a ValueError.
+   *
+   * @example
+   * const dset = await CocoDataset.demo('vidshapes-msi', { dpath: '/tmp/demo', numVideos: 2, geodata: true });
    */
-  static async demo(name: string, opts: Record<string, unknown> = {}): Promise<CocoDataset> {
+  static async demo(name: string, opts: VidshapesMsiOptions): Promise<CocoDataset> {
     if (name !== 'vidshapes-msi') throw new ValueError(`unknown demo dataset ${JSON.stringify(name)}; available: "vidshapes-msi"`);
-    const modulePath: string = './demo/vidshapes-msi.ts';
-    const mod = (await import(modulePath)) as { createVidshapesMsi(o: unknown): CocoDataset | Promise<CocoDataset> };
-    return await mod.createVidshapesMsi(opts);
+    // Loaded on demand: the demo module imports this one, and only demo users need it.
+    const { createVidshapesMsi } = await import('./demo/vidshapes-msi.ts');
+    return await createVidshapesMsi(opts);
   }
 
   /** Absolute path of the manifest file, or null. */
