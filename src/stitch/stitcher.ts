@@ -99,10 +99,25 @@ export class Stitcher {
         for (let y = ry0; y < ry1; y++) {
           let pi = (y - y0) * pw + (rx0 - x0);
           let bi = (y - by * bs) * bs + (rx0 - bx * bs);
+          if (policy === 'propagate') {
+            const n = rx1 - rx0;
+            if (wdata === null) {
+              const so = bi * C, po = pi * C, m = n * C;
+              for (let i = 0; i < m; i++) sums[so + i] += pd[po + i] * sw;
+              for (let i = 0; i < n; i++) wt[bi + i] += sw;
+            } else {
+              for (let i = 0; i < n; i++) {
+                const w = wdata[pi + i], so = (bi + i) * C, po = (pi + i) * C;
+                for (let c = 0; c < C; c++) sums[so + c] += pd[po + c] * w;
+                wt[bi + i] += w;
+              }
+            }
+            continue;
+          }
           for (let x = rx0; x < rx1; x++, pi++, bi++) {
             let w = wdata ? wdata[pi] : sw;
             const po = pi * C, so = bi * C;
-            if (policy !== 'propagate') {
+            {
               let bad = false;
               for (let c = 0; c < C; c++) { if (!Number.isFinite(pd[po + c])) { bad = true; break; } }
               if (bad) {
@@ -110,7 +125,7 @@ export class Stitcher {
                 w = 0;
               }
             }
-            if (w === 0 && policy === 'omit') continue;
+            if (w === 0) continue;
             for (let c = 0; c < C; c++) sums[so + c] += pd[po + c] * w;
             wt[bi] += w;
           }
