@@ -2,11 +2,15 @@
  * Stitcher: a lazily tiled weighted accumulator over an HWC canvas (half-open slices,
  * pixel-is-area). Sums hold `bands` values per pixel, ONE weight plane per pixel.
  * Blocks of `blocksize` x `blocksize` are allocated on first touch.
- * Not yet implemented: memmap (file-backed blocks) -- accepted but kept in memory.
+ * With `memmap`, blocks live in a temp file (block k at offset k * blockBytes) behind an
+ * LRU cache of `cacheBytes` (default 256 MB); the file is removed by `dispose()` and at exit.
  */
 import { Raster } from '../array/raster.ts';
 import type { Slice, SpaceSlice } from '../array/slices.ts';
 import { StitchError } from './errors.ts';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Options of {@link Stitcher}. */
 export interface StitcherOptions {
@@ -46,6 +50,12 @@ export class Stitcher {
   readonly stats = { windows: 0, outside: 0, clipped: 0 };
   #blocks = new Map<number, Block>();
   #nbx: number;
+  #fd = -1;
+  #dir: string | null = null;
+  #onDisk = new Set<number>();
+  #cacheBytes: number;
+  #blockBytes: number;
+  #exitHook: (() => void) | null = null;
 
   constructor(shape: readonly [number, number, number], opts: StitcherOptions = {}) {
     this.shape = [shape[0], shape[1], shape[2]];
@@ -53,15 +63,44 @@ export class Stitcher {
     this.dtype = opts.dtype ?? 'float32';
     this.nanPolicy = opts.nanPolicy ?? 'propagate';
     this.#nbx = Math.ceil(shape[1] / this.blocksize);
+    const el = this.dtype === 'float64' ? 8 : 4;
+    this.#blockBytes = this.blocksize * this.blocksize * (shape[2] + 1) * el;
+    this.#cacheBytes = opts.cacheBytes ?? 256 * 2 ** 20;
+    if (opts.memmap) {
+      const parent = typeof opts.memmap === 'string' ? opts.memmap : tmpdir();
+      this.#dir = mkdtempSync(join(parent, 'coco-stitcher-'));
+      this.#fd = openSync(join(this.#dir, 'blocks.bin'), 'w+');
+      const dir = this.#dir;
+      this.#exitHook = () => { try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ } };
+      process.once('exit', this.#exitHook);
+    }
+  }
+
+  #io(b: Block, key: number, write: boolean): void {
+    const pos = key * this.#blockBytes;
+    const s = new Uint8Array(b.sums.buffer, b.sums.byteOffset, b.sums.byteLength);
+    const w = new Uint8Array(b.weight.buffer, b.weight.byteOffset, b.weight.byteLength);
+    if (write) { writeSync(this.#fd, s, 0, s.length, pos); writeSync(this.#fd, w, 0, w.length, pos + s.length); }
+    else { readSync(this.#fd, s, 0, s.length, pos); readSync(this.#fd, w, 0, w.length, pos + s.length); }
   }
 
   #block(by: number, bx: number, create: boolean): Block | undefined {
     const key = by * this.#nbx + bx;
     let b = this.#blocks.get(key);
-    if (!b && create) {
+    if (b && this.#fd >= 0) { this.#blocks.delete(key); this.#blocks.set(key, b); }
+    if (!b && (create || this.#onDisk.has(key))) {
       const n = this.blocksize * this.blocksize;
       const C = this.dtype === 'float64' ? Float64Array : Float32Array;
       b = { sums: new C(n * this.shape[2]), weight: new C(n) };
+      if (this.#fd >= 0) {
+        if (this.#onDisk.has(key)) this.#io(b, key, false);
+        while (this.#blocks.size > 0 && (this.#blocks.size + 1) * this.#blockBytes > this.#cacheBytes) {
+          const [k, old] = this.#blocks.entries().next().value as [number, Block];
+          this.#io(old, k, true);
+          this.#onDisk.add(k);
+          this.#blocks.delete(k);
+        }
+      }
       this.#blocks.set(key, b);
     }
     return b;
@@ -193,7 +232,8 @@ export class Stitcher {
 
   /** [blockRow, blockCol] of every allocated block. */
   *touchedBlocks(): Iterable<[number, number]> {
-    for (const k of this.#blocks.keys()) yield [Math.floor(k / this.#nbx), k % this.#nbx];
+    const keys = new Set([...this.#blocks.keys(), ...this.#onDisk]);
+    for (const k of keys) yield [Math.floor(k / this.#nbx), k % this.#nbx];
   }
 
   /** Add another stitcher's sums and weights (same shape, blocksize and dtype). */
@@ -201,13 +241,19 @@ export class Stitcher {
     if (other.shape.join() !== this.shape.join() || other.blocksize !== this.blocksize) {
       throw new StitchError(`cannot merge stitcher of shape [${other.shape}] (blocksize ${other.blocksize}) into [${this.shape}] (blocksize ${this.blocksize})`);
     }
-    for (const [k, ob] of other.#blocks) {
-      const b = this.#block(Math.floor(k / this.#nbx), k % this.#nbx, true)!;
+    for (const [by, bx] of [...other.touchedBlocks()]) {
+      const ob = other.#block(by, bx, false)!;
+      const b = this.#block(by, bx, true)!;
       for (let i = 0; i < b.sums.length; i++) b.sums[i] += ob.sums[i];
       for (let i = 0; i < b.weight.length; i++) b.weight[i] += ob.weight[i];
     }
   }
 
   /** Release all blocks. */
-  dispose(): void { this.#blocks.clear(); }
+  dispose(): void {
+    this.#blocks.clear();
+    this.#onDisk.clear();
+    if (this.#fd >= 0) { closeSync(this.#fd); this.#fd = -1; }
+    if (this.#exitHook) { this.#exitHook(); process.off('exit', this.#exitHook); this.#exitHook = null; }
+  }
 }

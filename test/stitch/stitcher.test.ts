@@ -55,12 +55,12 @@ test('errors: band mismatch, shape mismatch, step, raise', () => {
 test('property: matches naive dense reference; crops, blockSource and merge agree', () => {
   fc.assert(fc.property(
     fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }),
-    fc.integer({ min: 4, max: 20 }), fc.constantFrom('float32', 'float64'), fc.constantFrom('omit', 'propagate'),
+    fc.integer({ min: 4, max: 20 }), fc.constantFrom('float32', 'float64'), fc.constantFrom('omit', 'propagate'), fc.boolean(),
     fc.array(fc.record({ y: fc.integer({ min: -15, max: 45 }), x: fc.integer({ min: -15, max: 45 }),
       h: fc.integer({ min: 1, max: 15 }), w: fc.integer({ min: 1, max: 15 }), seed: fc.integer({ min: 0, max: 1000 }),
       perPixel: fc.boolean(), nan: fc.boolean() }), { maxLength: 8 }),
-    (H, W, C, bs, dtype, policy, wins) => {
-      const s = new Stitcher([H, W, C], { blocksize: bs, dtype: dtype as 'float32', nanPolicy: policy as 'omit' });
+    (H, W, C, bs, dtype, policy, memmap, wins) => {
+      const s = new Stitcher([H, W, C], { blocksize: bs, dtype: dtype as 'float32', nanPolicy: policy as 'omit', memmap, cacheBytes: 2 * bs * bs * 32 });
       const a = new Stitcher([H, W, C], { blocksize: bs, dtype: dtype as 'float32', nanPolicy: policy as 'omit' });
       const b = new Stitcher([H, W, C], { blocksize: bs, dtype: dtype as 'float32', nanPolicy: policy as 'omit' });
       const sums: number[] = new Array(H * W * C).fill(0), wts: number[] = new Array(H * W).fill(0);
@@ -101,5 +101,23 @@ test('property: matches naive dense reference; crops, blockSource and merge agre
       }
       a.merge(b);
       close(a.finalize().data, out.data);
+      s.dispose();
     }), { numRuns: 150 });
+});
+
+test('memmap: tiny cache forces eviction, file removed on dispose', async () => {
+  const { mkdtempSync, readdirSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'stitch-test-'));
+  const s = new Stitcher([64, 64, 2], { memmap: dir, blocksize: 16, cacheBytes: 16 * 16 * 3 * 4 * 2 });
+  const d = new Stitcher([64, 64, 2], { blocksize: 16 });
+  for (let y = -8; y < 64; y += 12) for (let x = -8; x < 64; x += 12) {
+    const p = Raster.full([20, 20, 2], y * 100 + x, 'float32');
+    s.add([slice(y, y + 20), slice(x, x + 20)], p, 2); d.add([slice(y, y + 20), slice(x, x + 20)], p, 2);
+  }
+  assert.equal(readdirSync(dir).length, 1);
+  close(s.finalize().data, d.finalize().data);
+  s.dispose();
+  assert.equal(readdirSync(dir).length, 0);
 });
