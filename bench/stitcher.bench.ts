@@ -15,12 +15,13 @@ if (mode) {
   const patch = new Raster(new Float32Array(P * P * C).map((_, i) => i % 97), [P, P, C]);
   const t0 = performance.now();
   let fin = 0, n = 0;
-  if (mode === 'stitcher') {
-    const s = new Stitcher([N, N, C]);
+  if (mode.startsWith('stitcher')) {
+    const s = new Stitcher([N, N, C], mode === 'stitcher-memmap-64MB' ? { memmap: true, cacheBytes: 64 * 2 ** 20 } : {});
     for (let y = 0; y + P <= N; y += S) for (let x = 0; x + P <= N; x += S) { s.add([slice(y, y + P), slice(x, x + P)], patch); n++; }
     const t1 = performance.now();
     for (let y = 0; y < N; y += 128) for (let x = 0; x < N; x += 128) s.finalizeBlock(y, x, 128, 128);
     fin = performance.now() - t1;
+    s.dispose();
     console.log(JSON.stringify({ n, acc: t1 - t0, fin, rss: process.resourceUsage().maxRSS / 1024 }));
   } else {
     const sums = new Float32Array(N * N * C), wts = new Float32Array(N * N * C), pd = patch.data as Float32Array;
@@ -41,7 +42,7 @@ if (mode) {
   const self = fileURLToPath(import.meta.url);
   console.log(`load: ${(await import('node:os')).loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   console.log('| impl | windows/s | MB/s | finalize ms | peak RSS MB |\n|---|---|---|---|---|');
-  for (const m of ['stitcher', 'dense']) {
+  for (const m of ['stitcher', 'stitcher-memmap-64MB', 'dense']) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', self, m], { encoding: 'utf8' });
     const o = JSON.parse(r.stdout.trim().split('\n').pop()!);
     const wps = o.n / (o.acc / 1000);
