@@ -11,6 +11,7 @@ import { predictCommand } from './commands/predict.ts';
 import { visualizeCommand } from './commands/visualize.ts';
 import { validateCommand } from './commands/validate.ts';
 import { EXIT, CliExit } from './exit.ts';
+import { cliIo, processIo, useIo, type CliIo } from './io.ts';
 
 /** Builds the program; exported so tests can parse arguments in-process. */
 export function buildProgram(): Command {
@@ -18,18 +19,20 @@ export function buildProgram(): Command {
     .description('Stitch sliding-window predictions into Cloud Optimized GeoTIFFs registered in kwcoco manifests')
     .version('0.1.0')
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => cliIo.out(s), writeErr: (s) => cliIo.err(s) });
   program.addCommand(demoCommand());
   program.addCommand(predictCommand());
   program.addCommand(visualizeCommand());
   program.addCommand(validateCommand());
-  for (const cmd of program.commands) cmd.exitOverride();
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => cliIo.out(s), writeErr: (s) => cliIo.err(s) });
   return program;
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const program = buildProgram();
+  const restore = useIo(io);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;
@@ -40,9 +43,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     const e = err as Error;
-    process.stderr.write(`coco-stitcher: error: ${e?.message ?? String(err)}\n`);
-    if (process.env.COCO_STITCHER_DEBUG) process.stderr.write(`${e?.stack ?? ''}\n`);
+    cliIo.err(`coco-stitcher: error: ${e?.message ?? String(err)}\n`);
+    if (process.env.COCO_STITCHER_DEBUG) cliIo.err(`${e?.stack ?? ''}\n`);
     return EXIT.usage;
+  } finally {
+    restore();
   }
 }
 

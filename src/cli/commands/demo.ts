@@ -10,11 +10,11 @@ import { join, relative, resolve } from 'node:path';
 import { CocoDataset } from '../../coco/dataset.ts';
 import { openRaster } from '../../io/read-raster.ts';
 import { buildHeatmapModel } from '../onnx/build-model.ts';
-import { runPredict } from '../predict/run-predict.ts';
 import { runVisualize } from '../visualize/run-visualize.ts';
 import { validateBundle } from '../validate/validate-bundle.ts';
 import { parseNumber } from '../parse.ts';
 import { CliExit, EXIT } from '../exit.ts';
+import { cliIo } from '../io.ts';
 
 const MARKER = '.coco-stitcher-demo';
 
@@ -79,6 +79,7 @@ export async function runDemo(o: DemoOptions): Promise<string> {
 
   log(`3/5 predicting with a ${o.window}px window, overlap 0.3, edges down-weighted`);
   const dst = join(out, 'predicted.kwcoco.json');
+  const { runPredict } = await import('../predict/run-predict.ts');
   const summary = await runPredict({
     src, dst, model: modelPath, channels: 'r|g|b', std: [255], chanCode: 'background|shapes',
     window: o.window, overlap: 0.3, downweightEdges: true, shortCode: 'heatmap',
@@ -124,10 +125,10 @@ export function demoCommand(): Command {
     .option('--no-progress', 'no progress bars')
     .action(async (o) => {
       try {
-        await runDemo({ ...o, log: (line: string) => process.stdout.write(`${line}\n`) });
+        await runDemo({ ...o, log: (line: string) => cliIo.out(`${line}\n`) });
       } catch (err) {
         if (err instanceof CliExit) throw err;
-        process.stderr.write(`coco-stitcher demo: ${(err as Error).message}\n`);
+        cliIo.err(`coco-stitcher demo: ${(err as Error).message}\n`);
         throw new CliExit(EXIT.usage);
       }
     });

@@ -3,9 +3,9 @@
  * register the stitched predictions.
  */
 import { Command, Option } from 'commander';
-import { runPredict } from '../predict/run-predict.ts';
 import { CliExit, EXIT } from '../exit.ts';
 import { parseNumber, parseNumberList, parseMinmax } from '../parse.ts';
+import { cliIo } from '../io.ts';
 
 export function predictCommand(): Command {
   return new Command('predict')
@@ -36,11 +36,13 @@ export function predictCommand(): Command {
     .action(async (o) => {
       const controller = new AbortController();
       const onSigint = () => {
-        process.stderr.write('\ninterrupted: finishing images already being written, then saving a partial manifest\n');
+        cliIo.err('\ninterrupted: finishing images already being written, then saving a partial manifest\n');
         controller.abort();
       };
       process.once('SIGINT', onSigint);
       try {
+        // loaded on use: the other commands start without the model runtime and the stitcher
+        const { runPredict } = await import('../predict/run-predict.ts');
         const summary = await runPredict({
           src: o.src, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
           window: o.window, overlap: o.overlap, space: o.space, inputScale: o.inputScale,
@@ -50,7 +52,7 @@ export function predictCommand(): Command {
           threads: o.threads, mean: o.mean, std: o.std, progress: o.progress, signal: controller.signal,
         });
         const s = summary.seconds;
-        process.stdout.write(
+        cliIo.out(
           `${summary.interrupted ? 'interrupted: wrote' : 'wrote'} ${summary.images} image(s), ${summary.windows} window(s) -> ${summary.dst}\n`
           + `time ${s.total.toFixed(2)} s (read ${s.read.toFixed(2)}, model ${s.model.toFixed(2)}, stitch ${s.stitch.toFixed(2)}, write ${s.write.toFixed(2)})\n`,
         );

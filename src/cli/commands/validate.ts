@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { validateBundle } from '../validate/validate-bundle.ts';
 import { CliExit, EXIT } from '../exit.ts';
+import { cliIo } from '../io.ts';
 
 export function validateCommand(): Command {
   return new Command('validate')
@@ -11,11 +12,11 @@ export function validateCommand(): Command {
     .argument('<manifest>', 'kwcoco manifest')
     .action(async (manifest: string) => {
       const problems = await validateBundle(manifest);
-      for (const p of problems) process.stdout.write(`${p.where}: ${p.message}\n`);
+      for (const p of problems) cliIo.out(`${p.where}: ${p.message}\n`);
       if (problems.length) {
-        process.stderr.write(`${problems.length} problem(s) in ${manifest}\n`);
+        cliIo.err(`${problems.length} problem(s) in ${manifest}\n`);
         throw new CliExit(EXIT.problems);
       }
-      process.stdout.write(`${manifest}: valid\n`);
+      cliIo.out(`${manifest}: valid\n`);
     });
 }

@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import { runVisualize } from '../visualize/run-visualize.ts';
 import { parseNumber } from '../parse.ts';
+import { cliIo } from '../io.ts';
 
 export function visualizeCommand(): Command {
   return new Command('visualize')
@@ -16,6 +17,6 @@ export function visualizeCommand(): Command {
     .option('--max-size <px>', 'longest side of a panel', parseNumber('max-size'), 512)
     .action(async (manifest: string, o) => {
       const res = await runVisualize({ src: manifest, channels: o.channels, out: o.out, base: o.base, space: o.space, maxSize: o.maxSize });
-      for (const p of [...res.images, ...res.sheets]) process.stdout.write(`${p}\n`);
+      for (const p of [...res.images, ...res.sheets]) cliIo.out(`${p}\n`);
     });
 }

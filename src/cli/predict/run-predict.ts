@@ -282,7 +282,7 @@ function planImages(
       Math.round(frame.height * inputScale), Math.round(frame.width * inputScale),
     ];
     const win = [Math.min(window, canvas[0]), Math.min(window, canvas[1])];
-    const windows = [...new SlidingWindow(canvas, win, { overlap, keepbound: true })] as unknown as SpaceSlice[];
+    const windows = [...new SlidingWindow(canvas, win, { overlap, keepbound: true, allowOvershoot: true })] as unknown as SpaceSlice[];
     return { gid, canvas, windows };
   });
 }
