@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Raster } from '../../src/array/raster.ts';
+import { slice } from '../../src/array/slices.ts';
+import { StitchError } from '../../src/stitch/errors.ts';
+import {
+  agreeShapes, computeUpweightCenterMask, cropToAgree, dilationSize, gaussianKernel1d, upweightCenterMask,
+} from '../../src/stitch/weights.ts';
+import { gdalPython } from '../helpers/gdal.ts';
+
+test('gaussianKernel1d: OpenCV formula, hand-computed for n = 1, 3, 4', () => {
+  assert.deepEqual(Array.from(gaussianKernel1d(1)), [1]);
+  // n = 3: sigma 0.8, unnormalised [e^(-1/1.28), 1, e^(-1/1.28)]
+  const e = Math.exp(-1 / 1.28), s3 = 1 + 2 * e;
+  const k3 = gaussianKernel1d(3);
+  assert.ok(Math.abs(k3[0] - e / s3) < 1e-12 && Math.abs(k3[1] - 1 / s3) < 1e-12 && k3[0] === k3[2]);
+  assert.ok(Math.abs(k3[0] - 0.2389943) < 1e-7);
+  // n = 4: sigma 0.3*0.5+0.8 = 0.95, x = -1.5, -0.5, 0.5, 1.5
+  const sg = 0.95, u = [1.5, 0.5, 0.5, 1.5].map((x) => Math.exp(-x * x / (2 * sg * sg)));
+  const su = u.reduce((a, b) => a + b);
+  gaussianKernel1d(4).forEach((v, i) => assert.ok(Math.abs(v - u[i] / su) < 1e-12));
+});
+
+test('dilationSize: max(n // 8, 3) made odd', () => {
+  assert.deepEqual([1, 5, 7, 31, 32, 40, 64, 96, 100, 128, 256].map(dilationSize), [3, 3, 3, 3, 5, 5, 9, 13, 13, 17, 33]);
+});
+
+test('upweightCenterMask 5x7 by hand: plateau of 1 around the centre, floor 0.001', () => {
+  const m = upweightCenterMask([5, 7]);
+  assert.deepEqual(m.shape, [5, 7, 1]);
+  assert.equal(m.dtype, 'float32');
+  // separable: value = dil(gy/max gy)[y] * dil(gx/max gx)[x]; 3-wide max filters
+  const gy = gaussianKernel1d(5), gx = gaussianKernel1d(7);
+  const ny = Array.from(gy, (v) => v / gy[2]), nx = Array.from(gx, (v) => v / gx[3]);
+  const dil = (a: number[]) => a.map((_, i) => Math.max(...a.slice(Math.max(0, i - 1), i + 2)));
+  const dy = dil(ny), dx = dil(nx);
+  for (let y = 0; y < 5; y++) for (let x = 0; x < 7; x++) {
+    assert.equal(m.get(y, x), Math.fround(Math.max(dy[y] * dx[x], 0.001)), `(${y}, ${x})`);
+  }
+  for (let y = 1; y <= 3; y++) for (let x = 2; x <= 4; x++) assert.equal(m.get(y, x), 1);
+  assert.ok(m.get(0, 0) < 0.5 && m.get(0, 0) > 0.001);
+  // a large mask reaches the 0.001 floor at the corners
+  const big = upweightCenterMask([96, 96]);
+  assert.equal(big.get(0, 0), Math.fround(0.001));
+  assert.equal(big.get(48, 48), 1);
+});
+
+test('upweightCenterMask vs numpy (2-D window max over a -inf padded Gaussian) for several shapes', () => {
+  const shapes: [number, number][] = [[5, 7], [64, 64], [96, 96], [1, 1], [2, 9], [33, 70], [128, 40]];
+  const out = gdalPython(`
+import json, sys
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+def gk(n):
+    sigma = 0.3 * ((n - 1) * 0.5 - 1) + 0.8
+    x = np.arange(n) - (n - 1) * 0.5
+    k = np.exp(-(x ** 2) / (2 * sigma ** 2))
+    return k / k.sum()
+res = []
+for h, w in json.loads(sys.argv[1]):
+    g = np.outer(gk(h), gk(w))
+    g = g / g.max()
+    kh = max(h // 8, 3); kh += (kh % 2 == 0)
+    kw = max(w // 8, 3); kw += (kw % 2 == 0)
+    p = np.pad(g, ((kh // 2, kh // 2), (kw // 2, kw // 2)), constant_values=-np.inf)
+    d = sliding_window_view(p, (kh, kw)).max(axis=(-1, -2))
+    d = np.maximum(d, 0.001).astype(np.float32)
+    res.append(d.ravel().tolist())
+print(json.dumps(res))
+`, [JSON.stringify(shapes)]);
+  const ref: number[][] = JSON.parse(out);
+  shapes.forEach(([h, w], i) => {
+    const ours = upweightCenterMask([h, w]);
+    assert.deepEqual(ours.shape, [h, w, 1]);
+    let worst = 0;
+    for (let j = 0; j < h * w; j++) worst = Math.max(worst, Math.abs(ours.data[j] - ref[i][j]));
+    assert.ok(worst <= 1e-7, `${h}x${w}: max difference ${worst}`);
+  });
+});
+
+test('cache: same instance per shape, equal to a fresh computation, evicts beyond 16 shapes', () => {
+  const a = upweightCenterMask([40, 50]);
+  assert.equal(upweightCenterMask([40, 50]), a);
+  assert.deepEqual(Array.from(a.data), Array.from(computeUpweightCenterMask([40, 50]).data));
+  for (let i = 1; i <= 20; i++) upweightCenterMask([i, 3]);
+  assert.notEqual(upweightCenterMask([40, 50]), a); // evicted, recomputed
+  assert.deepEqual(Array.from(upweightCenterMask([40, 50]).data), Array.from(a.data));
+  assert.throws(() => upweightCenterMask([0, 5]), /\[0,5\]/);
+  assert.throws(() => upweightCenterMask([2.5, 5]), /positive integers/);
+});
+
+test('property: symmetric, in [0.001, 1], max exactly 1', () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 80 }), fc.integer({ min: 1, max: 80 }), (h, w) => {
+    const m = computeUpweightCenterMask([h, w]);
+    let mx = 0;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const v = m.get(y, x);
+      assert.ok(v >= Math.fround(0.001) && v <= 1);
+      assert.equal(v, m.get(h - 1 - y, x));
+      assert.equal(v, m.get(y, w - 1 - x));
+      mx = Math.max(mx, v);
+    }
+    assert.equal(mx, 1);
+  }), { numRuns: 60 });
+});
+
+test('agreeShapes: crop the larger by at most 1 pixel; larger differences name both shapes', () => {
+  assert.deepEqual(agreeShapes([10, 20, 3], [10, 20]), [10, 20]);
+  assert.deepEqual(agreeShapes([11, 20, 3], [10, 21]), [10, 20]);
+  assert.throws(() => agreeShapes([12, 20, 3], [10, 20]),
+    (e: Error) => e instanceof StitchError && /\[12, 20, 3\]/.test(e.message) && /\[10, 20\]/.test(e.message) && /height differs by 2/.test(e.message));
+  assert.throws(() => agreeShapes([10, 18], [10, 20]), /width differs by 2/);
+});
+
+test('cropToAgree: crops data, weights and slice; no copy when they agree', () => {
+  const data = new Raster(Float32Array.from({ length: 3 * 4 * 2 }, (_, i) => i), [3, 4, 2]);
+  const same = cropToAgree(data, [slice(5, 8), slice(0, 4)]);
+  assert.equal(same.data, data);
+  const r = cropToAgree(data, [slice(5, 7), slice(10, 15)], Raster.full([3, 4, 1], 2));
+  assert.deepEqual(r.data.shape, [2, 4, 2]);
+  assert.deepEqual(Array.from(r.data.data), Array.from(data.data.subarray(0, 16)));
+  assert.deepEqual(r.spaceSlice, [slice(5, 7), slice(10, 14)]);
+  assert.deepEqual(r.weights!.shape, [2, 4, 1]);
+  assert.throws(() => cropToAgree(data, [slice(0, 5), slice(0, 4)]), /\[3, 4, 2\].*\[5, 4\]/);
+  assert.throws(() => cropToAgree(data, [slice(null, 3), slice(0, 4)]), /normalise/);
+  assert.throws(() => cropToAgree(data, [slice(0, 3), slice(0, 4)], Raster.zeros([2, 4, 1])), /weights shape/);
+});
