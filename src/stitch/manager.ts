@@ -1,0 +1,599 @@
+/**
+ * CocoStitchingManager: stitches window predictions into one raster per image of
+ * a kwcoco dataset, writes each finished raster (COG / tif / PNG) and registers it
+ * as a new asset of its image. A port of geowatch's `CocoStitchingManager` with its
+ * options and methods in camelCase; see ../../shared/spec/design.md.
+ *
+ * The manager coordinates; the jobs live in their own modules: `Stitcher` (the
+ * accumulator), `readiness.ts` (when an image is done), `writer-queue.ts` (bounded
+ * concurrent writes), `finalize-image.ts` (blocks -> quantize -> writer),
+ * `asset-naming.ts` (safe file names), `prediction-region.ts` (polygons).
+ *
+ * The dataset is only modified in the finalize continuation, after the file is on
+ * disk, one image at a time in submission order (deterministic ids and order).
+ *
+ * @example
+ * const manager = new CocoStitchingManager(dset, { shortCode: 'pred', chanCode: 'salient', stitchingSpace: 'video' });
+ * for (const [gid, sl, probs] of windows) {
+ *   manager.accumulateImage(gid, sl, probs, { downweightEdges: true });
+ *   for (const ready of manager.readyImageIds()) await manager.submitFinalizeImage(ready);
+ * }
+ * for (const gid of manager.managedImageIds()) await manager.submitFinalizeImage(gid);
+ * await manager.flushImages();
+ */
+import { Affine } from '../array/affine.ts';
+import { DtypeError, ValueError } from '../array/errors.ts';
+import { Raster } from '../array/raster.ts';
+import { fixSlice, slice, type Slice, type SpaceSlice } from '../array/slices.ts';
+import { FusedChannelSpec } from '../coco/channel-spec.ts';
+import type { CocoDataset, CocoImageDict } from '../coco/dataset.ts';
+import { UnknownIdError } from '../coco/errors.ts';
+import { WriterOptionError } from '../io/errors.ts';
+import { assetLocation } from './asset-naming.ts';
+import { StitchError, StitchStateError } from './errors.ts';
+import { writeStitchedAsset, type AssetWriters, type Quantization } from './finalize-image.ts';
+import { predictedPolygons, predictionRegion, type MultiPolygon, type PredictedPolygon } from './prediction-region.ts';
+import { Readiness } from './readiness.ts';
+import { Stitcher } from './stitcher.ts';
+import { WriterQueue } from './writer-queue.ts';
+
+// INTERIM until src/stitch/weights.ts (QUANT stream) is committed: loaded at module
+// load so this file type-checks without it. Replace by
+// `import { upweightCenterMask } from './weights.ts'`.
+type UpweightFn = (shape: readonly [number, number]) => Raster;
+const WEIGHTS_MODULE: string = './weights.ts';
+let upweightImpl: UpweightFn | undefined;
+try {
+  upweightImpl = ((await import(WEIGHTS_MODULE)) as { upweightCenterMask: UpweightFn }).upweightCenterMask;
+} catch { /* reported on use */ }
+function upweightCenterMask(shape: readonly [number, number]): Raster {
+  if (!upweightImpl) throw new StitchError('downweightEdges needs src/stitch/weights.ts (upweightCenterMask), which is not available');
+  return upweightImpl(shape);
+}
+
+/** Compression names accepted by `probCompress` ('RAW' is GDAL's name for 'NONE'). */
+export type ProbCompress = 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE' | 'RAW';
+
+/** Options of {@link CocoStitchingManager} (the original's, camelCase, plus a few of ours at the end). */
+export interface CocoStitchingManagerOptions {
+  /** folder name under `{bundle}/{assetsDname}/` (sanitised) */
+  shortCode?: string | null;
+  /** channel code of the stitched bands, e.g. 'df1|df2' */
+  chanCode?: string | null;
+  /** 'video' (default) or 'image' */
+  stitchingSpace?: 'video' | 'image';
+  /** 'cpu' (default); 'numpy' is an alias; anything else is an error */
+  device?: string;
+  /** true: blocks in a temp file; a string: the folder for it */
+  memmap?: boolean | string | null;
+  /** threshold of `writePreds` (default 0.5) */
+  thresh?: number;
+  writeProbs?: boolean;
+  writePreds?: boolean;
+  numBands?: number | 'auto';
+  probCompress?: ProbCompress;
+  probBlocksize?: number;
+  probFormat?: 'cog' | 'tif' | 'png';
+  /** channels turned into polygons by `writePreds` (default: all of chanCode) */
+  polygonCategories?: readonly string[] | null;
+  /** fixed [min, max] of the quantization (else floor/ceil of each image's data) */
+  expectedMinmax?: readonly [number, number] | null;
+  quantize?: boolean;
+  /** a queue shared with other managers (default: a queue of this manager, 2 images in flight) */
+  writerQueue?: WriterQueue | null;
+  writePredictionAttrs?: boolean;
+  assetsDname?: string;
+  dtype?: 'float32' | 'float64';
+  // ---- ours
+  /** Inf in the data: 'raise' (default) or 'omit' (zero weight, like NaN) */
+  infPolicy?: 'raise' | 'omit';
+  /** memory cache of a memmapped stitcher, bytes (default 256 MB) */
+  memmapCacheBytes?: number;
+  /** pixel connectivity of polygons (default 8) */
+  connectivity?: 4 | 8;
+  /** writer functions (to inject failures in tests) */
+  io?: AssetWriters;
+}
+
+/** Options of {@link CocoStitchingManager.accumulateImage}. */
+export interface AccumulateOptions {
+  /** [width, height] of the asset grid (default: the stitching space's size) */
+  assetDsize?: readonly [number, number] | null;
+  /** scale from stitching space to the asset grid, number or [sx, sy] (default 1) */
+  scaleAssetFromStitchspace?: number | readonly [number, number] | null;
+  /** 'auto' (the original heuristic), true or false */
+  isReady?: 'auto' | boolean;
+  /** per-pixel weights (HxWx1 raster, within 1 pixel of the data) or a scalar */
+  weights?: Raster | number | null;
+  /** multiply the weights by `upweightCenterMask` of the data's HxW */
+  downweightEdges?: boolean;
+  /** deprecated aliases of the original */
+  dsize?: readonly [number, number] | null;
+  scale?: number | readonly [number, number] | null;
+}
+
+/** Result of {@link CocoStitchingManager.finalizeImage}. */
+export interface FinalizeInfo { nAnns: number; totalProb: number }
+
+interface ImageState {
+  stitcher: Stitcher;
+  scale: [number, number];
+  dsize: [number, number];
+}
+
+const COMPRESS = new Set(['DEFLATE', 'LZW', 'ZSTD', 'NONE']);
+
+function fmt(v: unknown): string {
+  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
+}
+
+function scalePair(s: number | readonly [number, number] | null | undefined, what: string): [number, number] {
+  if (s === null || s === undefined) return [1, 1];
+  const p: [number, number] = typeof s === 'number' ? [s, s] : [s[0], s[1]];
+  if (!(Number.isFinite(p[0]) && Number.isFinite(p[1]) && p[0] > 0 && p[1] > 0)) {
+    throw new ValueError(`${what} must be a positive number or [sx, sy], got ${fmt(s)}`);
+  }
+  return p;
+}
+
+/** Manages one Stitcher per image and turns finished ones into registered assets. */
+export class CocoStitchingManager {
+  readonly resultDataset: CocoDataset;
+  readonly shortCode: string | null;
+  readonly chanCode: string | null;
+  readonly stitchingSpace: 'video' | 'image';
+  readonly device: 'cpu';
+  readonly memmap: boolean | string;
+  readonly thresh: number;
+  readonly writeProbs: boolean;
+  readonly writePreds: boolean;
+  readonly probCompress: 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
+  readonly probBlocksize: number;
+  readonly probFormat: 'cog' | 'tif' | 'png';
+  readonly polygonCategories: readonly string[] | null;
+  readonly polygonIdxs: readonly number[];
+  readonly expectedMinmax: readonly [number, number] | null;
+  readonly quantize: boolean;
+  readonly writerQueue: WriterQueue;
+  readonly writePredictionAttrs: boolean;
+  readonly assetsDname: string;
+  readonly dtype: 'float32' | 'float64';
+  readonly infPolicy: 'raise' | 'omit';
+  /** band count: 'auto' until the first data arrives */
+  numBands: number | 'auto';
+
+  #opts: CocoStitchingManagerOptions;
+  #chanNumel: number | null;
+  #images = new Map<number, ImageState>();
+  #readiness: Readiness;
+  #seen = new Set<number>();
+  #finalizing = new Set<number>();
+  #finalized = new Set<number>();
+  #failed = new Set<number>();
+  #submissions = new Set<Promise<unknown>>();
+  #chain: Promise<void> = Promise.resolve();
+  #disposed = false;
+
+  constructor(resultDataset: CocoDataset, options: CocoStitchingManagerOptions = {}) {
+    const o = options;
+    this.#opts = o;
+    this.resultDataset = resultDataset;
+    this.shortCode = o.shortCode ?? null;
+    this.chanCode = o.chanCode ?? null;
+    this.stitchingSpace = o.stitchingSpace ?? 'video';
+    if (this.stitchingSpace !== 'video' && this.stitchingSpace !== 'image') {
+      throw new ValueError(`stitchingSpace must be 'video' or 'image', got ${fmt(o.stitchingSpace)}`);
+    }
+    const device = o.device ?? 'cpu';
+    if (device !== 'cpu' && device !== 'numpy') {
+      throw new ValueError(`device ${fmt(device)} is not supported: this port stitches on the CPU only (use 'cpu', or its alias 'numpy')`);
+    }
+    this.device = 'cpu';
+    this.memmap = o.memmap ?? false;
+    this.thresh = o.thresh ?? 0.5;
+    if (typeof this.thresh !== 'number' || Number.isNaN(this.thresh)) throw new ValueError(`thresh must be a number, got ${fmt(o.thresh)}`);
+    this.writeProbs = o.writeProbs ?? true;
+    this.writePreds = o.writePreds ?? false;
+    this.numBands = o.numBands ?? 'auto';
+    if (this.numBands !== 'auto' && !(Number.isInteger(this.numBands) && this.numBands > 0)) {
+      throw new ValueError(`numBands must be 'auto' or a positive integer, got ${fmt(o.numBands)}`);
+    }
+    const comp = String(o.probCompress ?? 'DEFLATE').toUpperCase();
+    const compress = comp === 'RAW' ? 'NONE' : comp;
+    if (!COMPRESS.has(compress)) throw new WriterOptionError(`probCompress ${fmt(o.probCompress)} is not supported; expected one of DEFLATE, LZW, ZSTD, NONE (RAW)`);
+    this.probCompress = compress as 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
+    this.probBlocksize = o.probBlocksize ?? 128;
+    if (!Number.isInteger(this.probBlocksize) || this.probBlocksize < 16 || this.probBlocksize % 16 !== 0) {
+      throw new WriterOptionError(`probBlocksize must be a positive multiple of 16 (TIFF tiles), got ${fmt(o.probBlocksize)}`);
+    }
+    this.probFormat = o.probFormat ?? 'cog';
+    if (!['cog', 'tif', 'png'].includes(this.probFormat)) throw new WriterOptionError(`unknown probFormat ${fmt(o.probFormat)}; expected 'cog', 'tif' or 'png'`);
+    this.quantize = o.quantize ?? true;
+    if (this.probFormat === 'png' && !this.quantize && this.writeProbs) {
+      throw new WriterOptionError(`probFormat 'png' needs quantize: true (PNG holds integers; float probabilities need 'cog' or 'tif')`);
+    }
+    this.expectedMinmax = o.expectedMinmax ?? null;
+    if (this.expectedMinmax !== null) {
+      const [lo, hi] = this.expectedMinmax;
+      if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new ValueError(`expectedMinmax must be [min, max] with finite min < max, got ${fmt(o.expectedMinmax)}`);
+    }
+    this.writerQueue = o.writerQueue ?? new WriterQueue({ maxInFlight: 2 });
+    this.writePredictionAttrs = o.writePredictionAttrs ?? true;
+    this.assetsDname = o.assetsDname ?? '_assets';
+    this.dtype = o.dtype ?? 'float32';
+    if (this.dtype !== 'float32' && this.dtype !== 'float64') throw new DtypeError(`dtype must be 'float32' or 'float64', got ${fmt(o.dtype)}`);
+    this.infPolicy = o.infPolicy ?? 'raise';
+
+    if ((this.writeProbs || this.writePreds || this.writePredictionAttrs) && (typeof this.chanCode !== 'string' || this.chanCode === '')) {
+      throw new ValueError(`chanCode is required (e.g. 'salient' or 'df1|df2'), got ${fmt(o.chanCode)}`);
+    }
+    if (this.writeProbs && (typeof this.shortCode !== 'string' || this.shortCode === '')) {
+      throw new ValueError(`shortCode is required when writeProbs is true (it names the folder {bundle}/${this.assetsDname}/{shortCode}), got ${fmt(o.shortCode)}`);
+    }
+    this.#chanNumel = this.chanCode ? FusedChannelSpec.coerce(this.chanCode).numel() : null;
+    if (this.numBands !== 'auto') this.#checkBands(this.numBands, 'numBands');
+    let idxs: number[] = [];
+    let cats: readonly string[] | null = o.polygonCategories ?? null;
+    if (this.writePreds) {
+      const parsed = FusedChannelSpec.coerce(this.chanCode!).parsed;
+      cats = cats ?? parsed;
+      idxs = cats.map((c) => {
+        const i = parsed.indexOf(c);
+        if (i < 0) throw new ValueError(`polygonCategories entry ${fmt(c)} is not a channel of chanCode ${fmt(this.chanCode)} (${parsed.join(', ')})`);
+        return i;
+      });
+    }
+    this.polygonCategories = cats;
+    this.polygonIdxs = idxs;
+    this.#readiness = new Readiness(this.stitchingSpace, (vid) => resultDataset.index.vidToGids.get(vid) ?? []);
+  }
+
+  #checkBands(n: number, what: string): void {
+    if (this.#chanNumel !== null && n !== this.#chanNumel) {
+      throw new StitchError(`${what} has ${n} band${n === 1 ? '' : 's'} but chanCode ${fmt(this.chanCode)} has ${this.#chanNumel} channel${this.#chanNumel === 1 ? '' : 's'}; they must agree (kwcoco would fail to load the asset)`);
+    }
+  }
+
+  #img(gid: number, op: string): CocoImageDict {
+    const img = this.resultDataset.index.imgs.get(gid);
+    if (!img) throw new UnknownIdError(`${op}: image id ${fmt(gid)} is not in the result dataset (${this.resultDataset.index.imgs.size} images)`);
+    return img;
+  }
+
+  /**
+   * Stitch `data` (HxWxC float raster) into the canvas of image `gid` at `spaceSlice`
+   * (asset-grid rows/cols; null = the whole asset).
+   */
+  accumulateImage(gid: number, spaceSlice: SpaceSlice | readonly Slice[] | null, data: Raster, options: AccumulateOptions = {}): void {
+    if (this.#disposed) throw new StitchStateError('accumulateImage on a disposed CocoStitchingManager');
+    const img = this.#img(gid, 'accumulateImage');
+    if (this.#seen.has(gid)) {
+      throw new StitchStateError(`accumulateImage: image gid=${gid} was already finalized (or is being finalized); it cannot receive more data`);
+    }
+    if (!(data instanceof Raster)) throw new StitchError(`accumulateImage: data must be a Raster (HxWxC; use Raster.fromCHW for model output), got ${typeof data}`);
+    if (data.dtype !== 'float32' && data.dtype !== 'float64') {
+      throw new DtypeError(`accumulateImage: data of image ${gid} has dtype ${data.dtype}; expected float32 or float64 (convert with .astype('float32'))`);
+    }
+    if (this.numBands === 'auto') {
+      this.#checkBands(data.bands, 'the data');
+      this.numBands = data.bands;
+    } else if (data.bands !== this.numBands) {
+      throw new StitchError(`accumulateImage: data of image ${gid} has ${data.bands} bands, expected numBands ${this.numBands}${this.chanCode ? ` (chanCode ${fmt(this.chanCode)})` : ''}`);
+    }
+    if (this.probFormat === 'png' && this.writeProbs && data.bands > 4) {
+      throw new WriterOptionError(`probFormat 'png' holds 1 to 4 bands, the data has ${data.bands}; use 'cog'`);
+    }
+    const vidid = img.video_id ?? null;
+    const dsizeOpt = options.assetDsize ?? options.dsize ?? null;
+    const scaleOpt = options.scaleAssetFromStitchspace ?? options.scale ?? null;
+    let state = this.#images.get(gid);
+    if (!state) {
+      let width: number, height: number;
+      if (dsizeOpt) {
+        [width, height] = dsizeOpt;
+      } else if (this.stitchingSpace === 'video' && vidid !== null) {
+        const video = this.resultDataset.index.videos.get(vidid);
+        if (!video) throw new UnknownIdError(`accumulateImage: image ${gid} has video_id ${vidid}, which is not in the dataset`);
+        ({ width, height } = video);
+      } else {
+        ({ width, height } = img);
+      }
+      if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
+        throw new ValueError(`accumulateImage: the asset size of image ${gid} must be positive integers [width, height], got ${fmt([width, height])}`);
+      }
+      const stitcher = new Stitcher([height, width, this.numBands as number], {
+        dtype: this.dtype, nanPolicy: 'propagate', memmap: this.memmap || false,
+        blocksize: this.probBlocksize, cacheBytes: this.#opts.memmapCacheBytes,
+      });
+      state = { stitcher, scale: scalePair(scaleOpt, 'scaleAssetFromStitchspace'), dsize: [width, height] };
+      this.#images.set(gid, state);
+    } else {
+      if (dsizeOpt && (dsizeOpt[0] !== state.dsize[0] || dsizeOpt[1] !== state.dsize[1])) {
+        throw new StitchError(`accumulateImage: image ${gid} was started with assetDsize ${fmt(state.dsize)}, got ${fmt(dsizeOpt)}`);
+      }
+      if (scaleOpt !== null) {
+        const s = scalePair(scaleOpt, 'scaleAssetFromStitchspace');
+        if (s[0] !== state.scale[0] || s[1] !== state.scale[1]) {
+          throw new StitchError(`accumulateImage: image ${gid} was started with scaleAssetFromStitchspace ${fmt(state.scale)}, got ${fmt(scaleOpt)}`);
+        }
+      }
+    }
+    this.#add(gid, state.stitcher, spaceSlice, data, options);
+    this.#readiness.note(gid, vidid, options.isReady ?? 'auto', new Set(this.#images.keys()));
+  }
+
+  #add(gid: number, stitcher: Stitcher, spaceSlice: SpaceSlice | readonly Slice[] | null, data: Raster, options: AccumulateOptions): void {
+    const [H, W] = stitcher.shape;
+    let weights: Raster | number = 1;
+    const w = options.weights;
+    if (w !== null && w !== undefined) {
+      if (typeof w === 'number') {
+        if (!Number.isFinite(w) || w < 0) throw new ValueError(`accumulateImage: weight must be a finite number >= 0, got ${w}`);
+        weights = w;
+      } else {
+        if (!(w instanceof Raster) || w.bands !== 1) throw new StitchError(`accumulateImage: weights must be a number or an HxWx1 Raster, got ${w instanceof Raster ? `shape [${w.shape}]` : typeof w}`);
+        const dh = data.height - w.height, dw = data.width - w.width;
+        if (Math.abs(dh) > 1 || Math.abs(dw) > 1) {
+          throw new StitchError(`accumulateImage: weights of shape [${w.shape}] do not agree with data of shape [${data.shape}] (at most 1 pixel of difference is tolerated)`);
+        }
+        const h = Math.min(data.height, w.height), wd = Math.min(data.width, w.width);
+        if (data.height !== h || data.width !== wd) data = data.crop(0, 0, h, wd);
+        weights = (w.height !== h || w.width !== wd) ? w.crop(0, 0, h, wd) : w;
+      }
+    }
+    if (options.downweightEdges) {
+      const center = upweightCenterMask([data.height, data.width]);
+      if (typeof weights === 'number') {
+        weights = weights === 1 ? center : scaleRaster(center, weights);
+      } else {
+        weights = multiplyRasters(weights, center);
+      }
+    }
+    // the space slice, with the 1-pixel tolerance of the original's off-by-one hack
+    let rows: Slice, cols: Slice;
+    if (spaceSlice === null || spaceSlice === undefined) {
+      rows = slice(0, H); cols = slice(0, W);
+    } else {
+      if (!Array.isArray(spaceSlice) || spaceSlice.length !== 2) throw new StitchError(`accumulateImage: spaceSlice must be [rows, cols] or null, got ${fmt(spaceSlice)}`);
+      [rows, cols] = fixSlice(spaceSlice as readonly Slice[]);
+    }
+    for (const s of [rows, cols]) {
+      if (s.step !== null && s.step !== undefined && s.step !== 1) throw new StitchError(`accumulateImage: spaceSlice step ${s.step} is not supported (expected 1)`);
+    }
+    const y0 = rows.start ?? 0, x0 = cols.start ?? 0;
+    let sh = (rows.stop ?? H) - y0, sw = (cols.stop ?? W) - x0;
+    if (Math.abs(sh - data.height) > 1 || Math.abs(sw - data.width) > 1) {
+      throw new StitchError(`accumulateImage: image ${gid}: spaceSlice rows ${y0}:${y0 + sh}, cols ${x0}:${x0 + sw} (shape [${sh}, ${sw}]) does not fit data of shape [${data.shape}] (at most 1 pixel of difference is tolerated)`);
+    }
+    if (sh !== data.height || sw !== data.width) {
+      // off by one: crop the larger side to the smaller
+      const h = Math.min(sh, data.height), wd = Math.min(sw, data.width);
+      if (data.height !== h || data.width !== wd) data = data.crop(0, 0, h, wd);
+      if (typeof weights !== 'number' && (weights.height !== h || weights.width !== wd)) weights = weights.crop(0, 0, h, wd);
+      sh = h; sw = wd;
+    }
+    // NaN (and Inf under 'omit'): that pixel gets zero weight in every band, its value 0
+    const d = data.data as Float32Array | Float64Array;
+    let bad = false;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i];
+      if (v - v !== 0) { bad = true; break; }
+    }
+    if (bad) [data, weights] = this.#maskInvalid(gid, data, weights, y0, x0);
+    stitcher.add([slice(y0, y0 + sh), slice(x0, x0 + sw)], data, weights);
+  }
+
+  #maskInvalid(gid: number, data: Raster, weights: Raster | number, y0: number, x0: number): [Raster, Raster] {
+    const { height: h, width: w, bands: C } = data;
+    const src = data.data as Float32Array | Float64Array;
+    const out = new (src.constructor as Float32ArrayConstructor)(src.length) as Float32Array | Float64Array;
+    const wt = new Float32Array(h * w);
+    if (typeof weights === 'number') wt.fill(weights); else wt.set(weights.data as ArrayLike<number>);
+    for (let p = 0; p < h * w; p++) {
+      let ok = true;
+      for (let c = 0; c < C; c++) {
+        const v = src[p * C + c];
+        if (v !== v) { ok = false; continue; }
+        if (v === Infinity || v === -Infinity) {
+          if (this.infPolicy === 'raise') {
+            throw new StitchError(`accumulateImage: image ${gid}: data has ${v} at window pixel (${Math.floor(p / w)}, ${p % w}) band ${c} (canvas row ${y0 + Math.floor(p / w)}, col ${x0 + p % w}); infPolicy 'raise' forbids it (use infPolicy: 'omit' to give such pixels zero weight)`);
+          }
+          ok = false;
+        }
+      }
+      if (!ok) wt[p] = 0;
+      else for (let c = 0; c < C; c++) out[p * C + c] = src[p * C + c];
+    }
+    return [new Raster(out, [h, w, C]), new Raster(wt, [h, w, 1])];
+  }
+
+  /** Declare that image `gid` will receive `n` windows: it becomes ready once they have arrived, in any order. */
+  expectWindows(gid: number, n: number): void {
+    this.#img(gid, 'expectWindows');
+    this.#readiness.expect(gid, n);
+  }
+
+  /** Images being stitched (not yet submitted for finalization). */
+  managedImageIds(): number[] { return [...this.#images.keys()]; }
+
+  /** Images known to be ready to finalize. */
+  readyImageIds(): number[] { return this.#readiness.ready().filter((g) => this.#images.has(g)); }
+
+  /** Images finalized or being finalized. */
+  get seenImageIds(): ReadonlySet<number> { return this.#seen; }
+
+  /** Windows accumulated into image `gid` so far. */
+  windowCount(gid: number): number { return this.#readiness.count(gid); }
+
+  /**
+   * Hand image `gid` to the writer queue. Resolves once the job is queued (it waits
+   * while `maxInFlight` images are being written: backpressure). Errors of the write
+   * come out of {@link flushImages}.
+   */
+  async submitFinalizeImage(gid: number): Promise<void> {
+    const job = this.#begin(gid);
+    const sub = this.writerQueue.submit(job, this);
+    this.#submissions.add(sub);
+    try {
+      await sub;
+    } finally {
+      this.#submissions.delete(sub);
+    }
+  }
+
+  /** Wait until every submitted image is written and registered; rejects with the first error. */
+  async flushImages(): Promise<void> {
+    while (this.#submissions.size > 0) await Promise.allSettled([...this.#submissions]);
+    await this.writerQueue.flush(this);
+  }
+
+  /** Finalize image `gid` now (not through the queue): write, register, free its stitcher. */
+  async finalizeImage(gid: number): Promise<FinalizeInfo> {
+    return await this.#begin(gid)();
+  }
+
+  /** Synchronous part of a finalize: state checks, take the stitcher out of the managed set. */
+  #begin(gid: number): () => Promise<FinalizeInfo> {
+    if (this.#disposed) throw new StitchStateError('finalize on a disposed CocoStitchingManager');
+    const img = this.#img(gid, 'finalizeImage');
+    const state = this.#images.get(gid);
+    if (!state) {
+      if (this.#failed.has(gid)) throw new StitchStateError(`Attempted to finalize image gid=${gid}, but its finalize already ran and failed (the error came out of flushImages/finalizeImage); its data is gone`);
+      if (this.#seen.has(gid)) throw new StitchStateError(`Attempted to finalize image gid=${gid}, but we already finalized it`);
+      throw new StitchStateError(`Attempted to finalize image gid=${gid}, but no data was ever accumulated for it`);
+    }
+    this.#images.delete(gid);
+    this.#readiness.discard(gid);
+    this.#seen.add(gid);
+    this.#finalizing.add(gid);
+    // registration happens in submission order
+    const prev = this.#chain;
+    let release!: () => void;
+    this.#chain = new Promise<void>((res) => { release = res; });
+    return async () => {
+      try {
+        const outcome = await this.#write(gid, img, state);
+        await prev;
+        return this.#register(gid, img, outcome);
+      } catch (err) {
+        this.#failed.add(gid);
+        throw err;
+      } finally {
+        state.stitcher.dispose();
+        this.#finalizing.delete(gid);
+        release();
+      }
+    };
+  }
+
+  #imgFromAsset(img: CocoImageDict, scale: [number, number]): Affine {
+    const imgFromStitch = this.stitchingSpace === 'video'
+      ? Affine.coerce((img.warp_img_to_vid ?? null) as never).inv()
+      : Affine.eye();
+    return imgFromStitch.matmul(Affine.scale(scale).inv());
+  }
+
+  async #write(gid: number, img: CocoImageDict, state: ImageState): Promise<WriteOutcome> {
+    const { stitcher } = state;
+    let any = false;
+    for (const _ of stitcher.touchedBlocks()) { any = true; break; }
+    if (!any) {
+      throw new StitchStateError(`cannot finalize image gid=${gid}: none of its ${stitcher.stats.windows} window(s) overlapped its ${stitcher.shape[1]}x${stitcher.shape[0]} asset canvas (no data)`);
+    }
+    const imgFromAsset = this.#imgFromAsset(img, state.scale);
+    const out: WriteOutcome = { imgFromAsset, totalProb: 0, nAnns: 0, preds: [] };
+    if (this.writePredictionAttrs) out.region = await predictionRegion(stitcher, imgFromAsset, this.#opts.connectivity ?? 8);
+    if (this.writeProbs) {
+      const ext = this.probFormat === 'png' ? '.png' : '.tif';
+      const loc = assetLocation(this.resultDataset.bundleDpath, {
+        assetsDname: this.assetsDname, shortCode: this.shortCode!, imageName: img.name, imageId: gid, chanCode: this.chanCode!, ext,
+      });
+      const geo = this.probFormat === 'png' ? null : this.#geo(img, imgFromAsset);
+      if (this.probFormat === 'png' && img.wld_crs_info) {
+        process.emitWarning(`image ${gid}: cannot save geospatial information in a PNG (use probFormat 'cog')`, 'CocoStitcherWarning');
+      }
+      const written = await writeStitchedAsset(stitcher, loc.fpath, {
+        format: this.probFormat, compress: this.probCompress, blocksize: this.probBlocksize,
+        quantize: this.quantize, expectedMinmax: this.expectedMinmax, io: this.#opts.io,
+        ...(geo ? { epsg: geo.epsg, transform: geo.transform, overviews: 2 } : {}),
+      });
+      out.totalProb = written.totalProb;
+      out.asset = {
+        file_name: loc.fileName,
+        channels: this.chanCode!,
+        height: written.height,
+        width: written.width,
+        num_bands: written.bands,
+        warp_aux_to_img: imgFromAsset.concise(),
+        ...(written.quantization ? { quantization: written.quantization } : {}),
+      };
+    }
+    if (this.writePreds) {
+      out.preds = await predictedPolygons(stitcher, this.polygonIdxs, this.thresh, imgFromAsset, this.#opts.connectivity ?? 8);
+    }
+    return out;
+  }
+
+  #geo(img: CocoImageDict, imgFromAsset: Affine): { epsg: number; transform: Affine } | null {
+    const crs = img.wld_crs_info as { auth?: unknown } | undefined;
+    if (!crs || img.wld_to_pxl === undefined || img.wld_to_pxl === null) return null;
+    const auth = crs.auth;
+    if (!Array.isArray(auth) || auth.length < 2 || String(auth[0]).toUpperCase() !== 'EPSG' || !Number.isInteger(Number(auth[1]))) {
+      process.emitWarning(`image ${img.id}: wld_crs_info.auth ${fmt(auth)} is not an EPSG code; writing without georeferencing`, 'CocoStitcherWarning');
+      return null;
+    }
+    const wldFromImg = Affine.coerce(img.wld_to_pxl as never).inv();
+    return { epsg: Number(auth[1]), transform: wldFromImg.matmul(imgFromAsset) };
+  }
+
+  /** Modify the dataset (main thread, in submission order). */
+  #register(gid: number, img: CocoImageDict, out: WriteOutcome): FinalizeInfo {
+    if (out.region) {
+      img.prediction_region = out.region;
+      img.has_predictions = { ...(img.has_predictions ?? {}), [this.chanCode!]: true };
+    }
+    if (out.asset) this.resultDataset.cocoImage(gid).addAsset(out.asset);
+    let nAnns = 0;
+    if (out.preds.length) {
+      const cids = this.polygonCategories!.map((c) => this.resultDataset.ensureCategory(c));
+      for (const p of out.preds) {
+        const cid = cids[this.polygonIdxs.indexOf(p.band)];
+        this.resultDataset.addAnnotation({ image_id: gid, category_id: cid, bbox: p.bbox, segmentation: p.segmentation, score: p.score });
+        nAnns++;
+      }
+    }
+    this.#finalizing.delete(gid);
+    this.#finalized.add(gid);
+    return { nAnns, totalProb: out.totalProb };
+  }
+
+  /** Release every stitcher not yet handed to a finalize (memmap files included). In-flight ones are released when their write ends. */
+  dispose(): void {
+    for (const s of this.#images.values()) s.stitcher.dispose();
+    this.#images.clear();
+    this.#disposed = true;
+  }
+}
+
+interface WriteOutcome {
+  imgFromAsset: Affine;
+  totalProb: number;
+  nAnns: number;
+  region?: MultiPolygon;
+  asset?: { file_name: string; channels: string; height: number; width: number; num_bands: number; warp_aux_to_img: unknown; quantization?: Quantization };
+  preds: PredictedPolygon[];
+}
+
+function scaleRaster(r: Raster, k: number): Raster {
+  const src = r.data as Float32Array;
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = src[i] * k;
+  return new Raster(out, r.shape);
+}
+
+function multiplyRasters(a: Raster, b: Raster): Raster {
+  const x = a.data as Float32Array, y = b.data as Float32Array;
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i] * y[i];
+  return new Raster(out, a.shape);
+}

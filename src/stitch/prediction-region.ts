@@ -1,0 +1,102 @@
+/**
+ * `prediction_region`: the pixels of the asset that received stitch weight, as a
+ * GeoJSON MultiPolygon in IMAGE space with pixel-edge boundaries (holes kept).
+ * (The original wrote it in asset coordinates through OpenCV contours, which trace
+ * pixel centres.) Also the polygons of `writePreds`.
+ */
+import { Raster } from '../array/raster.ts';
+import { slice } from '../array/slices.ts';
+import type { Affine } from '../array/affine.ts';
+import type { Stitcher } from './stitcher.ts';
+import { StitchError } from './errors.ts';
+
+// INTERIM until src/stitch/polygons.ts (QUANT stream) is committed: loaded dynamically
+// so this file type-checks without it. Replace by a static import of its functions.
+/** GeoJSON MultiPolygon ([polygon][ring][point][x, y]; first ring exterior, then holes). */
+export interface MultiPolygon { type: 'MultiPolygon'; coordinates: number[][][][] }
+interface PolygonsModule {
+  maskToMultiPolygon(mask: Raster, opts: { connectivity: 4 | 8 }): MultiPolygon;
+  scoredPolygons(probs: Raster, thresh: number, opts: { connectivity: 4 | 8 }): { score: number; polygon: MultiPolygon }[];
+  warpMultiPolygon(mp: MultiPolygon, affine: Affine): MultiPolygon;
+  multiPolygonBounds(mp: MultiPolygon): [number, number, number, number];
+}
+const POLYGONS_MODULE: string = './polygons.ts';
+let polygons: PolygonsModule | undefined;
+async function loadPolygons(): Promise<PolygonsModule> {
+  if (!polygons) {
+    try {
+      polygons = (await import(POLYGONS_MODULE)) as PolygonsModule;
+    } catch (err) {
+      throw new StitchError(`polygon extraction (src/stitch/polygons.ts) is not available: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return polygons;
+}
+
+/** HxWx1 uint8 mask of the canvas pixels with weight > 0, filled block by block from the touched blocks. */
+export function predictedMask(stitcher: Stitcher): Raster<Uint8Array> {
+  const [H, W] = stitcher.shape;
+  const bs = stitcher.blocksize;
+  const mask = new Uint8Array(H * W);
+  for (const [by, bx] of stitcher.touchedBlocks()) {
+    const y0 = by * bs, x0 = bx * bs;
+    const h = Math.min(bs, H - y0), w = Math.min(bs, W - x0);
+    const wt = stitcher.weightRaster([slice(y0, y0 + h), slice(x0, x0 + w)]).data;
+    for (let y = 0; y < h; y++) {
+      const mo = (y0 + y) * W + x0, wo = y * w;
+      for (let x = 0; x < w; x++) if (wt[wo + x] > 0) mask[mo + x] = 1;
+    }
+  }
+  return new Raster(mask, [H, W, 1]);
+}
+
+/** The predicted region of `stitcher` warped by `imgFromAsset` (pixel-corner convention). */
+export async function predictionRegion(stitcher: Stitcher, imgFromAsset: Affine, connectivity: 4 | 8 = 8): Promise<MultiPolygon> {
+  const { maskToMultiPolygon, warpMultiPolygon } = await loadPolygons();
+  const mp = maskToMultiPolygon(predictedMask(stitcher), { connectivity });
+  return imgFromAsset.isIdentity() ? mp : warpMultiPolygon(mp, imgFromAsset);
+}
+
+/** One annotation proposed by `writePreds` (image space). */
+export interface PredictedPolygon {
+  band: number;
+  score: number;
+  /** kwcoco's new-style polygon list: `[{exterior, interiors}]` (rings not closed) */
+  segmentation: KwcocoPolygon[];
+  bbox: [number, number, number, number];
+}
+
+/**
+ * Connected regions above `thresh` in each of `bandIdxs`, scored by their mean
+ * probability, warped to image space with their COCO bbox `[x, y, w, h]`.
+ */
+export async function predictedPolygons(stitcher: Stitcher, bandIdxs: readonly number[], thresh: number, imgFromAsset: Affine, connectivity: 4 | 8 = 8): Promise<PredictedPolygon[]> {
+  if (bandIdxs.length === 0) return [];
+  const { scoredPolygons, warpMultiPolygon, multiPolygonBounds } = await loadPolygons();
+  const full = stitcher.finalize();
+  const out: PredictedPolygon[] = [];
+  for (const band of bandIdxs) {
+    const probs = full.selectBands([band]);
+    for (const { score, polygon } of scoredPolygons(probs, thresh, { connectivity })) {
+      const seg = imgFromAsset.isIdentity() ? polygon : warpMultiPolygon(polygon, imgFromAsset);
+      const [minx, miny, maxx, maxy] = multiPolygonBounds(seg);
+      out.push({ band, score, segmentation: toKwcocoSegmentation(seg), bbox: [minx, miny, maxx - minx, maxy - miny] });
+    }
+  }
+  return out;
+}
+
+/** A kwcoco new-style polygon (kwimage `Polygon.to_coco('new')`). */
+export interface KwcocoPolygon { exterior: [number, number][]; interiors: [number, number][][] }
+
+function openRing(ring: readonly (readonly number[])[]): [number, number][] {
+  const pts = ring.map((p) => [p[0], p[1]] as [number, number]);
+  const n = pts.length;
+  if (n > 1 && pts[0][0] === pts[n - 1][0] && pts[0][1] === pts[n - 1][1]) pts.pop();
+  return pts;
+}
+
+/** GeoJSON MultiPolygon -> kwcoco segmentation (one `{exterior, interiors}` per polygon). */
+export function toKwcocoSegmentation(mp: MultiPolygon): KwcocoPolygon[] {
+  return mp.coordinates.map((rings) => ({ exterior: openRing(rings[0]), interiors: rings.slice(1).map(openRing) }));
+}
