@@ -1,0 +1,87 @@
+/**
+ * Tile compression: DEFLATE through node:zlib's asynchronous API (runs on
+ * libuv's thread pool, so tiles compress in parallel), ZSTD through the
+ * optional native `zstd-napi`, our LZW, or none; and a small limiter that
+ * bounds how many compressions are in flight.
+ */
+import { deflate } from 'node:zlib';
+import { UnsupportedError } from '../errors.ts';
+import { lzwEncode } from './lzw-encode.ts';
+import { Compression } from './tags.ts';
+
+/** Compression names accepted by writeCog. */
+export type CompressName = 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
+
+/** Tag value of each compression name. */
+export const COMPRESSION_CODES: Readonly<Record<CompressName, Compression>> = {
+  DEFLATE: Compression.Deflate, LZW: Compression.LZW, ZSTD: Compression.ZSTD, NONE: Compression.None,
+};
+
+/** Valid `level` range of the compressions that have one, and its default (GDAL's). */
+export const LEVELS: Readonly<Partial<Record<CompressName, { min: number; max: number; default: number }>>> = {
+  DEFLATE: { min: 1, max: 9, default: 6 },
+  ZSTD: { min: 1, max: 22, default: 9 },
+};
+
+type ZstdCompress = (data: Uint8Array, params?: { compressionLevel?: number }) => Uint8Array;
+let zstd: Promise<ZstdCompress> | null = null;
+
+/** zstd-napi's compress, or an UnsupportedError saying why it cannot be loaded. */
+export function loadZstd(): Promise<ZstdCompress> {
+  zstd ??= import('zstd-napi').then(
+    (m) => (m as unknown as { compress: ZstdCompress }).compress,
+    (err: unknown) => {
+      zstd = null;
+      throw new UnsupportedError(`ZSTD compression needs the optional dependency zstd-napi, which could not be loaded: ${(err as Error)?.message ?? err}`, undefined, { cause: err });
+    },
+  );
+  return zstd;
+}
+
+function deflateAsync(data: Uint8Array, level: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    deflate(data, { level }, (err, out) => (err ? reject(err) : resolve(out)));
+  });
+}
+
+/** A tile compressor for one method and level. */
+export type TileCompressor = (raw: Uint8Array) => Promise<Uint8Array>;
+
+/** Creates the compressor of `method` (loads zstd-napi for ZSTD, failing clearly without it). */
+export async function createCompressor(method: CompressName, level: number | undefined): Promise<TileCompressor> {
+  switch (method) {
+    case 'NONE': return async (raw) => raw;
+    case 'LZW': return async (raw) => lzwEncode(raw);
+    case 'DEFLATE': {
+      const lv = level ?? LEVELS.DEFLATE!.default;
+      return (raw) => deflateAsync(raw, lv);
+    }
+    case 'ZSTD': {
+      const compress = await loadZstd();
+      const params = { compressionLevel: level ?? LEVELS.ZSTD!.default };
+      return async (raw) => compress(raw, params);
+    }
+  }
+}
+
+/**
+ * Bounds concurrent asynchronous jobs: `start` waits for a free slot, starts
+ * the job and returns its promise boxed as `result` (already guarded against unhandled
+ * rejection; awaiting it still throws).
+ */
+export class Limiter {
+  #active = 0;
+  #waiting: (() => void)[] = [];
+  constructor(readonly limit: number) {}
+
+  async start<T>(job: () => Promise<T>): Promise<{ result: Promise<T> }> {
+    while (this.#active >= this.limit) await new Promise<void>((r) => this.#waiting.push(r));
+    this.#active++;
+    const p = (async () => job())().finally(() => {
+      this.#active--;
+      this.#waiting.shift()?.();
+    });
+    p.catch(() => {});
+    return { result: p }; // boxed: awaiting start() must not wait for the job itself
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * GDAL's private TIFF tags as text: GDAL_METADATA (XML of dataset items)
+ * and GDAL_NODATA. Item values are escaped twice, as GDAL writes them (GDAL
+ * unescapes twice when reading: `"` is stored as `&amp;quot;`); names, being
+ * attributes, once. Characters outside ASCII become character references so
+ * the tag stays 7-bit ASCII as TIFF requires.
+ */
+import { DTYPES, type Dtype } from '../../array/dtypes.ts';
+
+/** Escapes XML special characters; non-ASCII characters become `&#xHEX;`. */
+export function xmlEscape(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === '&') out += '&amp;';
+    else if (ch === '<') out += '&lt;';
+    else if (ch === '>') out += '&gt;';
+    else if (ch === '"') out += '&quot;';
+    else if (cp > 0x7e || (cp < 0x20 && ch !== '\n' && ch !== '\t' && ch !== '\r')) out += `&#x${cp.toString(16)};`;
+    else out += ch;
+  }
+  return out;
+}
+
+/** The GDAL_METADATA XML for dataset-level items, or null when there are none. */
+export function gdalMetadataXml(items: Readonly<Record<string, string>>): string | null {
+  const names = Object.keys(items);
+  if (names.length === 0) return null;
+  const lines = names.map((name) => `  <Item name="${xmlEscape(name)}">${xmlEscape(xmlEscape(items[name]))}</Item>`);
+  return `<GDALMetadata>\n${lines.join('\n')}\n</GDALMetadata>\n`;
+}
+
+/** The GDAL_NODATA text for `nodata` (GDAL's spelling of NaN and infinities). */
+export function gdalNodataText(nodata: number, dtype: Dtype): string {
+  if (Number.isNaN(nodata)) return 'nan';
+  if (nodata === Infinity) return 'inf';
+  if (nodata === -Infinity) return '-inf';
+  // float32 nodata is stored as the float32 value's shortest decimal form
+  const v = dtype === 'float32' ? Math.fround(nodata) : nodata;
+  if (dtype === 'float32') {
+    for (let p = 1; p <= 17; p++) {
+      const s = v.toPrecision(p);
+      if (Math.fround(Number(s)) === v) return String(Number(s));
+    }
+  }
+  return DTYPES[dtype].isFloat ? String(v) : String(Math.trunc(v));
+}

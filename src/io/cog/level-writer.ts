@@ -1,0 +1,178 @@
+/**
+ * One resolution level of the COG being written: cuts rows into full-size
+ * tiles (edge tiles zero-padded, as TIFF wants), decides which are sparse,
+ * applies the predictor, hands them to the bounded compression pool and
+ * appends the results, in row-major order, to the level's sink.
+ * Overview levels receive their rows one at a time from a RowReducer and
+ * keep only one tile row of them.
+ */
+import { allocate, DTYPES, type TypedArray } from '../../array/dtypes.ts';
+import type { Limiter, TileCompressor } from './compress.ts';
+import type { LevelSink } from './level-sink.ts';
+import type { CogPlan } from './options.ts';
+import type { RowReducer } from './overviews.ts';
+import { applyFloatingPoint, applyHorizontal } from './predictor-encode.ts';
+
+/** What every level of one file shares. */
+export interface LevelContext {
+  readonly plan: CogPlan;
+  readonly limiter: Limiter;
+  readonly compressor: TileCompressor;
+}
+
+const bytesOf = (a: TypedArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** True when every sample of the h x rowSamples region is `fill` (NaN matches NaN; 0 does not match -0). */
+function isAllFill(src: TypedArray, offset: number, stride: number, h: number, rowSamples: number, fill: number): boolean {
+  if (fill !== fill) {
+    for (let y = 0; y < h; y++) {
+      for (let i = offset + y * stride, end = i + rowSamples; i < end; i++) if (src[i] === src[i]) return false;
+    }
+  } else if (fill === 0) {
+    for (let y = 0; y < h; y++) {
+      for (let i = offset + y * stride, end = i + rowSamples; i < end; i++) {
+        const v = src[i];
+        if (v !== 0 || 1 / v < 0) return false;
+      }
+    }
+  } else {
+    for (let y = 0; y < h; y++) {
+      for (let i = offset + y * stride, end = i + rowSamples; i < end; i++) if (src[i] !== fill) return false;
+    }
+  }
+  return true;
+}
+
+export class LevelWriter {
+  readonly tilesAcross: number;
+  readonly tilesDown: number;
+  /** offset of each tile's data within the level's bytes (-1 = sparse) */
+  readonly offsets: number[];
+  /** compressed size of each tile (0 = sparse) */
+  readonly counts: number[];
+  /** the next smaller level's reducer, fed with this level's rows */
+  next: RowReducer | null = null;
+
+  readonly #ctx: LevelContext;
+  readonly #sampleBytes: number;
+  readonly #tileBytes: number;
+  readonly #fill: number;
+  readonly #scratch: Uint8Array;
+  #strip: TypedArray | null = null;
+  #stripRows = 0;
+  #rowsIn = 0;
+  #nextTileRow = 0;
+  #submitted: Promise<void> = Promise.resolve();
+  #appended: Promise<void> = Promise.resolve();
+
+  constructor(ctx: LevelContext, readonly width: number, readonly height: number, readonly sink: LevelSink) {
+    this.#ctx = ctx;
+    const { blocksize: bs, bands, dtype, nodata } = ctx.plan;
+    this.tilesAcross = Math.ceil(width / bs);
+    this.tilesDown = Math.ceil(height / bs);
+    const n = this.tilesAcross * this.tilesDown;
+    this.offsets = new Array<number>(n).fill(-1);
+    this.counts = new Array<number>(n).fill(0);
+    this.#sampleBytes = DTYPES[dtype].bytes;
+    this.#tileBytes = bs * bs * bands * this.#sampleBytes;
+    this.#fill = nodata ?? 0;
+    this.#scratch = new Uint8Array(bs * bands * this.#sampleBytes);
+  }
+
+  /** Resolves once every tile row handed over so far is being compressed (backpressure). */
+  get submitted(): Promise<void> { return this.#submitted; }
+
+  /** Resolves once every tile is stored in the sink; rejects with the first failure. */
+  async done(): Promise<void> {
+    await this.#submitted;
+    await this.#appended;
+  }
+
+  /** An empty (all-fill) tile, for an absent block when sparse tiles are off. */
+  fillTile(): Uint8Array {
+    const tile = new Uint8Array(this.#tileBytes);
+    if (this.#fill !== 0) new (DTYPES[this.#ctx.plan.dtype].ctor)(tile.buffer).fill(this.#fill);
+    return this.#predict(tile);
+  }
+
+  /**
+   * The raw (predicted, uncompressed) tile cut from the h x w region of `src`
+   * starting at sample `offset`, rows `stride` samples apart; null when it
+   * is all fill and sparse tiles are on.
+   */
+  cutTile(src: TypedArray, offset: number, stride: number, h: number, w: number): Uint8Array | null {
+    const { bands, sparse, blocksize: bs } = this.#ctx.plan;
+    const rowSamples = w * bands;
+    if (sparse && isAllFill(src, offset, stride, h, rowSamples, this.#fill)) return null;
+    const tile = new Uint8Array(this.#tileBytes);
+    const b = this.#sampleBytes;
+    const bytes = bytesOf(src);
+    const tileRowBytes = bs * bands * b;
+    for (let y = 0; y < h; y++) {
+      const s = (offset + y * stride) * b;
+      tile.set(bytes.subarray(s, s + rowSamples * b), y * tileRowBytes);
+    }
+    return this.#predict(tile);
+  }
+
+  #predict(tile: Uint8Array): Uint8Array {
+    const { predictor, blocksize: bs, bands } = this.#ctx.plan;
+    if (predictor === 2) applyHorizontal(tile, this.#sampleBytes, bs, bands);
+    else if (predictor === 3) applyFloatingPoint(tile, this.#sampleBytes, bs, bands, this.#scratch);
+    return tile;
+  }
+
+  /** Cuts tile row `ty` from `src` (this level's full width, rows `stride` samples apart, from sample `offset`). */
+  cutTileRow(src: TypedArray, offset: number, stride: number, rows: number): (Uint8Array | null)[] {
+    const { blocksize: bs, bands } = this.#ctx.plan;
+    const tiles: (Uint8Array | null)[] = [];
+    for (let tx = 0; tx < this.tilesAcross; tx++) {
+      const x0 = tx * bs;
+      tiles.push(this.cutTile(src, offset + x0 * bands, stride, rows, Math.min(bs, this.width - x0)));
+    }
+    return tiles;
+  }
+
+  /** Hands the raw tiles of the next tile row (null = sparse) to the compression pool. */
+  submitTileRow(tiles: (Uint8Array | null)[]): void {
+    const ty = this.#nextTileRow++;
+    const { limiter, compressor } = this.#ctx;
+    this.#submitted = this.#submitted.then(async () => {
+      const jobs: (Promise<Uint8Array> | null)[] = [];
+      for (const raw of tiles) jobs.push(raw ? (await limiter.start(() => compressor(raw))).result : null);
+      tiles.length = 0;
+      this.#appended = this.#appended.then(async () => {
+        for (let tx = 0; tx < jobs.length; tx++) {
+          const job = jobs[tx];
+          if (!job) continue;
+          const data = await job;
+          jobs[tx] = null;
+          const i = ty * this.tilesAcross + tx;
+          this.offsets[i] = await this.sink.appendTile(data);
+          this.counts[i] = data.length;
+        }
+      });
+      this.#appended.catch(() => {});
+    });
+    this.#submitted.catch(() => {});
+  }
+
+  /** Adds one row of this level (overview levels): `width * bands` samples of `row` from `offset`. */
+  pushRow(row: TypedArray, offset: number): void {
+    const { blocksize: bs, bands, dtype } = this.#ctx.plan;
+    const rowSamples = this.width * bands;
+    this.#strip ??= allocate(dtype, bs * rowSamples);
+    this.#strip.set(row.subarray(offset, offset + rowSamples), this.#stripRows * rowSamples);
+    this.#stripRows++;
+    this.#rowsIn++;
+    this.next?.pushRow(row, offset);
+    if (this.#stripRows === bs || this.#rowsIn === this.height) {
+      this.submitTileRow(this.cutTileRow(this.#strip, 0, rowSamples, this.#stripRows));
+      this.#stripRows = 0;
+    }
+    if (this.#rowsIn === this.height) this.#strip = null;
+  }
+
+  /** Rows received through pushRow. */
+  get rowsIn(): number { return this.#rowsIn; }
+}

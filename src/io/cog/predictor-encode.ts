@@ -1,0 +1,51 @@
+/**
+ * Applying TIFF predictors to a tile before compression, in place; the
+ * inverse of src/io/tiff-read/predictor.ts. Rows are `width * spp` samples
+ * (a tile row, edge tiles included: tiles are always full size).
+ * - 2, horizontal: each sample minus the same band of the previous pixel,
+ *   with wrap-around integer arithmetic on 1, 2 or 4-byte samples.
+ * - 3, floating point: each row's sample bytes split into planes, most
+ *   significant byte first, then each byte minus the byte `spp` before it.
+ */
+
+/** Applies predictor 2 to little-endian samples of `sampleBytes` (1, 2 or 4) bytes. */
+export function applyHorizontal(bytes: Uint8Array, sampleBytes: number, width: number, spp: number): void {
+  const n = Math.floor(bytes.byteLength / sampleBytes);
+  const rowLen = width * spp;
+  if (sampleBytes === 1) difference(bytes, n, rowLen, spp);
+  else if (sampleBytes === 2) difference(new Uint16Array(bytes.buffer, bytes.byteOffset, n), n, rowLen, spp);
+  else if (sampleBytes === 4) difference(new Uint32Array(bytes.buffer, bytes.byteOffset, n), n, rowLen, spp);
+  else throw new RangeError(`horizontal predictor on ${sampleBytes * 8}-bit samples is not supported`);
+}
+
+function difference(a: Uint8Array | Uint16Array | Uint32Array, n: number, rowLen: number, spp: number): void {
+  for (let row = 0; row + rowLen <= n; row += rowLen) {
+    for (let i = row + rowLen - 1, start = row + spp; i >= start; i--) a[i] -= a[i - spp];
+  }
+}
+
+/**
+ * Applies predictor 3 to a tile of little-endian `sampleBytes`-byte floats.
+ * `scratch` (at least one row of bytes) may be passed to avoid allocating.
+ */
+export function applyFloatingPoint(bytes: Uint8Array, sampleBytes: number, width: number, spp: number, scratch?: Uint8Array): void {
+  const wc = width * spp;
+  const rowBytes = wc * sampleBytes;
+  const tmp = scratch && scratch.length >= rowBytes ? scratch : new Uint8Array(rowBytes);
+  for (let row = 0; row + rowBytes <= bytes.byteLength; row += rowBytes) {
+    // plane k holds byte (sampleBytes - 1 - k) of every sample (most significant first)
+    if (sampleBytes === 4) {
+      const p1 = wc, p2 = 2 * wc, p3 = 3 * wc;
+      for (let i = 0, s = row; i < wc; i++, s += 4) {
+        tmp[i] = bytes[s + 3]; tmp[p1 + i] = bytes[s + 2]; tmp[p2 + i] = bytes[s + 1]; tmp[p3 + i] = bytes[s];
+      }
+    } else {
+      for (let k = 0; k < sampleBytes; k++) {
+        const dst = k * wc;
+        for (let i = 0, s = row + sampleBytes - 1 - k; i < wc; i++, s += sampleBytes) tmp[dst + i] = bytes[s];
+      }
+    }
+    for (let i = rowBytes - 1; i >= spp; i--) bytes[row + i] = (tmp[i] - tmp[i - spp]) & 0xff;
+    for (let i = 0; i < spp && i < rowBytes; i++) bytes[row + i] = tmp[i];
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * writeCog: our Cloud Optimized GeoTIFF writer, in GDAL's COG layout
+ * (ghost header, all IFDs first, tile data from the smallest overview to the
+ * full resolution, each tile framed by a size leader and a 4-byte trailer).
+ *
+ * Streaming: the full-resolution tiles are read and compressed in one pass,
+ * in row-major order; each tile row also feeds the first overview level row
+ * by row, which feeds the next, so every level is built while the source is
+ * read once and memory holds about one tile row per level (plus compressed
+ * tiles until 32 MiB per level, spilled to temporary files beside the target
+ * past that). Once every compressed size is known, the header and IFDs are
+ * written and each level's bytes copied after them. Nothing ever holds an
+ * uncompressed full-size copy of a block source.
+ *
+ * @example
+ * await writeCog('out.tif', Raster.zeros([512, 512, 3], 'uint8'), { overviews: 2, epsg: 32631,
+ *   transform: Affine.fromGdal([500000, 10, 0, 4600000, 0, -10]), nodata: 0 });
+ */
+import { DTYPES, type TypedArray } from '../../array/dtypes.ts';
+import { DtypeError, ShapeError } from '../../array/errors.ts';
+import { Raster } from '../../array/raster.ts';
+import { withAtomicFile, tempPathFor } from '../atomic.ts';
+import { IoError } from '../errors.ts';
+import { COMPRESSION_CODES, createCompressor, Limiter } from './compress.ts';
+import { gdalMetadataXml, gdalNodataText } from './gdal-metadata-write.ts';
+import { geoTiffEntries } from './geokeys.ts';
+import { LevelSink, writeAll } from './level-sink.ts';
+import { LevelWriter } from './level-writer.ts';
+import { checkSource, resolveOptions, type BlockSource, type CogPlan, type WriteCogOptions } from './options.ts';
+import { RowReducer } from './overviews.ts';
+import { FieldType, Photometric, Predictor, SampleFormat, Tag } from './tags.ts';
+import { BIG_TIFF, CLASSIC_TIFF, encodeHeader, encodeIfd, gdalGhostHeader, ifdByteLength, type IfdEntry, type TiffFormat } from './tiff-encode.ts';
+
+export type { WriteCogOptions, BlockSource } from './options.ts';
+
+/** Compressed tiles kept in memory per level before spilling to a temporary file. */
+const SINK_MEMORY_LIMIT = 32 << 20;
+/** Tiles compressing at once (zlib runs them on libuv's thread pool). */
+const MAX_IN_FLIGHT = 16;
+
+/**
+ * Writes `source` (an HWC Raster, or a BlockSource read block by block in
+ * row-major order) to `path` as a Cloud Optimized GeoTIFF. Resolves when the
+ * file is complete on disk; on any failure no file (and no temporary file)
+ * is left. Bad options throw WriterOptionError; a block of the wrong shape or
+ * dtype ShapeError / DtypeError; file system failures IoError naming `path`.
+ */
+export async function writeCog(path: string, source: Raster | BlockSource, options: WriteCogOptions = {}): Promise<void> {
+  const src = checkSource(source);
+  const [height, width, bands, dtype] = src instanceof Raster
+    ? [src.height, src.width, src.bands, src.dtype] : [src.height, src.width, src.bands, src.dtype];
+  const plan = resolveOptions(options, { height, width, bands, dtype });
+  const compressor = await createCompressor(plan.compress, plan.level);
+  const ctx = { plan, limiter: new Limiter(MAX_IN_FLIGHT), compressor };
+
+  await withAtomicFile(path, async (fh) => {
+    const sizes = [{ width, height }, ...plan.overviews];
+    const levels = sizes.map((s) => new LevelWriter(ctx, s.width, s.height, new LevelSink(() => tempPathFor(path), SINK_MEMORY_LIMIT)));
+    const reducers = plan.overviews.map((ov, i) => {
+      const prev = levels[i];
+      const r = new RowReducer(prev.width, bands, dtype, ov.k, plan.resample, plan.nodata, (row) => levels[i + 1].pushRow(row, 0));
+      prev.next = r;
+      return r;
+    });
+    try {
+      if (src instanceof Raster) await encodeRaster(src, levels, plan.blocksize);
+      else await encodeBlocks(src, levels, plan);
+      for (const r of reducers) r.finish();
+      levels.forEach((l, i) => {
+        if (i > 0 && l.rowsIn !== l.height) throw new Error(`internal: overview ${i} got ${l.rowsIn} rows, expected ${l.height}`);
+      });
+      for (const l of levels) await l.done();
+      await assemble(fh, path, plan, levels);
+    } finally {
+      await Promise.allSettled(levels.map((l) => l.done()));
+      await Promise.all(levels.map((l) => l.sink.dispose()));
+    }
+  });
+}
+
+async function backpressure(levels: LevelWriter[]): Promise<void> {
+  for (const l of levels) await l.submitted;
+}
+
+async function encodeRaster(r: Raster, levels: LevelWriter[], bs: number): Promise<void> {
+  const main = levels[0];
+  const stride = r.width * r.bands;
+  for (let ty = 0; ty < main.tilesDown; ty++) {
+    const y0 = ty * bs;
+    const rows = Math.min(bs, r.height - y0);
+    main.submitTileRow(main.cutTileRow(r.data, y0 * stride, stride, rows));
+    if (main.next) for (let y = 0; y < rows; y++) main.next.pushRow(r.data, (y0 + y) * stride);
+    await backpressure(levels);
+  }
+}
+
+function checkBlock(block: unknown, src: BlockSource, y0: number, x0: number, h: number, w: number): Raster {
+  if (!(block instanceof Raster)) {
+    throw new ShapeError(`readBlock(${y0}, ${x0}, ${h}, ${w}) returned ${typeof block === 'object' ? 'a non-Raster object' : String(block)}; expected a Raster or null`);
+  }
+  if (block.height !== h || block.width !== w || block.bands !== src.bands) {
+    throw new ShapeError(`readBlock(${y0}, ${x0}, ${h}, ${w}) returned shape [${block.shape.join(', ')}], expected [${h}, ${w}, ${src.bands}]`, block.shape);
+  }
+  if (block.dtype !== src.dtype) {
+    throw new DtypeError(`readBlock(${y0}, ${x0}, ${h}, ${w}) returned dtype ${block.dtype}, expected the source's ${src.dtype}`);
+  }
+  return block;
+}
+
+async function encodeBlocks(src: BlockSource, levels: LevelWriter[], plan: CogPlan): Promise<void> {
+  const main = levels[0];
+  const { blocksize: bs, bands, dtype } = plan;
+  const stride = src.width * bands;
+  const fill = plan.nodata ?? 0;
+  const strip: TypedArray | null = main.next ? new (DTYPES[dtype].ctor)(bs * stride) : null;
+  for (let ty = 0; ty < main.tilesDown; ty++) {
+    const y0 = ty * bs;
+    const h = Math.min(bs, src.height - y0);
+    const tiles: (Uint8Array | null)[] = [];
+    for (let tx = 0; tx < main.tilesAcross; tx++) {
+      const x0 = tx * bs;
+      const w = Math.min(bs, src.width - x0);
+      const got = await src.readBlock(y0, x0, h, w);
+      if (got === null || got === undefined) {
+        tiles.push(plan.sparse ? null : main.fillTile());
+        if (strip) for (let y = 0; y < h; y++) strip.fill(fill, y * stride + x0 * bands, y * stride + (x0 + w) * bands);
+        continue;
+      }
+      const block = checkBlock(got, src, y0, x0, h, w);
+      tiles.push(main.cutTile(block.data, 0, w * bands, h, w));
+      if (strip) {
+        const rowSamples = w * bands;
+        for (let y = 0; y < h; y++) strip.set(block.data.subarray(y * rowSamples, (y + 1) * rowSamples), y * stride + x0 * bands);
+      }
+    }
+    main.submitTileRow(tiles);
+    if (strip && main.next) for (let y = 0; y < h; y++) main.next.pushRow(strip, y * stride);
+    await backpressure(levels);
+  }
+}
+
+const SAMPLE_FORMATS = { uint8: SampleFormat.Uint, uint16: SampleFormat.Uint, int8: SampleFormat.Int, int16: SampleFormat.Int,
+  int32: SampleFormat.Int, float32: SampleFormat.IEEEFP, float64: SampleFormat.IEEEFP } as const;
+
+/** The IFD entries of level `i`, with tile offsets `offsets` (absolute, 0 = sparse). */
+function levelEntries(plan: CogPlan, level: LevelWriter, i: number, fmt: TiffFormat, offsets: readonly number[]): IfdEntry[] {
+  const c = plan.bands;
+  const e: IfdEntry[] = [];
+  const short = (tag: Tag, v: number | number[]) => e.push({ tag, type: FieldType.SHORT, values: typeof v === 'number' ? [v] : v });
+  const long = (tag: Tag, v: number) => e.push({ tag, type: FieldType.LONG, values: [v] });
+  if (i > 0) long(Tag.NewSubfileType, 1);
+  long(Tag.ImageWidth, level.width);
+  long(Tag.ImageLength, level.height);
+  short(Tag.BitsPerSample, new Array(c).fill(DTYPES[plan.dtype].bytes * 8));
+  short(Tag.Compression, COMPRESSION_CODES[plan.compress]);
+  short(Tag.PhotometricInterpretation, Photometric.MinIsBlack);
+  short(Tag.SamplesPerPixel, c);
+  short(Tag.PlanarConfiguration, 1);
+  if (plan.predictor !== Predictor.None) short(Tag.Predictor, plan.predictor);
+  long(Tag.TileWidth, plan.blocksize);
+  long(Tag.TileLength, plan.blocksize);
+  e.push({ tag: Tag.TileOffsets, type: fmt.offsetType, values: offsets });
+  e.push({ tag: Tag.TileByteCounts, type: fmt.offsetType, values: level.counts });
+  if (c > 1) short(Tag.ExtraSamples, new Array(c - 1).fill(0));
+  short(Tag.SampleFormat, new Array(c).fill(SAMPLE_FORMATS[plan.dtype]));
+  if (i === 0) {
+    e.push(...geoTiffEntries(plan.epsg, plan.transform));
+    const xml = gdalMetadataXml(plan.metadata);
+    if (xml) e.push({ tag: Tag.GdalMetadata, type: FieldType.ASCII, values: xml });
+  }
+  if (plan.nodata !== null) e.push({ tag: Tag.GdalNodata, type: FieldType.ASCII, values: gdalNodataText(plan.nodata, plan.dtype) });
+  return e;
+}
+
+/** Lays out header, IFDs and level data (smallest level first) and writes them. */
+async function assemble(fh: import('node:fs/promises').FileHandle, path: string, plan: CogPlan, levels: LevelWriter[]): Promise<void> {
+  const ghost = gdalGhostHeader();
+  const layout = (fmt: TiffFormat) => {
+    const header = encodeHeader(fmt, ghost);
+    const placeholder = levels.map((l) => l.offsets.map(() => 0));
+    const ifdAt: number[] = [];
+    let pos = header.firstIfd;
+    levels.forEach((l, i) => {
+      ifdAt.push(pos);
+      pos += ifdByteLength(levelEntries(plan, l, i, fmt, placeholder[i]), fmt);
+    });
+    const base: number[] = new Array(levels.length);
+    for (let i = levels.length - 1; i >= 0; i--) {
+      base[i] = pos;
+      pos += levels[i].sink.size;
+    }
+    return { header, ifdAt, base, total: pos };
+  };
+  let fmt = plan.bigtiff === true ? BIG_TIFF : CLASSIC_TIFF;
+  let lay = layout(fmt);
+  if (lay.total > fmt.maxOffset) {
+    if (plan.bigtiff === false) {
+      throw new IoError(`${path} would be ${lay.total} bytes, past classic TIFF's 4 GiB limit; write it with bigtiff: true or 'auto'`, path);
+    }
+    fmt = BIG_TIFF;
+    lay = layout(fmt);
+  }
+  const parts: Uint8Array[] = [lay.header.bytes];
+  levels.forEach((l, i) => {
+    const offsets = l.offsets.map((o) => (o < 0 ? 0 : lay.base[i] + o));
+    const next = i + 1 < levels.length ? lay.ifdAt[i + 1] : 0;
+    parts.push(encodeIfd(levelEntries(plan, l, i, fmt, offsets), fmt, lay.ifdAt[i], next));
+  });
+  await writeAll(fh, parts, 0);
+  for (let i = levels.length - 1; i >= 0; i--) await levels[i].sink.copyTo(fh, lay.base[i]);
+}
