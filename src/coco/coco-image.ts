@@ -9,21 +9,11 @@ import { ChannelSpec, FusedChannelSpec } from './channel-spec.ts';
 import { ManifestError } from './errors.ts';
 import type { CocoAssetDict, CocoDataset, CocoImageDict, CocoVideoDict } from './dataset.ts';
 
-// INTERIM until src/coco/delayed/imdelay.ts (DELAYED stream) lands: loaded
-// dynamically so this file runs and type-checks without it. Replace by
-// `import { imdelay, type ImdelayOptions, type DelayedImage } from './delayed/imdelay.ts'`.
-/** Options of `CocoImage.imdelay` (see ./delayed/imdelay.ts). */
-export interface ImdelayOptions { channels?: string | FusedChannelSpec; space?: 'image' | 'video' | 'asset'; interpolation?: 'nearest' | 'linear' | 'area'; antialias?: boolean }
-/** A delayed image (see ./delayed/imdelay.ts). */
-export interface DelayedImage { readonly shape: [number, number, number]; crop(spaceSlice: SpaceSlice): DelayedImage; finalize(): Promise<Raster> }
-type ImdelayFn = (image: CocoImage, options?: ImdelayOptions | string) => DelayedImage;
-let imdelayImpl: ImdelayFn | undefined;
-const IMDELAY_MODULE: string = './delayed/imdelay.ts';
-/** Resolves once the delayed-loading module is loaded (or found missing). */
-export const imdelayReady: Promise<void> = import(IMDELAY_MODULE).then(
-  (m: { imdelay: ImdelayFn }) => { imdelayImpl = m.imdelay; },
-  () => {},
-);
+import { imdelay, type DelayedImage, type ImdelayOptions } from './delayed/imdelay.ts';
+
+export type { DelayedImage, ImdelayOptions } from './delayed/imdelay.ts';
+/** Kept for callers that awaited the former dynamic load: already resolved. */
+export const imdelayReady: Promise<void> = Promise.resolve();
 
 /**
  * An image of a dataset.
@@ -137,7 +127,6 @@ export class CocoImage {
    * space (see `imdelay` in ./delayed/imdelay.ts); a string is the channels.
    */
   imdelay(options?: ImdelayOptions | string): DelayedImage {
-    if (!imdelayImpl) throw new ManifestError('delayed loading is not available: src/coco/delayed/imdelay.ts is not loaded (yet)');
-    return imdelayImpl(this, options);
+    return imdelay(this, options);
   }
 }

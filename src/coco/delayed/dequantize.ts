@@ -1,0 +1,52 @@
+/**
+ * Dequantization of a quantized asset on load (fixtures README C7):
+ * `value = f32(f32(f32(q) - quant_min) * f32(scale)) + orig_min` with
+ * `scale = (orig_max - orig_min) / (quant_max - quant_min)` (double, then
+ * float32), every step in float32; NaN where `q == nodata`.
+ * (A small local copy: the stitch layer's dequantize sits above coco.)
+ */
+import { Raster } from '../../array/raster.ts';
+import { ManifestError } from '../errors.ts';
+
+/** kwcoco's quantization record of an asset. */
+export interface Quantization {
+  orig_min: number;
+  orig_max: number;
+  quant_min: number;
+  quant_max: number;
+  nodata?: number | null;
+}
+
+/** Checks a quantization record, naming the bad field. */
+export function checkQuantization(q: unknown, where: string): Quantization {
+  if (q === null || typeof q !== 'object' || Array.isArray(q)) {
+    throw new ManifestError(`${where}: quantization must be an object {orig_min, orig_max, quant_min, quant_max, nodata}, got ${JSON.stringify(q)}`);
+  }
+  const r = q as Record<string, unknown>;
+  for (const k of ['orig_min', 'orig_max', 'quant_min', 'quant_max']) {
+    if (typeof r[k] !== 'number' || !Number.isFinite(r[k])) {
+      throw new ManifestError(`${where}: quantization.${k} must be a finite number, got ${JSON.stringify(r[k])}`);
+    }
+  }
+  if (r.quant_max === r.quant_min) throw new ManifestError(`${where}: quantization has quant_min == quant_max (${String(r.quant_min)})`);
+  if (r.nodata !== undefined && r.nodata !== null && typeof r.nodata !== 'number') {
+    throw new ManifestError(`${where}: quantization.nodata must be a number or null, got ${JSON.stringify(r.nodata)}`);
+  }
+  return r as unknown as Quantization;
+}
+
+/** The float32 values of quantized `raster` (NaN at nodata). */
+export function dequantizeRaster(raster: Raster, q: Quantization): Raster<Float32Array> {
+  const fr = Math.fround;
+  const scale = fr((q.orig_max - q.orig_min) / (q.quant_max - q.quant_min));
+  const qmin = fr(q.quant_min);
+  const omin = fr(q.orig_min);
+  const nodata = q.nodata ?? null;
+  const src = raster.data;
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const v = src[i]!;
+    out[i] = v === nodata ? NaN : fr(fr(fr(v) - qmin) * scale) + omin;
+  }
+  return new Raster(out, raster.shape);
+}
