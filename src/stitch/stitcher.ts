@@ -1,36 +1,40 @@
 /**
  * Stitcher: a lazily tiled weighted accumulator over an HWC canvas (half-open slices,
  * pixel-is-area). Sums hold `bands` values per pixel, ONE weight plane per pixel.
- * Blocks of `blocksize` x `blocksize` are allocated on first touch.
- * With `memmap`, blocks live in a temp file (block k at offset k * blockBytes) behind an
+ * Blocks of `blocksize` x `blocksize` are allocated on first touch, as fixed-size slots in
+ * WebAssembly memory (see block-store.ts); the row loops run as SIMD kernels (wasm-kernels.ts).
+ * With `memmap`, blocks live in a temp file (block k at offset k * slotBytes) behind an
  * LRU cache of `cacheBytes` (default 256 MB); the file is removed by `dispose()` and at exit.
  */
 import { Raster } from '../array/raster.ts';
 import type { Slice, SpaceSlice } from '../array/slices.ts';
 import { StitchError } from './errors.ts';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type Arena, BlockStore, type Slot } from './block-store.ts';
 
 /** Options of {@link Stitcher}. */
 export interface StitcherOptions {
   dtype?: 'float32' | 'float64';
   nanPolicy?: 'propagate' | 'omit' | 'raise';
+  /** true: blocks in a file in the OS temp folder; a string: in a new folder inside that folder. */
   memmap?: boolean | string;
   blocksize?: number;
+  /** Byte budget of resident blocks in memmap mode (default 256 MiB). */
   cacheBytes?: number;
 }
 
 /** Result of {@link Stitcher.add}. */
 export interface AddResult { clipped: boolean; outside: boolean; pixels: number }
 
-interface Block { sums: Float32Array | Float64Array; weight: Float32Array | Float64Array }
+/** One finished block of {@link Stitcher.blocks}. */
+export interface FinishedBlock { y0: number; x0: number; height: number; width: number; raster: Raster | null }
 
 function resolve(sl: Slice, n: number, axis: string): [number, number] {
   if (sl.step !== null && sl.step !== undefined && sl.step !== 1) {
     throw new StitchError(`slice step ${sl.step} on ${axis} is not supported (expected 1 or null)`);
   }
-  return [sl.start ?? 0, sl.stop ?? n];
+  const a = sl.start ?? 0, b = sl.stop ?? n;
+  if (!Number.isInteger(a) || !Number.isInteger(b)) throw new StitchError(`slice ${a}:${b} on ${axis} must have integer bounds`);
+  return [a, b];
 }
 
 /**
@@ -48,63 +52,31 @@ export class Stitcher {
   readonly nanPolicy: 'propagate' | 'omit' | 'raise';
   /** Counters: windows added, windows fully outside, windows clipped. */
   readonly stats = { windows: 0, outside: 0, clipped: 0 };
-  #blocks = new Map<number, Block>();
-  #nbx: number;
-  #fd = -1;
-  #dir: string | null = null;
-  #onDisk = new Set<number>();
-  #cacheBytes: number;
-  #blockBytes: number;
-  #exitHook: (() => void) | null = null;
+  readonly #store: BlockStore;
+  readonly #nbx: number;
+  readonly #E: number;
 
   constructor(shape: readonly [number, number, number], opts: StitcherOptions = {}) {
+    if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isInteger(v) && v > 0)) {
+      throw new StitchError(`stitcher shape ${JSON.stringify(shape)} must be [height, width, bands] of positive integers`);
+    }
     this.shape = [shape[0], shape[1], shape[2]];
     this.blocksize = opts.blocksize ?? 128;
+    if (!Number.isInteger(this.blocksize) || this.blocksize < 1) throw new StitchError(`blocksize ${this.blocksize} must be a positive integer`);
     this.dtype = opts.dtype ?? 'float32';
+    if (this.dtype !== 'float32' && this.dtype !== 'float64') throw new StitchError(`stitcher dtype ${String(this.dtype)} must be 'float32' or 'float64'`);
     this.nanPolicy = opts.nanPolicy ?? 'propagate';
+    if (!['propagate', 'omit', 'raise'].includes(this.nanPolicy)) {
+      throw new StitchError(`nanPolicy ${String(this.nanPolicy)} must be 'propagate', 'omit' or 'raise'`);
+    }
     this.#nbx = Math.ceil(shape[1] / this.blocksize);
-    const el = this.dtype === 'float64' ? 8 : 4;
-    this.#blockBytes = this.blocksize * this.blocksize * (shape[2] + 1) * el;
-    this.#cacheBytes = opts.cacheBytes ?? 256 * 2 ** 20;
-    if (opts.memmap) {
-      const parent = typeof opts.memmap === 'string' ? opts.memmap : tmpdir();
-      this.#dir = mkdtempSync(join(parent, 'coco-stitcher-'));
-      this.#fd = openSync(join(this.#dir, 'blocks.bin'), 'w+');
-      const dir = this.#dir;
-      this.#exitHook = () => { try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ } };
-      process.once('exit', this.#exitHook);
-    }
+    this.#E = this.dtype === 'float64' ? 8 : 4;
+    const bs = this.blocksize;
+    this.#store = new BlockStore({ dtype: this.dtype, slotElems: bs * bs * (shape[2] + 1), memmap: opts.memmap, cacheBytes: opts.cacheBytes });
   }
 
-  #io(b: Block, key: number, write: boolean): void {
-    const pos = key * this.#blockBytes;
-    const s = new Uint8Array(b.sums.buffer, b.sums.byteOffset, b.sums.byteLength);
-    const w = new Uint8Array(b.weight.buffer, b.weight.byteOffset, b.weight.byteLength);
-    if (write) { writeSync(this.#fd, s, 0, s.length, pos); writeSync(this.#fd, w, 0, w.length, pos + s.length); }
-    else { readSync(this.#fd, s, 0, s.length, pos); readSync(this.#fd, w, 0, w.length, pos + s.length); }
-  }
-
-  #block(by: number, bx: number, create: boolean): Block | undefined {
-    const key = by * this.#nbx + bx;
-    let b = this.#blocks.get(key);
-    if (b && this.#fd >= 0) { this.#blocks.delete(key); this.#blocks.set(key, b); }
-    if (!b && (create || this.#onDisk.has(key))) {
-      const n = this.blocksize * this.blocksize;
-      const C = this.dtype === 'float64' ? Float64Array : Float32Array;
-      b = { sums: new C(n * this.shape[2]), weight: new C(n) };
-      if (this.#fd >= 0) {
-        if (this.#onDisk.has(key)) this.#io(b, key, false);
-        while (this.#blocks.size > 0 && (this.#blocks.size + 1) * this.#blockBytes > this.#cacheBytes) {
-          const [k, old] = this.#blocks.entries().next().value as [number, Block];
-          this.#io(old, k, true);
-          this.#onDisk.add(k);
-          this.#blocks.delete(k);
-        }
-      }
-      this.#blocks.set(key, b);
-    }
-    return b;
-  }
+  /** Path of the memmap file, or null when blocks are in memory. */
+  get memmapPath(): string | null { return this.#store.path; }
 
   /** Accumulate `patch` (HxWxC) at `spaceSlice` with scalar or per-pixel (HxW[x1]) weight. */
   add(spaceSlice: SpaceSlice, patch: Raster, weight: number | Raster = 1): AddResult {
@@ -115,63 +87,84 @@ export class Stitcher {
     if (y1 - y0 !== patch.height || x1 - x0 !== patch.width) {
       throw new StitchError(`patch shape [${patch.height}, ${patch.width}, ${patch.bands}] does not match slice extent [${y1 - y0}, ${x1 - x0}]`);
     }
-    let wdata: ArrayLike<number> | null = null;
+    let wr: Raster | null = null;
     if (typeof weight !== 'number') {
       if (weight.height !== patch.height || weight.width !== patch.width || weight.bands !== 1) {
         throw new StitchError(`weight shape [${weight.height}, ${weight.width}, ${weight.bands}] does not match patch [${patch.height}, ${patch.width}, 1]`);
       }
-      wdata = weight.data;
+      wr = weight;
+    } else if (Number.isNaN(weight)) {
+      throw new StitchError('weight is NaN (expected a number or an HxW raster)');
     }
     this.stats.windows++;
-    const cy0 = Math.max(0, y0), cy1 = Math.min(H, y1), cx0 = Math.max(0, x0), cx1 = Math.min(W, x1);
+    const cy0 = y0 > 0 ? y0 : 0, cy1 = y1 < H ? y1 : H, cx0 = x0 > 0 ? x0 : 0, cx1 = x1 < W ? x1 : W;
     const clipped = cy0 !== y0 || cy1 !== y1 || cx0 !== x0 || cx1 !== x1;
     if (cy1 <= cy0 || cx1 <= cx0) { this.stats.outside++; return { outside: true, clipped, pixels: 0 }; }
     if (clipped) this.stats.clipped++;
-    const pd = patch.data, pw = patch.width, bs = this.blocksize, policy = this.nanPolicy;
-    const sw = typeof weight === 'number' ? weight : 0;
-    for (let by = Math.floor(cy0 / bs); by * bs < cy1; by++) {
-      for (let bx = Math.floor(cx0 / bs); bx * bs < cx1; bx++) {
-        const blk = this.#block(by, bx, true)!;
-        const sums = blk.sums, wt = blk.weight;
-        const ry0 = Math.max(cy0, by * bs), ry1 = Math.min(cy1, (by + 1) * bs);
-        const rx0 = Math.max(cx0, bx * bs), rx1 = Math.min(cx1, (bx + 1) * bs);
-        for (let y = ry0; y < ry1; y++) {
-          let pi = (y - y0) * pw + (rx0 - x0);
-          let bi = (y - by * bs) * bs + (rx0 - bx * bs);
-          if (policy === 'propagate') {
-            const n = rx1 - rx0;
-            if (wdata === null) {
-              const so = bi * C, po = pi * C, m = n * C;
-              for (let i = 0; i < m; i++) sums[so + i] += pd[po + i] * sw;
-              for (let i = 0; i < n; i++) wt[bi + i] += sw;
-            } else {
-              for (let i = 0; i < n; i++) {
-                const w = wdata[pi + i], so = (bi + i) * C, po = (pi + i) * C;
-                for (let c = 0; c < C; c++) sums[so + c] += pd[po + c] * w;
-                wt[bi + i] += w;
-              }
-            }
-            continue;
+    const pw = patch.width;
+    if (this.nanPolicy === 'raise') this.#checkFinite(patch, y0, x0, cy0, cy1, cx0, cx1);
+
+    const bs = this.blocksize, E = this.#E, store = this.#store, nbx = this.#nbx;
+    const by0 = Math.floor(cy0 / bs), by1 = Math.ceil(cy1 / bs), bx0 = Math.floor(cx0 / bs), bx1 = Math.ceil(cx1 / bs);
+    // acquire (and pin) every block first: scratch goes above the slots of each arena
+    const slots: Slot[] = [];
+    for (let by = by0; by < by1; by++) for (let bx = bx0; bx < bx1; bx++) {
+      const key = by * nbx + bx;
+      store.pin(key);
+      slots.push(store.get(key, true)!);
+    }
+    try {
+      const omit = this.nanPolicy === 'omit';
+      const sw = wr === null ? (weight as number) : 0;
+      const pbytes = patch.data.length * E, wbytes = wr ? wr.data.length * E : 0;
+      const sumsBytes = bs * bs * C * E, srow = bs * C * E, wrow = bs * E, prow = pw * C * E, qrow = pw * E;
+      let scratchArena: Arena | null = null, src = 0, wsrc = 0;
+      let i = 0;
+      for (let by = by0; by < by1; by++) {
+        const ry0 = by * bs > cy0 ? by * bs : cy0, ry1 = (by + 1) * bs < cy1 ? (by + 1) * bs : cy1;
+        for (let bx = bx0; bx < bx1; bx++) {
+          const slot = slots[i++], a = slot.arena;
+          if (a !== scratchArena) {
+            // copy the patch (converted to the accumulator dtype) and weights above this arena's slots
+            src = a.scratch(pbytes + 16 + wbytes);
+            a.view(src, patch.data.length).set(patch.data);
+            if (wr) { wsrc = (src + pbytes + 15) & ~15; a.view(wsrc, wr.data.length).set(wr.data); }
+            scratchArena = a;
           }
-          for (let x = rx0; x < rx1; x++, pi++, bi++) {
-            let w = wdata ? wdata[pi] : sw;
-            const po = pi * C, so = bi * C;
-            {
-              let bad = false;
-              for (let c = 0; c < C; c++) { if (!Number.isFinite(pd[po + c])) { bad = true; break; } }
-              if (bad) {
-                if (policy === 'raise') throw new StitchError(`non-finite value at canvas pixel (${y}, ${x}) of slice rows ${y0}:${y1} cols ${x0}:${x1}`);
-                w = 0;
-              }
-            }
-            if (w === 0) continue;
-            for (let c = 0; c < C; c++) sums[so + c] += pd[po + c] * w;
-            wt[bi] += w;
+          const rx0 = bx * bs > cx0 ? bx * bs : cx0, rx1 = (bx + 1) * bs < cx1 ? (bx + 1) * bs : cx1;
+          const rows = ry1 - ry0, npix = rx1 - rx0;
+          const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs), pi = (ry0 - y0) * pw + (rx0 - x0);
+          const dS = slot.off + bi * C * E, dW = slot.off + sumsBytes + bi * E, sP = src + pi * C * E, sQ = wsrc + pi * E;
+          const k = a.k;
+          if (omit) {
+            k.accomit(dS, srow, dW, wrow, sP, prow, sQ, qrow, rows, npix, C, wr ? 1 : 0, sw);
+          } else if (wr === null) {
+            k.acc(dS, srow, sP, prow, rows, npix * C, sw);
+            k.addc(dW, wrow, rows, npix, sw);
+          } else {
+            k.accpw(dS, srow, sP, prow, sQ, qrow, rows, npix, C);
+            k.acc(dW, wrow, sQ, qrow, rows, npix, 1);
           }
         }
       }
+    } finally {
+      store.unpinAll();
     }
     return { outside: false, clipped, pixels: (cy1 - cy0) * (cx1 - cx0) };
+  }
+
+  #checkFinite(patch: Raster, y0: number, x0: number, cy0: number, cy1: number, cx0: number, cx1: number): void {
+    const pd = patch.data, pw = patch.width, C = this.shape[2];
+    for (let y = cy0; y < cy1; y++) {
+      const o = ((y - y0) * pw + (cx0 - x0)) * C, e = o + (cx1 - cx0) * C;
+      for (let j = o; j < e; j++) {
+        const v = pd[j];
+        if (v - v !== 0) {
+          const x = cx0 + Math.floor((j - o) / C);
+          throw new StitchError(`non-finite value ${v} at canvas pixel (${y}, ${x}) band ${(j - o) % C} of slice rows ${y0}:${y0 + patch.height} cols ${x0}:${x0 + pw} (nanPolicy 'raise')`);
+        }
+      }
+    }
   }
 
   /** sums / weight over the rectangle (clipped to the canvas); null if no block touched. */
@@ -180,27 +173,43 @@ export class Stitcher {
   }
 
   #region(y0: number, x0: number, h: number, w: number, nullIfEmpty: boolean, weightOnly: boolean): Raster | null {
-    const C = this.shape[2], bs = this.blocksize, oc = weightOnly ? 1 : C;
+    if (![y0, x0, h, w].every(Number.isInteger) || h < 0 || w < 0) {
+      throw new StitchError(`region (${y0}, ${x0}, ${h}, ${w}) must be integers with h, w >= 0`);
+    }
+    const [H, W, C] = this.shape, bs = this.blocksize, E = this.#E, oc = weightOnly ? 1 : C;
+    const store = this.#store, nbx = this.#nbx;
     const out = Raster.zeros([h, w, oc], this.dtype);
     const od = out.data as Float32Array | Float64Array;
     if (!weightOnly) od.fill(NaN);
+    const cy0 = y0 > 0 ? y0 : 0, cy1 = y0 + h < H ? y0 + h : H, cx0 = x0 > 0 ? x0 : 0, cx1 = x0 + w < W ? x0 + w : W;
     let any = false;
-    for (let by = Math.floor(y0 / bs); by * bs < y0 + h; by++) {
-      for (let bx = Math.floor(x0 / bs); bx * bs < x0 + w; bx++) {
-        const blk = this.#block(by, bx, false);
-        if (!blk) continue;
-        any = true;
-        const ry0 = Math.max(y0, by * bs), ry1 = Math.min(y0 + h, (by + 1) * bs);
-        const rx0 = Math.max(x0, bx * bs), rx1 = Math.min(x0 + w, (bx + 1) * bs);
-        for (let y = ry0; y < ry1; y++) {
-          let oi = (y - y0) * w + (rx0 - x0);
-          let bi = (y - by * bs) * bs + (rx0 - bx * bs);
-          for (let x = rx0; x < rx1; x++, oi++, bi++) {
-            const wt = blk.weight[bi];
-            if (weightOnly) { od[oi] = wt; continue; }
-            if (wt === 0) continue;
-            for (let c = 0; c < C; c++) od[oi * C + c] = blk.sums[bi * C + c] / wt;
+    for (let by = Math.floor(cy0 / bs); by * bs < cy1; by++) {
+      const ry0 = by * bs > cy0 ? by * bs : cy0, ry1 = (by + 1) * bs < cy1 ? (by + 1) * bs : cy1, rows = ry1 - ry0;
+      for (let bx = Math.floor(cx0 / bs); bx * bs < cx1; bx++) {
+        const key = by * nbx + bx;
+        if (!store.has(key)) continue;
+        store.pin(key);
+        try {
+          const slot = store.get(key, false)!, a = slot.arena;
+          any = true;
+          const rx0 = bx * bs > cx0 ? bx * bs : cx0, rx1 = (bx + 1) * bs < cx1 ? (bx + 1) * bs : cx1, npix = rx1 - rx0;
+          const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs);
+          const wOff = slot.off + bs * bs * C * E + bi * E;
+          let sv: Float32Array | Float64Array, step: number, srcRow: number;
+          if (weightOnly) {
+            sv = a.view(wOff, (rows - 1) * bs + npix);
+            step = npix; srcRow = bs;
+          } else {
+            const scr = a.scratch(rows * npix * C * E);
+            a.k.fin(scr, npix * C * E, slot.off + bi * C * E, bs * C * E, wOff, bs * E, rows, npix, C);
+            sv = a.view(scr, rows * npix * C);
+            step = npix * C; srcRow = npix * C;
           }
+          let oi = ((ry0 - y0) * w + (rx0 - x0)) * oc;
+          if (npix === w && srcRow === step) od.set(sv, oi);
+          else for (let r = 0, si = 0; r < rows; r++, si += srcRow, oi += w * oc) od.set(sv.subarray(si, si + step), oi);
+        } finally {
+          store.unpinAll();
         }
       }
     }
@@ -230,30 +239,48 @@ export class Stitcher {
       readBlock: (y0: number, x0: number, h: number, w: number) => this.finalizeBlock(y0, x0, h, w) };
   }
 
-  /** [blockRow, blockCol] of every allocated block. */
-  *touchedBlocks(): Iterable<[number, number]> {
-    const keys = new Set([...this.#blocks.keys(), ...this.#onDisk]);
-    for (const k of keys) yield [Math.floor(k / this.#nbx), k % this.#nbx];
+  /**
+   * Finished blocks of `tile` x `tile` pixels (default: the blocksize) in row-major order,
+   * one at a time (edge blocks are cropped to the canvas; raster null = untouched).
+   */
+  *blocks(tile = this.blocksize): Generator<FinishedBlock> {
+    const [H, W] = this.shape;
+    for (let y0 = 0; y0 < H; y0 += tile) {
+      for (let x0 = 0; x0 < W; x0 += tile) {
+        const height = Math.min(tile, H - y0), width = Math.min(tile, W - x0);
+        yield { y0, x0, height, width, raster: this.finalizeBlock(y0, x0, height, width) };
+      }
+    }
   }
 
-  /** Add another stitcher's sums and weights (same shape, blocksize and dtype). */
+  /** [blockRow, blockCol] of every allocated block. */
+  *touchedBlocks(): Iterable<[number, number]> {
+    for (const k of this.#store.keys()) yield [Math.floor(k / this.#nbx), k % this.#nbx];
+  }
+
+  /** Add another stitcher's sums and weights (same shape and blocksize; dtypes may differ). */
   merge(other: Stitcher): void {
+    if (other === this) throw new StitchError('cannot merge a stitcher into itself');
     if (other.shape.join() !== this.shape.join() || other.blocksize !== this.blocksize) {
       throw new StitchError(`cannot merge stitcher of shape [${other.shape}] (blocksize ${other.blocksize}) into [${this.shape}] (blocksize ${this.blocksize})`);
     }
-    for (const [by, bx] of [...other.touchedBlocks()]) {
-      const ob = other.#block(by, bx, false)!;
-      const b = this.#block(by, bx, true)!;
-      for (let i = 0; i < b.sums.length; i++) b.sums[i] += ob.sums[i];
-      for (let i = 0; i < b.weight.length; i++) b.weight[i] += ob.weight[i];
+    const os = other.#store, store = this.#store, n = store.slotElems;
+    for (const key of os.keys()) {
+      store.pin(key);
+      try {
+        const slot = store.get(key, true)!, a = slot.arena;
+        const o = os.get(key, false)!;
+        const scr = a.scratch(store.slotBytes);
+        a.view(scr, n).set(o.arena.view(o.off, n));
+        a.k.acc(slot.off, 0, scr, 0, 1, n, 1);
+      } finally {
+        store.unpinAll();
+      }
     }
   }
 
-  /** Release all blocks. */
+  /** Release all blocks and remove the memmap file. Idempotent; the stitcher cannot be used afterwards. */
   dispose(): void {
-    this.#blocks.clear();
-    this.#onDisk.clear();
-    if (this.#fd >= 0) { closeSync(this.#fd); this.#fd = -1; }
-    if (this.#exitHook) { this.#exitHook(); process.off('exit', this.#exitHook); this.#exitHook = null; }
+    this.#store.dispose();
   }
 }

@@ -1,0 +1,227 @@
+/**
+ * Block storage of a Stitcher: fixed-size slots (sums of `bands` values per pixel, then one
+ * weight plane) inside WebAssembly memories ("arenas", at most 2 GiB each so that the kernels'
+ * signed 32-bit addresses stay valid), allocated lazily per block key.
+ * In memmap mode every block has a place in a file (block k at k * slotBytes), and only a
+ * bounded number of slots (the LRU cache of `cacheBytes`) are resident; the file lives in a
+ * fresh temp folder that is removed by `dispose()`, and at process exit if never disposed.
+ * Scratch space for one operation sits at the top of an arena (above all its slots).
+ */
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StitchError } from './errors.ts';
+import { instantiateKernels, type Kernels, Wasm, type WasmMemory } from './wasm-kernels.ts';
+
+const PAGE = 65536;
+/** Largest arena (bytes): addresses stay below 2^31. */
+export const ARENA_MAX = 2 ** 31 - PAGE;
+
+/** One WebAssembly memory with its kernels; slots grow upward from 0, scratch above them. */
+export class Arena {
+  readonly memory: WasmMemory;
+  readonly k: Kernels;
+  /** Bytes used by slots. */
+  top = 0;
+  /** Every byte at or above this offset has never been written (still zero). */
+  hwm = 0;
+  readonly free: number[] = [];
+  readonly #F: Float32ArrayConstructor | Float64ArrayConstructor;
+  constructor(dtype: 'float32' | 'float64') {
+    this.memory = new Wasm.Memory({ initial: 1, maximum: ARENA_MAX / PAGE });
+    const k = instantiateKernels(this.memory, dtype);
+    if (!k) throw new StitchError('this JavaScript runtime has no WebAssembly SIMD (needed by Stitcher); use Node.js >= 20');
+    this.k = k;
+    this.#F = dtype === 'float64' ? Float64Array : Float32Array;
+  }
+  /** Make the memory at least `bytes` long. */
+  ensure(bytes: number): void {
+    if (bytes > ARENA_MAX) throw new StitchError(`stitcher scratch of ${bytes} bytes exceeds the ${ARENA_MAX}-byte arena limit`);
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) {
+      // grow geometrically (untouched pages cost no RSS), at least what is needed
+      const want = Math.min(ARENA_MAX, Math.max(bytes, have + Math.min(have / 4, 256 * 2 ** 20), 16 * 2 ** 20));
+      this.memory.grow(Math.ceil((want - have) / PAGE));
+    }
+  }
+  /** Scratch offset (16-aligned, above the slots) with `bytes` available. */
+  scratch(bytes: number): number {
+    const off = (this.top + 15) & ~15;
+    this.ensure(off + bytes);
+    if (off + bytes > this.hwm) this.hwm = off + bytes;
+    return off;
+  }
+  /** Element view (valid until the memory grows). */
+  view(byteOffset: number, length: number): Float32Array | Float64Array {
+    return new this.#F(this.memory.buffer, byteOffset, length);
+  }
+  bytes(byteOffset: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, byteOffset, length);
+  }
+}
+
+/** memmap folders still to remove at process exit (one listener for all stores). */
+const liveDirs = new Set<string>();
+let exitHooked = false;
+function removeAtExit(dir: string): void {
+  liveDirs.add(dir);
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once('exit', () => {
+    for (const d of liveDirs) { try { rmSync(d, { recursive: true, force: true }); } catch { /* best effort at exit */ } }
+  });
+}
+
+/** A resident block: its arena and byte offset of its slot. */
+export interface Slot { arena: Arena; off: number }
+
+export interface BlockStoreOptions {
+  dtype: 'float32' | 'float64';
+  /** Elements per slot (blocksize^2 * (bands + 1)). */
+  slotElems: number;
+  memmap?: boolean | string;
+  cacheBytes?: number;
+}
+
+/** Lazily allocated blocks by integer key, in WebAssembly arenas; optional file backing with an LRU cache. */
+export class BlockStore {
+  readonly dtype: 'float32' | 'float64';
+  readonly slotElems: number;
+  readonly slotBytes: number;
+  readonly arenas: Arena[] = [];
+  /** Resident blocks; in memmap mode in LRU order (oldest first). */
+  readonly #resident = new Map<number, Slot>();
+  readonly #onDisk = new Set<number>();
+  readonly #maxResident: number;
+  #fd = -1;
+  #dir: string | null = null;
+  #pinned = new Set<number>();
+  #disposed = false;
+
+  constructor(opts: BlockStoreOptions) {
+    this.dtype = opts.dtype;
+    this.slotElems = opts.slotElems;
+    this.slotBytes = opts.slotElems * (opts.dtype === 'float64' ? 8 : 4);
+    if (this.slotBytes > ARENA_MAX / 2) throw new StitchError(`block of ${this.slotBytes} bytes is too large (blocksize too big)`);
+    if (opts.memmap) {
+      const cache = opts.cacheBytes ?? 256 * 2 ** 20;
+      if (!(cache > 0)) throw new StitchError(`cacheBytes ${cache} must be a positive number`);
+      this.#maxResident = Math.max(1, Math.floor(Math.min(cache, ARENA_MAX / 2) / this.slotBytes));
+      const parent = typeof opts.memmap === 'string' ? opts.memmap : tmpdir();
+      let dir: string;
+      try { dir = mkdtempSync(join(parent, 'coco-stitcher-')); }
+      catch (e) { throw new StitchError(`cannot create the memmap folder in ${parent}: ${(e as Error).message}`); }
+      this.#dir = dir;
+      removeAtExit(dir);
+      this.#fd = openSync(join(dir, 'blocks.bin'), 'w+');
+    } else {
+      this.#maxResident = Infinity;
+    }
+  }
+
+  /** Path of the backing file (memmap mode) or null. */
+  get path(): string | null { return this.#dir ? join(this.#dir, 'blocks.bin') : null; }
+  get memmap(): boolean { return this.#fd >= 0; }
+
+  /** Keys of every allocated block (resident or on disk). */
+  keys(): number[] {
+    const s = new Set<number>(this.#resident.keys());
+    for (const k of this.#onDisk) s.add(k);
+    return [...s];
+  }
+  has(key: number): boolean { return this.#resident.has(key) || this.#onDisk.has(key); }
+
+  /** Keep `key` resident until {@link unpinAll} (blocks of one operation). */
+  pin(key: number): void { this.#pinned.add(key); }
+  unpinAll(): void { this.#pinned.clear(); }
+
+  #arenaWithRoom(): Arena {
+    let a = this.arenas[this.arenas.length - 1];
+    if (!a || a.top + this.slotBytes > ARENA_MAX - 64 * 2 ** 20) {
+      a = new Arena(this.dtype);
+      this.arenas.push(a);
+    }
+    return a;
+  }
+
+  /** Slot of block `key`: loaded from disk if evicted, zero-filled if new and `create`; null if absent. */
+  get(key: number, create: boolean): Slot | null {
+    if (this.#disposed) throw new StitchError('stitcher used after dispose()');
+    const r = this.#resident.get(key);
+    if (r) {
+      if (this.#fd >= 0) { this.#resident.delete(key); this.#resident.set(key, r); }
+      return r;
+    }
+    const onDisk = this.#onDisk.has(key);
+    if (!onDisk && !create) return null;
+    let slot: Slot | null = null;
+    // over budget (after an operation that pinned many blocks): evict down to it, freeing slots
+    while (this.#resident.size >= this.#maxResident) {
+      const s = this.#evictOne();
+      if (!s) break;
+      if (slot) s.arena.free.push(s.off); else slot = s;
+    }
+    if (!slot) {
+      // reuse a freed slot, else grow an arena
+      for (const a of this.arenas) {
+        const off = a.free.pop();
+        if (off !== undefined) { slot = { arena: a, off }; a.view(off, this.slotElems).fill(0); break; }
+      }
+    }
+    if (!slot) {
+      const a = this.#arenaWithRoom();
+      const off = a.top;
+      a.ensure(off + this.slotBytes);
+      a.top = off + this.slotBytes;
+      slot = { arena: a, off };
+      // bytes below the high-water mark may have been scratch space before; above it they are zero
+      a.bytes(off, this.slotBytes).fill(0); // write first: one page fault per page, not read+write
+      if (a.top > a.hwm) a.hwm = a.top;
+    }
+    if (onDisk) this.#read(key, slot);
+    this.#resident.set(key, slot);
+    return slot;
+  }
+
+  /** Evict the least recently used unpinned block; returns its (dirty) slot for reuse, zeroed. */
+  #evictOne(): Slot | null {
+    for (const [k, s] of this.#resident) {
+      if (this.#pinned.has(k)) continue;
+      this.#write(k, s);
+      this.#onDisk.add(k);
+      this.#resident.delete(k);
+      s.arena.view(s.off, this.slotElems).fill(0);
+      return s;
+    }
+    return null; // everything pinned: exceed the budget for this operation
+  }
+
+  #write(key: number, s: Slot): void {
+    const b = s.arena.bytes(s.off, this.slotBytes);
+    let done = 0;
+    while (done < b.length) done += writeSync(this.#fd, b, done, b.length - done, key * this.slotBytes + done);
+  }
+  #read(key: number, s: Slot): void {
+    const b = s.arena.bytes(s.off, this.slotBytes);
+    let done = 0;
+    while (done < b.length) {
+      const n = readSync(this.#fd, b, done, b.length - done, key * this.slotBytes + done);
+      if (n === 0) throw new StitchError(`memmap file ${this.path} is truncated at block ${key}`);
+      done += n;
+    }
+  }
+
+  /** Release memory and remove the memmap folder. Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#resident.clear();
+    this.#onDisk.clear();
+    this.arenas.length = 0;
+    if (this.#fd >= 0) { try { closeSync(this.#fd); } catch { /* already closed */ } this.#fd = -1; }
+    if (this.#dir) {
+      try { rmSync(this.#dir, { recursive: true, force: true }); }
+      finally { liveDirs.delete(this.#dir); this.#dir = null; }
+    }
+  }
+}

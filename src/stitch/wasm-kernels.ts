@@ -1,0 +1,321 @@
+/**
+ * Hand-assembled WebAssembly (SIMD) kernels for the Stitcher's hot loops: accumulate rows of a
+ * patch into a block (scalar or per-pixel weight, NaN/Inf omission), find the first non-finite
+ * value, and divide sums by weights. All addresses are byte offsets into one imported memory;
+ * strides are in bytes, lengths in elements. One module per element type (f32 / f64).
+ *
+ * Written as bytes (no toolchain dependency): a tiny emitter with structured loops below.
+ */
+
+type Bytes = number[];
+
+/** The few WebAssembly JS-API members used here (the project's lib has no DOM/WebAssembly typings). */
+export interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmModule { readonly __wasmModule?: never }
+interface WasmApi {
+  Memory: new (d: { initial: number; maximum?: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (m: WasmModule, imports: object) => { exports: unknown };
+  validate(bytes: Uint8Array): boolean;
+}
+/** globalThis.WebAssembly, typed. */
+export const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+const leb = (n: number): Bytes => { const o: Bytes = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; o.push(b); } while (n); return o; };
+const sleb = (n: number): Bytes => {
+  const o: Bytes = [];
+  for (;;) {
+    const b = n & 0x7f; n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && (b & 0x40))) { o.push(b); return o; }
+    o.push(b | 0x80);
+  }
+};
+const str = (s: string): Bytes => [...leb(s.length), ...Array.from(Buffer.from(s, 'utf8'))];
+const vec = (items: Bytes[]): Bytes => [...leb(items.length), ...items.flat()];
+const section = (id: number, body: Bytes): Bytes => [id, ...leb(body.length), ...body];
+
+const I32 = 0x7f, F32 = 0x7d, F64 = 0x7c, V128 = 0x7b;
+const simd = (op: number, ...imm: number[]): Bytes => [0xfd, ...leb(op), ...imm];
+const i32c = (v: number): Bytes => [0x41, ...sleb(v)];
+const add32 = 0x6a, sub32 = 0x6b, mul32 = 0x6c, eqz32 = 0x45, eq32 = 0x46, ne32 = 0x47, ltU = 0x49, leU = 0x4d, and32 = 0x71;
+
+/** Element type descriptor. */
+interface ElemType {
+  vt: number; size: number; align: number;
+  load: Bytes; store: Bytes; add: number; sub: number; mul: number; div: number; eq: number; ne: number;
+  nan: Bytes; splat: Bytes; vadd: Bytes; vmul: Bytes; vdiv: Bytes; vsub: Bytes; veq: Bytes;
+}
+const T32: ElemType = {
+  vt: F32, size: 4, align: 2, load: [0x2a, 2, 0], store: [0x38, 2, 0], add: 0x92, sub: 0x93, mul: 0x94, div: 0x95, eq: 0x5b, ne: 0x5c,
+  nan: [0x43, 0x00, 0x00, 0xc0, 0x7f], splat: simd(0x13), vadd: simd(228), vmul: simd(230), vdiv: simd(231), vsub: simd(229), veq: simd(0x41),
+};
+const T64: ElemType = {
+  vt: F64, size: 8, align: 3, load: [0x2b, 3, 0], store: [0x39, 3, 0], add: 0xa0, sub: 0xa1, mul: 0xa2, div: 0xa3, eq: 0x61, ne: 0x62,
+  nan: [0x44, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f], splat: simd(0x14), vadd: simd(240), vmul: simd(242), vdiv: simd(243), vsub: simd(241), veq: simd(0x47),
+};
+const vload: Bytes = simd(0x00, 4, 0), vstore: Bytes = simd(0x0b, 4, 0);
+const allTrue32: Bytes = simd(163);
+
+/** A function under construction: named params and locals. */
+class Fn {
+  readonly idx = new Map<string, number>();
+  readonly locals: number[] = [];
+  constructor(readonly params: [string, number][], readonly result: number | null) {
+    params.forEach(([n], i) => this.idx.set(n, i));
+  }
+  local(name: string, vt: number): void { this.idx.set(name, this.params.length + this.locals.length); this.locals.push(vt); }
+  get(n: string): Bytes { return [0x20, ...leb(this.#i(n))]; }
+  set(n: string): Bytes { return [0x21, ...leb(this.#i(n))]; }
+  #i(n: string): number { const i = this.idx.get(n); if (i === undefined) throw new Error(`wasm emitter: unknown local ${n}`); return i; }
+  /** n += k (i32). */
+  inc(n: string, k: Bytes): Bytes { return [...this.get(n), ...k, add32, ...this.set(n)]; }
+  encode(body: Bytes): { type: Bytes; code: Bytes } {
+    const type = [0x60, ...vec(this.params.map(([, t]) => [t])), ...(this.result === null ? [0] : [1, this.result])];
+    const groups: Bytes[] = this.locals.map((t) => [1, t]);
+    const fn = [...vec(groups), ...body, 0x0b];
+    return { type, code: [...leb(fn.length), ...fn] };
+  }
+}
+
+/** while (cond) body — cond leaves an i32. */
+const whileLoop = (cond: Bytes, body: Bytes): Bytes => [0x02, 0x40, 0x03, 0x40, ...cond, eqz32, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
+const ifElse = (cond: Bytes, then: Bytes, els: Bytes = []): Bytes => [...cond, 0x04, 0x40, ...then, ...(els.length ? [0x05, ...els] : []), 0x0b];
+
+/** for each row: body; then advance the listed (pointer, stride) pairs; rows counts down. */
+function rowLoop(f: Fn, advance: [string, string][], body: Bytes): Bytes {
+  return whileLoop([...f.get('rows'), ...i32c(0), 0x4a /* gt_s */], [
+    ...body,
+    ...advance.flatMap(([p, s]) => f.inc(p, f.get(s))),
+    ...f.get('rows'), ...i32c(1), sub32, ...f.set('rows'),
+  ]);
+}
+
+function kernels(T: ElemType): Bytes {
+  const E = T.size, lanes = 16 / E;
+  const fns: { name: string; f: Fn; body: Bytes }[] = [];
+
+  // acc(dst, ds, src, ss, rows, len, w): dst[r][i] += src[r][i] * w
+  {
+    const f = new Fn([['dst', I32], ['ds', I32], ['src', I32], ['ss', I32], ['rows', I32], ['len', I32], ['w', T.vt]], null);
+    f.local('d', I32); f.local('s', I32); f.local('end', I32); f.local('vend', I32); f.local('vw', V128);
+    const body = [
+      ...f.get('w'), ...T.splat, ...f.set('vw'),
+      ...rowLoop(f, [['dst', 'ds'], ['src', 'ss']], [
+        ...f.get('dst'), ...f.set('d'), ...f.get('src'), ...f.set('s'),
+        ...f.get('dst'), ...f.get('len'), ...i32c(E), mul32, add32, ...f.set('end'),
+        ...f.get('end'), ...i32c(15), sub32, ...f.set('vend'),
+        ...whileLoop([...f.get('d'), ...f.get('vend'), 0x48 /* lt_s */], [
+          ...f.get('d'), ...f.get('d'), ...vload, ...f.get('s'), ...vload, ...f.get('vw'), ...T.vmul, ...T.vadd, ...vstore,
+          ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)),
+        ]),
+        ...whileLoop([...f.get('d'), ...f.get('end'), ltU], [
+          ...f.get('d'), ...f.get('d'), ...T.load, ...f.get('s'), ...T.load, ...f.get('w'), T.mul, T.add, ...T.store,
+          ...f.inc('d', i32c(E)), ...f.inc('s', i32c(E)),
+        ]),
+      ]),
+    ];
+    fns.push({ name: 'acc', f, body });
+  }
+
+  // addc(dst, ds, rows, len, w): dst[r][i] += w
+  {
+    const f = new Fn([['dst', I32], ['ds', I32], ['rows', I32], ['len', I32], ['w', T.vt]], null);
+    f.local('d', I32); f.local('end', I32); f.local('vend', I32); f.local('vw', V128);
+    const body = [
+      ...f.get('w'), ...T.splat, ...f.set('vw'),
+      ...rowLoop(f, [['dst', 'ds']], [
+        ...f.get('dst'), ...f.set('d'),
+        ...f.get('dst'), ...f.get('len'), ...i32c(E), mul32, add32, ...f.set('end'),
+        ...f.get('end'), ...i32c(15), sub32, ...f.set('vend'),
+        ...whileLoop([...f.get('d'), ...f.get('vend'), 0x48], [
+          ...f.get('d'), ...f.get('d'), ...vload, ...f.get('vw'), ...T.vadd, ...vstore, ...f.inc('d', i32c(16)),
+        ]),
+        ...whileLoop([...f.get('d'), ...f.get('end'), ltU], [
+          ...f.get('d'), ...f.get('d'), ...T.load, ...f.get('w'), T.add, ...T.store, ...f.inc('d', i32c(E)),
+        ]),
+      ]),
+    ];
+    fns.push({ name: 'addc', f, body });
+  }
+
+  // accpw(dst, ds, src, ss, wp, ws, rows, npix, C): dst[r][p*C+c] += src[r][p*C+c] * wp[r][p]
+  {
+    const f = new Fn([['dst', I32], ['ds', I32], ['src', I32], ['ss', I32], ['wp', I32], ['ws', I32], ['rows', I32], ['npix', I32], ['C', I32]], null);
+    f.local('d', I32); f.local('s', I32); f.local('q', I32); f.local('qend', I32); f.local('k', I32); f.local('w', T.vt);
+    const scalarPixel = [
+      ...f.get('q'), ...T.load, ...f.set('w'),
+      ...f.get('C'), ...f.set('k'),
+      ...whileLoop([...f.get('k'), ...i32c(0), 0x4a], [
+        ...f.get('d'), ...f.get('d'), ...T.load, ...f.get('s'), ...T.load, ...f.get('w'), T.mul, T.add, ...T.store,
+        ...f.inc('d', i32c(E)), ...f.inc('s', i32c(E)), ...f.get('k'), ...i32c(1), sub32, ...f.set('k'),
+      ]),
+      ...f.inc('q', i32c(E)),
+    ];
+    const body = rowLoop(f, [['dst', 'ds'], ['src', 'ss'], ['wp', 'ws']], [
+      ...f.get('dst'), ...f.set('d'), ...f.get('src'), ...f.set('s'), ...f.get('wp'), ...f.set('q'),
+      ...f.get('wp'), ...f.get('npix'), ...i32c(E), mul32, add32, ...f.set('qend'),
+      ...ifElse([...f.get('C'), ...i32c(lanes), eq32], [
+        // one pixel per vector
+        ...whileLoop([...f.get('q'), ...f.get('qend'), ltU], [
+          ...f.get('d'), ...f.get('d'), ...vload, ...f.get('s'), ...vload, ...f.get('q'), ...T.load, ...T.splat, ...T.vmul, ...T.vadd, ...vstore,
+          ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)), ...f.inc('q', i32c(E)),
+        ]),
+      ], ifElse([...f.get('C'), ...i32c(1), eq32], [
+        // elementwise: `lanes` pixels per vector, then a scalar tail
+        ...whileLoop([...f.get('q'), ...i32c(15), add32, ...f.get('qend'), ltU], [
+          ...f.get('d'), ...f.get('d'), ...vload, ...f.get('s'), ...vload, ...f.get('q'), ...vload, ...T.vmul, ...T.vadd, ...vstore,
+          ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)), ...f.inc('q', i32c(16)),
+        ]),
+        ...whileLoop([...f.get('q'), ...f.get('qend'), ltU], scalarPixel),
+      ], whileLoop([...f.get('q'), ...f.get('qend'), ltU], scalarPixel))),
+    ]);
+    fns.push({ name: 'accpw', f, body });
+  }
+
+  // accomit(sums, sS, wt, wtS, src, ss, wp, ws, rows, npix, C, usewp, wsc): pixels with any
+  // non-finite band are skipped; others: sums += src * w, wt += w (w = wp[p] if usewp else wsc).
+  {
+    const f = new Fn([['sums', I32], ['sS', I32], ['wt', I32], ['wtS', I32], ['src', I32], ['ss', I32], ['wp', I32], ['ws', I32],
+      ['rows', I32], ['npix', I32], ['C', I32], ['usewp', I32], ['wsc', T.vt]], null);
+    f.local('d', I32); f.local('t', I32); f.local('s', I32); f.local('q', I32); f.local('p', I32); f.local('k', I32);
+    f.local('e', I32); f.local('ok', I32); f.local('w', T.vt); f.local('x', T.vt); f.local('step', I32);
+    const body = [
+      ...f.get('C'), ...i32c(E), mul32, ...f.set('step'),
+      ...rowLoop(f, [['sums', 'sS'], ['wt', 'wtS'], ['src', 'ss'], ['wp', 'ws']], [
+        ...f.get('sums'), ...f.set('d'), ...f.get('wt'), ...f.set('t'), ...f.get('src'), ...f.set('s'), ...f.get('wp'), ...f.set('q'),
+        ...f.get('npix'), ...f.set('p'),
+        ...whileLoop([...f.get('p'), ...i32c(0), 0x4a], [
+          ...ifElse(f.get('usewp'), [...f.get('q'), ...T.load, ...f.set('w')], [...f.get('wsc'), ...f.set('w')]),
+          // ok = all bands finite (x - x == 0 fails for NaN and +-Inf)
+          ...i32c(1), ...f.set('ok'), ...f.get('s'), ...f.set('e'), ...f.get('C'), ...f.set('k'),
+          ...whileLoop([...f.get('k'), ...i32c(0), 0x4a], [
+            ...f.get('e'), ...T.load, ...f.set('x'),
+            ...f.get('ok'), ...f.get('x'), ...f.get('x'), T.sub, ...(T.vt === F32 ? [0x43, 0, 0, 0, 0] : [0x44, 0, 0, 0, 0, 0, 0, 0, 0]), T.eq, and32, ...f.set('ok'),
+            ...f.inc('e', i32c(E)), ...f.get('k'), ...i32c(1), sub32, ...f.set('k'),
+          ]),
+          ...ifElse(f.get('ok'), [
+            ...f.get('s'), ...f.set('e'), ...f.get('d'), ...f.set('k'), // k = write pointer
+            ...whileLoop([...f.get('e'), ...f.get('s'), ...f.get('step'), add32, ltU], [
+              ...f.get('k'), ...f.get('k'), ...T.load, ...f.get('e'), ...T.load, ...f.get('w'), T.mul, T.add, ...T.store,
+              ...f.inc('k', i32c(E)), ...f.inc('e', i32c(E)),
+            ]),
+            ...f.get('t'), ...f.get('t'), ...T.load, ...f.get('w'), T.add, ...T.store,
+          ]),
+          ...f.inc('d', f.get('step')), ...f.inc('s', f.get('step')), ...f.inc('t', i32c(E)), ...f.inc('q', i32c(E)),
+          ...f.get('p'), ...i32c(1), sub32, ...f.set('p'),
+        ]),
+      ]),
+    ];
+    fns.push({ name: 'accomit', f, body });
+  }
+
+  // firstbad(src, ss, rows, len) -> element index (r * len + i) of the first non-finite value, or -1
+  {
+    const f = new Fn([['src', I32], ['ss', I32], ['rows', I32], ['len', I32]], I32);
+    f.local('s', I32); f.local('end', I32); f.local('r', I32); f.local('x', T.vt);
+    const zero = T.vt === F32 ? [0x43, 0, 0, 0, 0] : [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+    const body = [
+      ...i32c(0), ...f.set('r'),
+      ...whileLoop([...f.get('r'), ...f.get('rows'), 0x48], [
+        ...f.get('src'), ...f.get('ss'), ...f.get('r'), mul32, add32, ...f.set('s'),
+        ...f.get('s'), ...f.get('len'), ...i32c(E), mul32, add32, ...f.set('end'),
+        // vector pre-scan: skip whole vectors that are all finite
+        ...whileLoop([...f.get('s'), ...i32c(15), add32, ...f.get('end'), ltU,
+          ...f.get('s'), ...vload, ...f.get('s'), ...vload, ...T.vsub, ...simd(0x0c, ...new Array(16).fill(0)), ...T.veq, ...allTrue32, and32], [
+          ...f.inc('s', i32c(16)),
+        ]),
+        ...whileLoop([...f.get('s'), ...f.get('end'), ltU], [
+          ...f.get('s'), ...T.load, ...f.set('x'),
+          ...ifElse([...f.get('x'), ...f.get('x'), T.sub, ...zero, T.ne], [
+            ...f.get('r'), ...f.get('len'), mul32, ...f.get('s'), ...f.get('src'), ...f.get('ss'), ...f.get('r'), mul32, add32, sub32,
+            ...i32c(E), 0x6d /* div_s */, add32, 0x0f /* return */,
+          ]),
+          ...f.inc('s', i32c(E)),
+        ]),
+        ...f.inc('r', i32c(1)),
+      ]),
+      ...i32c(-1),
+    ];
+    fns.push({ name: 'firstbad', f, body });
+  }
+
+  // fin(out, os, sums, sS, wt, wtS, rows, npix, C): out = wt == 0 ? NaN : sums / wt
+  {
+    const f = new Fn([['out', I32], ['os', I32], ['sums', I32], ['sS', I32], ['wt', I32], ['wtS', I32], ['rows', I32], ['npix', I32], ['C', I32]], null);
+    f.local('o', I32); f.local('s', I32); f.local('t', I32); f.local('tend', I32); f.local('k', I32); f.local('w', T.vt);
+    const zero = T.vt === F32 ? [0x43, 0, 0, 0, 0] : [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+    const body = rowLoop(f, [['out', 'os'], ['sums', 'sS'], ['wt', 'wtS']], [
+      ...f.get('out'), ...f.set('o'), ...f.get('sums'), ...f.set('s'), ...f.get('wt'), ...f.set('t'),
+      ...f.get('wt'), ...f.get('npix'), ...i32c(E), mul32, add32, ...f.set('tend'),
+      ...ifElse([...f.get('C'), ...i32c(lanes), eq32], [
+        ...whileLoop([...f.get('t'), ...f.get('tend'), ltU], [
+          ...f.get('t'), ...T.load, ...f.set('w'),
+          ...f.get('o'),
+          ...ifElseValueV([...f.get('w'), ...zero, T.eq], [...T.nan, ...T.splat], [...f.get('s'), ...vload, ...f.get('w'), ...T.splat, ...T.vdiv]),
+          ...vstore,
+          ...f.inc('o', i32c(16)), ...f.inc('s', i32c(16)), ...f.inc('t', i32c(E)),
+        ]),
+      ], whileLoop([...f.get('t'), ...f.get('tend'), ltU], [
+        ...f.get('t'), ...T.load, ...f.set('w'),
+        ...f.get('C'), ...f.set('k'),
+        ...whileLoop([...f.get('k'), ...i32c(0), 0x4a], [
+          ...f.get('o'),
+          ...ifElseValue(T, [...f.get('w'), ...zero, T.eq], T.nan, [...f.get('s'), ...T.load, ...f.get('w'), T.div]),
+          ...T.store,
+          ...f.inc('o', i32c(E)), ...f.inc('s', i32c(E)), ...f.get('k'), ...i32c(1), sub32, ...f.set('k'),
+        ]),
+        ...f.inc('t', i32c(E)),
+      ])),
+    ]);
+    fns.push({ name: 'fin', f, body });
+  }
+
+  const enc = fns.map(({ f, body }) => f.encode(body));
+  return [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, vec(enc.map((e) => e.type))),
+    ...section(2, vec([[...str('e'), ...str('m'), 0x02, 0x00, ...leb(1)]])),
+    ...section(3, vec(fns.map((_, i) => leb(i)))),
+    ...section(7, vec(fns.map(({ name }, i) => [...str(name), 0x00, ...leb(i)]))),
+    ...section(10, vec(enc.map((e) => e.code))),
+  ];
+}
+
+/** if cond then a else b, leaving one value of type T. */
+function ifElseValue(T: ElemType, cond: Bytes, a: Bytes, b: Bytes): Bytes {
+  return [...cond, 0x04, T.vt, ...a, 0x05, ...b, 0x0b];
+}
+function ifElseValueV(cond: Bytes, a: Bytes, b: Bytes): Bytes {
+  return [...cond, 0x04, V128, ...a, 0x05, ...b, 0x0b];
+}
+
+/** Exported kernels of one element type. */
+export interface Kernels {
+  acc(dst: number, ds: number, src: number, ss: number, rows: number, len: number, w: number): void;
+  addc(dst: number, ds: number, rows: number, len: number, w: number): void;
+  accpw(dst: number, ds: number, src: number, ss: number, wp: number, ws: number, rows: number, npix: number, C: number): void;
+  accomit(sums: number, sS: number, wt: number, wtS: number, src: number, ss: number, wp: number, ws: number,
+    rows: number, npix: number, C: number, usewp: number, wsc: number): void;
+  firstbad(src: number, ss: number, rows: number, len: number): number;
+  fin(out: number, os: number, sums: number, sS: number, wt: number, wtS: number, rows: number, npix: number, C: number): void;
+}
+
+const modules: Partial<Record<'float32' | 'float64', WasmModule | null>> = {};
+
+/** Compiled module for `dtype`, or null when this runtime has no WebAssembly SIMD. */
+export function kernelModule(dtype: 'float32' | 'float64'): WasmModule | null {
+  if (!(dtype in modules)) {
+    // a runtime without SIMD rejects the probe; anything else failing is a bug and throws
+    const probe = [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...section(1, vec([[0x60, 0, 1, V128]])), ...section(3, vec([[0]])),
+      ...section(10, vec([[...leb(20), 0, ...simd(0x0c, ...new Array(16).fill(0)), 0x0b]]))];
+    modules[dtype] = Wasm.validate(new Uint8Array(probe))
+      ? new Wasm.Module(new Uint8Array(kernels(dtype === 'float64' ? T64 : T32))) : null;
+  }
+  return modules[dtype]!;
+}
+
+/** Instantiate the kernels of `dtype` over `memory` (null without WebAssembly SIMD). */
+export function instantiateKernels(memory: WasmMemory, dtype: 'float32' | 'float64'): Kernels | null {
+  const m = kernelModule(dtype);
+  if (!m) return null;
+  return new Wasm.Instance(m, { e: { m: memory } }).exports as unknown as Kernels;
+}
