@@ -15,32 +15,7 @@ import { Raster } from '../array/raster.ts';
 import type { Affine } from '../array/affine.ts';
 import { tempPathFor } from '../io/atomic.ts';
 import { writePng as defaultWritePng } from '../io/png.ts';
-// INTERIM until src/io/cog/write-cog.ts (WRITER stream) is committed: loaded dynamically
-// so this file type-checks without it. Replace by
-// `import { writeCog as defaultWriteCog, type WriteCogOptions } from '../io/cog/write-cog.ts'`.
-/** The subset of `WriteCogOptions` (src/io/cog/write-cog.ts) the manager passes. */
-export interface WriteCogOptions {
-  compress?: 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE'; blocksize?: number; overviews?: number[] | number | 'auto';
-  overviewResample?: 'nearest' | 'average'; nodata?: number; metadata?: Record<string, string>; epsg?: number; transform?: Affine;
-}
-/** A block source (src/io/cog/write-cog.ts `BlockSource`). */
-export interface BlockSource {
-  height: number; width: number; bands: number; dtype: string;
-  readBlock(y0: number, x0: number, h: number, w: number): Raster | null | Promise<Raster | null>;
-}
-type WriteCogFn = (path: string, source: Raster | BlockSource, options: WriteCogOptions) => Promise<void>;
-const WRITE_COG_MODULE: string = '../io/cog/write-cog.ts';
-let writeCogImpl: WriteCogFn | undefined;
-async function defaultWriteCog(path: string, source: Raster | BlockSource, options: WriteCogOptions): Promise<void> {
-  if (!writeCogImpl) {
-    try {
-      writeCogImpl = ((await import(WRITE_COG_MODULE)) as { writeCog: WriteCogFn }).writeCog;
-    } catch (err) {
-      throw new StitchError(`cannot write ${path}: the COG writer (src/io/cog/write-cog.ts) is not available: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  return writeCogImpl(path, source, options);
-}
+import { writeCog as defaultWriteCog, type WriteCogOptions } from '../io/cog/write-cog.ts';
 import { quantizationFor, quantizeBlock, type Quantization } from './quantize.ts';
 import type { Stitcher } from './stitcher.ts';
 import { StitchError } from './errors.ts';
@@ -140,7 +115,7 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
     if (!quantization) throw new StitchError(`cannot write ${fpath} as PNG without quantize: PNG holds integers only (use probFormat 'cog' or quantize: true)`);
     // PNG has no tiles: the encoder needs the whole image.
     const full = quantizeBlock(stitcher.finalize(), quantization);
-    await writePng(fpath, full);
+    await atomically(fpath, (tmp) => writePng(tmp, full));
     return { height, width, bands, quantization, totalProb: range.sum };
   }
 
@@ -163,15 +138,20 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   if (opts.overviews) options.overviews = opts.overviews;
   if (opts.epsg !== undefined) options.epsg = opts.epsg;
   if (opts.transform) options.transform = opts.transform;
+  await atomically(fpath, (tmp) => writeCog(tmp, source, options));
+  return { height, width, bands, quantization, totalProb: range.sum };
+}
+
+/** Run `write(tmp)` then rename tmp -> fpath; on failure remove tmp (whatever the writer left) and rethrow. */
+async function atomically(fpath: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = tempPathFor(fpath);
   try {
-    await writeCog(tmp, source, options);
+    await write(tmp);
     await rename(tmp, fpath);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => {});
     throw err;
   }
-  return { height, width, bands, quantization, totalProb: range.sum };
 }
 
 function quantizeDtypeOf(q: Quantization): 'int16' | 'uint8' {

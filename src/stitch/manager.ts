@@ -35,21 +35,9 @@ import { writeStitchedAsset, type AssetWriters, type Quantization } from './fina
 import { predictedPolygons, predictionRegion, type MultiPolygon, type PredictedPolygon } from './prediction-region.ts';
 import { Readiness } from './readiness.ts';
 import { Stitcher } from './stitcher.ts';
+import { upweightCenterMask } from './weights.ts';
 import { WriterQueue } from './writer-queue.ts';
 
-// INTERIM until src/stitch/weights.ts (QUANT stream) is committed: loaded at module
-// load so this file type-checks without it. Replace by
-// `import { upweightCenterMask } from './weights.ts'`.
-type UpweightFn = (shape: readonly [number, number]) => Raster;
-const WEIGHTS_MODULE: string = './weights.ts';
-let upweightImpl: UpweightFn | undefined;
-try {
-  upweightImpl = ((await import(WEIGHTS_MODULE)) as { upweightCenterMask: UpweightFn }).upweightCenterMask;
-} catch { /* reported on use */ }
-function upweightCenterMask(shape: readonly [number, number]): Raster {
-  if (!upweightImpl) throw new StitchError('downweightEdges needs src/stitch/weights.ts (upweightCenterMask), which is not available');
-  return upweightImpl(shape);
-}
 
 /** Compression names accepted by `probCompress` ('RAW' is GDAL's name for 'NONE'). */
 export type ProbCompress = 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE' | 'RAW';
@@ -331,10 +319,10 @@ export class CocoStitchingManager {
         if (!Number.isFinite(w) || w < 0) throw new ValueError(`accumulateImage: weight must be a finite number >= 0, got ${w}`);
         weights = w;
       } else {
-        if (!(w instanceof Raster) || w.bands !== 1) throw new StitchError(`accumulateImage: weights must be a number or an HxWx1 Raster, got ${w instanceof Raster ? `shape [${w.shape}]` : typeof w}`);
+        if (!(w instanceof Raster) || w.bands !== 1) throw new StitchError(`accumulateImage: weights must be a number or an HxWx1 Raster, got ${w instanceof Raster ? `shape [${w.shape.join(', ')}]` : typeof w}`);
         const dh = data.height - w.height, dw = data.width - w.width;
         if (Math.abs(dh) > 1 || Math.abs(dw) > 1) {
-          throw new StitchError(`accumulateImage: weights of shape [${w.shape}] do not agree with data of shape [${data.shape}] (at most 1 pixel of difference is tolerated)`);
+          throw new StitchError(`accumulateImage: weights of shape [${w.shape.join(', ')}] do not agree with data of shape [${data.shape.join(', ')}] (at most 1 pixel of difference is tolerated)`);
         }
         const h = Math.min(data.height, w.height), wd = Math.min(data.width, w.width);
         if (data.height !== h || data.width !== wd) data = data.crop(0, 0, h, wd);
@@ -363,7 +351,7 @@ export class CocoStitchingManager {
     const y0 = rows.start ?? 0, x0 = cols.start ?? 0;
     let sh = (rows.stop ?? H) - y0, sw = (cols.stop ?? W) - x0;
     if (Math.abs(sh - data.height) > 1 || Math.abs(sw - data.width) > 1) {
-      throw new StitchError(`accumulateImage: image ${gid}: spaceSlice rows ${y0}:${y0 + sh}, cols ${x0}:${x0 + sw} (shape [${sh}, ${sw}]) does not fit data of shape [${data.shape}] (at most 1 pixel of difference is tolerated)`);
+      throw new StitchError(`accumulateImage: image ${gid}: spaceSlice rows ${y0}:${y0 + sh}, cols ${x0}:${x0 + sw} (shape [${sh}, ${sw}]) does not fit data of shape [${data.shape.join(', ')}] (at most 1 pixel of difference is tolerated)`);
     }
     if (sh !== data.height || sw !== data.width) {
       // off by one: crop the larger side to the smaller
