@@ -69,7 +69,7 @@ export function gatherSeparable(src: SourceWindow, xIdx: Int32Array, yIdx: Int32
     const iy = yIdx[j]!;
     const rowOutside = iy < 0 || iy >= src.fullHeight;
     const ly = iy - src.y0;
-    if (!rowOutside && (ly < 0 || ly >= src.height)) throw windowTooSmall(src, xIdx[0] ?? 0, iy);
+    const rowInWindow = ly >= 0 && ly < src.height;
     for (let i = 0; i < dst.width; i++, o += C) {
       const ix = xIdx[i]!;
       if (rowOutside || ix < 0 || ix >= src.fullWidth) {
@@ -77,7 +77,7 @@ export function gatherSeparable(src: SourceWindow, xIdx: Int32Array, yIdx: Int32
         continue;
       }
       const lx = ix - src.x0;
-      if (lx < 0 || lx >= src.width) throw windowTooSmall(src, ix, iy);
+      if (!rowInWindow || lx < 0 || lx >= src.width) throw windowTooSmall(src, ix, iy);
       const p = (ly * src.width + lx) * C;
       for (let b = 0; b < C; b++) out[o + b] = sdata[p + b]!;
     }
