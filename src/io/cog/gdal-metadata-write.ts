@@ -5,7 +5,7 @@
  * attributes, once. Characters outside ASCII become character references so
  * the tag stays 7-bit ASCII as TIFF requires.
  */
-import { DTYPES, type Dtype } from '../../array/dtypes.ts';
+import type { Dtype } from '../../array/dtypes.ts';
 
 /** Escapes XML special characters; non-ASCII characters become `&#xHEX;`. */
 export function xmlEscape(text: string): string {
@@ -35,13 +35,8 @@ export function gdalNodataText(nodata: number, dtype: Dtype): string {
   if (Number.isNaN(nodata)) return 'nan';
   if (nodata === Infinity) return 'inf';
   if (nodata === -Infinity) return '-inf';
-  // float32 nodata is stored as the float32 value's shortest decimal form
+  // float32 nodata is stored as the exact double of the float32 value, so GDAL's
+  // GetNoDataValue() equals the pixels that hold it
   const v = dtype === 'float32' ? Math.fround(nodata) : nodata;
-  if (dtype === 'float32') {
-    for (let p = 1; p <= 17; p++) {
-      const s = v.toPrecision(p);
-      if (Math.fround(Number(s)) === v) return String(Number(s));
-    }
-  }
-  return DTYPES[dtype].isFloat ? String(v) : String(Math.trunc(v));
+  return String(v);
 }

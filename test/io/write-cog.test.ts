@@ -1,0 +1,336 @@
+/**
+ * Our COG writer against GDAL: every dtype x compression x band count x block
+ * size is read back by GDAL pixel-exactly (full resolution and overviews),
+ * passes validate_cloud_optimized_geotiff and our own layout check, and
+ * reads back exactly through our reader. Georeferencing, nodata, metadata,
+ * BigTIFF, block sources (async, sparse) are checked through gdalinfo / GDAL.
+ * GDAL work is batched into one python call per group of files.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, openSync, readSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeCog, type BlockSource, type WriteCogOptions } from '../../src/io/write-cog.ts';
+import { Raster } from '../../src/array/raster.ts';
+import { Affine } from '../../src/array/affine.ts';
+import { DTYPES, type Dtype } from '../../src/array/dtypes.ts';
+import { openRaster } from '../../src/io/read-raster.ts';
+import { checkCogLayout, readTiffLayout } from '../../src/io/tiff-layout.ts';
+import { gdalinfo, gdalPython } from '../helpers/gdal.ts';
+
+const DTYPE_LIST: Dtype[] = ['uint8', 'int8', 'uint16', 'int16', 'int32', 'float32', 'float64'];
+const COMPRESSIONS = ['DEFLATE', 'LZW', 'ZSTD', 'NONE'] as const;
+
+let dir = '';
+before(() => { dir = mkdtempSync(join(tmpdir(), 'write-cog-')); });
+after(() => { rmSync(dir, { recursive: true, force: true }); });
+
+/** Deterministic test data covering the dtype's range (extremes included), NaN/inf free. */
+export function patternRaster(shape: [number, number, number], dtype: Dtype, seed = 1): Raster {
+  const r = Raster.zeros(shape, dtype);
+  const info = DTYPES[dtype];
+  let s = seed >>> 0;
+  const next = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  for (let i = 0; i < r.data.length; i++) {
+    const u = next();
+    if (info.isFloat) r.data[i] = (u - 0.5) * 2e6 * (i % 7 === 0 ? 1e-6 : 1);
+    else if (i % 97 === 0) r.data[i] = info.min;
+    else if (i % 89 === 0) r.data[i] = info.max;
+    else r.data[i] = Math.floor(info.min + u * (info.max - info.min + 1));
+  }
+  // smooth region so predictors matter
+  for (let y = 0; y < Math.min(8, shape[0]); y++) for (let x = 0; x < shape[1]; x++) for (let b = 0; b < shape[2]; b++) r.set(y, x, b, x + b);
+  return r;
+}
+
+const GDAL_BATCH = `
+import sys, json, os
+import numpy as np
+from osgeo import gdal
+from osgeo_utils.samples.validate_cloud_optimized_geotiff import validate
+gdal.UseExceptions()
+req = json.loads(sys.stdin.read())
+out = []
+for i, path in enumerate(req['paths']):
+    ds = gdal.Open(path)
+    levels = [[ds.GetRasterBand(b + 1) for b in range(ds.RasterCount)]]
+    for o in range(ds.GetRasterBand(1).GetOverviewCount()):
+        levels.append([bd.GetOverview(o) for bd in levels[0]])
+    info = {'levels': [], 'nodata': ds.GetRasterBand(1).GetNoDataValue()}
+    for k, bands in enumerate(levels):
+        a = np.stack([bd.ReadAsArray() for bd in bands], axis=-1)
+        fn = os.path.join(req['outdir'], 'r%d_%d.bin' % (i, k))
+        a.astype('<f8').tofile(fn)
+        info['levels'].append({'shape': list(a.shape), 'dtype': str(a.dtype), 'file': fn})
+    w, e, _ = validate(path, full_check=True)
+    info['errors'] = e
+    info['warnings'] = w
+    ds = None
+    out.append(info)
+print(json.dumps(out))
+`;
+
+interface GdalLevel { shape: [number, number, number]; dtype: string; data: Float64Array }
+interface GdalResult { levels: GdalLevel[]; nodata: number | null; errors: string[]; warnings: string[] }
+
+/** Reads every level of several files with GDAL and validates each as a COG, in one python call. */
+export function gdalBatch(paths: string[]): GdalResult[] {
+  const outdir = mkdtempSync(join(tmpdir(), 'write-cog-gdal-'));
+  try {
+    const res = JSON.parse(gdalPython(GDAL_BATCH, [], Buffer.from(JSON.stringify({ paths, outdir }))));
+    return res.map((r: any) => ({
+      ...r,
+      levels: r.levels.map((l: any) => ({ shape: l.shape, dtype: l.dtype, data: new Float64Array(new Uint8Array(readFileSync(l.file)).buffer) })),
+    }));
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+/** Naive nearest overview: pixel (y, x) of factor f is full-resolution pixel (y*f, x*f). */
+function naiveNearest(r: Raster, f: number): Raster {
+  const [h, w, c] = [Math.ceil(r.height / f), Math.ceil(r.width / f), r.bands];
+  const out = Raster.zeros([h, w, c], r.dtype);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let b = 0; b < c; b++) out.set(y, x, b, r.get(y * f, x * f, b));
+  return out;
+}
+
+function assertSame(got: { shape: readonly number[]; data: ArrayLike<number> }, want: Raster, what: string): void {
+  assert.deepEqual([...got.shape], [...want.shape], `${what}: shape`);
+  for (let i = 0; i < want.data.length; i++) {
+    const [g, w] = [got.data[i], want.data[i]];
+    if (!(g === w || (Number.isNaN(g) && Number.isNaN(w)))) {
+      const c = want.bands, p = Math.floor(i / c);
+      assert.fail(`${what}: sample (${Math.floor(p / want.width)}, ${p % want.width}, ${i % c}) is ${g}, expected ${w}`);
+    }
+  }
+}
+
+describe('round trip matrix: dtype x compression x bands x blocksize, read by GDAL', () => {
+  interface Case { name: string; path: string; raster: Raster; opts: WriteCogOptions; factors: number[] }
+  const cases: Case[] = [];
+  let results: GdalResult[] = [];
+  before(async () => {
+    for (const dtype of DTYPE_LIST) {
+      for (const compress of COMPRESSIONS) {
+        for (const bands of [1, 2, 5]) {
+          for (const [bs, h, w] of [[16, 53, 37], [128, 150, 200]] as const) {
+            const name = `${dtype}-${compress}-${bands}b-bs${bs}`;
+            const raster = patternRaster([h, w, bands], dtype, cases.length + 1);
+            // small-block cases carry overviews ('auto': until one tile), large-block ones none
+            const opts: WriteCogOptions = { compress, blocksize: bs, overviews: bs === 16 ? 'auto' : undefined };
+            const path = join(dir, `${name}.tif`);
+            await writeCog(path, raster, opts);
+            cases.push({ name, path, raster, opts, factors: bs === 16 ? [2, 4] : [] });
+          }
+        }
+      }
+    }
+    results = gdalBatch(cases.map((c) => c.path));
+  });
+
+  it('GDAL reads every level pixel-exactly with the right dtype; valid COG; our layout check agrees', async () => {
+    assert.equal(results.length, DTYPE_LIST.length * COMPRESSIONS.length * 3 * 2);
+    for (const [i, c] of cases.entries()) {
+      const r = results[i];
+      assert.deepEqual(r.errors, [], `${c.name}: validate_cloud_optimized_geotiff errors`);
+      assert.equal(r.levels[0].dtype, c.raster.dtype, `${c.name}: GDAL dtype`);
+      assertSame(r.levels[0], c.raster, `${c.name} full resolution`);
+      assert.equal(r.levels.length, 1 + c.factors.length, `${c.name}: overview count`);
+      c.factors.forEach((f, k) => assertSame(r.levels[k + 1], naiveNearest(c.raster, f), `${c.name} overview x${f}`));
+      assert.deepEqual(checkCogLayout(await readTiffLayout(c.path)), [], `${c.name}: checkCogLayout`);
+    }
+  });
+
+  it('our reader reads every file back exactly (full resolution and overview 0)', async () => {
+    for (const c of cases) {
+      const f = await openRaster(c.path);
+      try {
+        assert.equal(f.dtype, c.raster.dtype);
+        assertSame(await f.read(), c.raster, `${c.name} (our reader)`);
+        if (c.factors.length) assertSame(await f.read({ overview: 0 }), naiveNearest(c.raster, 2), `${c.name} overview 0 (our reader)`);
+      } finally {
+        await f.close();
+      }
+    }
+  });
+
+  it('predictor defaults follow the dtype: 2 for integers, 3 for floats, 1 without compression', () => {
+    const pred = (name: string) => {
+      const out = gdalinfo(join(dir, `${name}.tif`));
+      return out.metadata?.IMAGE_STRUCTURE?.PREDICTOR ?? '1';
+    };
+    assert.equal(pred('int16-DEFLATE-1b-bs16'), '2');
+    assert.equal(pred('float32-LZW-2b-bs16'), '3');
+    assert.equal(pred('uint8-NONE-1b-bs16'), '1');
+  });
+});
+
+describe('georeferencing, nodata and metadata as gdalinfo reports them', () => {
+  it('a projected UTM CRS (EPSG:32631) with a north-up transform, nodata and metadata items', async () => {
+    const p = join(dir, 'utm.tif');
+    const quantization = JSON.stringify({ orig_min: 0.0, orig_max: 1.0, quant_min: 0, quant_max: 32767, nodata: -9999 });
+    const metadata = { quantization, note: 'a<b & "c" \'d\' > e', unicode: 'ünïcødé ✓', multi: 'line1\nline2' };
+    await writeCog(p, patternRaster([40, 30, 1], 'int16'), {
+      epsg: 32631, transform: Affine.fromGdal([500000, 10, 0, 4600000, 0, -10]), nodata: -9999, metadata,
+    });
+    const info = gdalinfo(p);
+    assert.match(info.coordinateSystem.wkt, /ID\["EPSG",32631\]\]$/);
+    assert.deepEqual(info.geoTransform, [500000, 10, 0, 4600000, 0, -10]);
+    assert.equal(info.bands[0].noDataValue, -9999);
+    const md = info.metadata[''];
+    for (const [k, v] of Object.entries(metadata)) assert.equal(md[k], v, `metadata item ${k}`);
+    assert.deepEqual(JSON.parse(md.quantization), JSON.parse(quantization));
+    // and our reader agrees
+    const f = await openRaster(p);
+    assert.equal(f.epsg, 32631);
+    assert.deepEqual(f.metadata, metadata);
+    assert.equal(f.nodata, -9999);
+    assert.deepEqual(f.transform!.toGdal(), [500000, 10, 0, 4600000, 0, -10]);
+    await f.close();
+  });
+
+  it('a geographic CRS (EPSG:4326) is written as a geographic model', async () => {
+    const p = join(dir, 'wgs84.tif');
+    await writeCog(p, patternRaster([20, 40, 1], 'float32'), { epsg: 4326, transform: Affine.fromGdal([-10, 0.5, 0, 50, 0, -0.5]), nodata: NaN });
+    const info = gdalinfo(p);
+    assert.match(info.coordinateSystem.wkt, /^GEOGCRS\["WGS 84"/);
+    assert.match(info.coordinateSystem.wkt, /ID\["EPSG",4326\]\]$/);
+    assert.deepEqual(info.geoTransform, [-10, 0.5, 0, 50, 0, -0.5]);
+    assert.equal(info.bands[0].noDataValue, 'NaN');
+  });
+
+  it('a rotated transform is written as ModelTransformation and comes back as GDAL geotransform', async () => {
+    const p = join(dir, 'rotated.tif');
+    const t = Affine.fromGdal([1000, 2, 0.5, 2000, 0.25, -3]);
+    await writeCog(p, patternRaster([16, 16, 1], 'uint8'), { epsg: 32618, transform: t });
+    const info = gdalinfo(p);
+    assert.deepEqual(info.geoTransform, [1000, 2, 0.5, 2000, 0.25, -3]);
+    const f = await openRaster(p);
+    assert.deepEqual(f.transform!.toGdal(), [1000, 2, 0.5, 2000, 0.25, -3]);
+    await f.close();
+  });
+
+  it('nodata for float32 and uint8 is what GDAL GetNoDataValue() returns, exactly', async () => {
+    const cases = [['float32', -3.4028234663852886e38], ['uint8', 255], ['float32', 0.1], ['float64', 0.1], ['int32', -2147483648]] as const;
+    const paths: string[] = [];
+    for (const [dtype, nodata] of cases) {
+      const p = join(dir, `nodata-${dtype}-${nodata}.tif`);
+      await writeCog(p, patternRaster([8, 8, 1], dtype), { nodata });
+      paths.push(p);
+    }
+    const got = JSON.parse(gdalPython(`
+import sys, json
+from osgeo import gdal
+out = []
+for p in sys.argv[1:]:
+    ds = gdal.Open(p)
+    out.append(ds.GetRasterBand(1).GetNoDataValue())
+    ds = None
+print(json.dumps(out))
+`, paths));
+    assert.deepEqual(got, cases.map(([dtype, v]) => (dtype === 'float32' ? Math.fround(v) : v)));
+  });
+});
+
+describe('BigTIFF, block sources and sparse tiles', () => {
+  it('bigtiff: true writes a BigTIFF (magic 43) that GDAL reads exactly and validates as COG', async () => {
+    const p = join(dir, 'big.tif');
+    const r = patternRaster([70, 90, 3], 'uint16');
+    await writeCog(p, r, { bigtiff: true, blocksize: 32, overviews: [2, 4], compress: 'LZW' });
+    const fd = openSync(p, 'r');
+    const head = Buffer.alloc(4);
+    readSync(fd, head, 0, 4, 0);
+    closeSync(fd);
+    assert.deepEqual([...head], [0x49, 0x49, 43, 0]);
+    const [g] = gdalBatch([p]);
+    assert.deepEqual(g.errors, []);
+    assertSame(g.levels[0], r, 'bigtiff full resolution');
+    assertSame(g.levels[2], naiveNearest(r, 4), 'bigtiff overview x4');
+    const layout = await readTiffLayout(p);
+    assert.equal(layout.bigtiff, true);
+    assert.deepEqual(checkCogLayout(layout), []);
+    const f = await openRaster(p);
+    assertSame(await f.read(), r, 'bigtiff (our reader)');
+    await f.close();
+  });
+
+  it('bigtiff auto / false stay classic for small files', async () => {
+    for (const bigtiff of ['auto', false] as const) {
+      const p = join(dir, `classic-${bigtiff}.tif`);
+      await writeCog(p, patternRaster([10, 10, 1], 'uint8'), { bigtiff });
+      assert.equal((await readTiffLayout(p)).bigtiff, false);
+    }
+  });
+
+  it('an async block source streams in row-major order, each block asked once; sparse blocks read as nodata', async () => {
+    const [h, w, c] = [100, 90, 2];
+    const full = patternRaster([h, w, c], 'float32', 7);
+    const empty = (y0: number, x0: number) => (y0 / 32 + x0 / 32) % 3 === 1;
+    const asked: string[] = [];
+    const source: BlockSource = {
+      height: h, width: w, bands: c, dtype: 'float32',
+      async readBlock(y0, x0, bh, bw) {
+        asked.push(`${y0},${x0},${bh},${bw}`);
+        await new Promise((res) => setImmediate(res));
+        return empty(y0, x0) ? null : full.crop(y0, x0, bh, bw);
+      },
+    };
+    const p = join(dir, 'blocks.tif');
+    await writeCog(p, source, { blocksize: 32, nodata: -1, overviews: 1 });
+    const want: string[] = [];
+    for (let y = 0; y < h; y += 32) for (let x = 0; x < w; x += 32) want.push(`${y},${x},${Math.min(32, h - y)},${Math.min(32, w - x)}`);
+    assert.deepEqual(asked, want);
+    const expect = full.crop(0, 0, h, w);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      if (empty(Math.floor(y / 32) * 32, Math.floor(x / 32) * 32)) for (let b = 0; b < c; b++) expect.set(y, x, b, -1);
+    }
+    const [g] = gdalBatch([p]);
+    assert.deepEqual(g.errors, []);
+    assert.equal(g.nodata, -1);
+    assertSame(g.levels[0], expect, 'block source');
+    assertSame(g.levels[1], naiveNearest(expect, 2), 'block source overview');
+    const layout = await readTiffLayout(p);
+    const main = layout.ifds[0];
+    let sparse = 0;
+    main.dataOffsets.forEach((o, i) => {
+      const ty = Math.floor(i / 3), tx = i % 3;
+      const isEmpty = empty(ty * 32, tx * 32);
+      assert.equal(o === 0 && main.dataByteCounts[i] === 0, isEmpty, `tile ${i} sparse iff its block was null`);
+      if (isEmpty) sparse++;
+    });
+    assert.ok(sparse >= 3);
+    assert.deepEqual(checkCogLayout(layout), []);
+  });
+
+  it('sparse: false writes empty blocks as real tiles of nodata; without nodata sparse tiles read as 0', async () => {
+    const source = (dtype: Dtype): BlockSource => ({
+      height: 40, width: 40, bands: 1, dtype,
+      readBlock: (y0, x0, bh, bw) => (y0 === 0 && x0 === 0 ? null : Raster.full([bh, bw, 1], 7, dtype)),
+    });
+    const p1 = join(dir, 'dense.tif');
+    await writeCog(p1, source('int16'), { blocksize: 16, nodata: -5, sparse: false });
+    const l1 = await readTiffLayout(p1);
+    assert.ok(l1.ifds[0].dataByteCounts.every((n) => n > 0));
+    const p2 = join(dir, 'sparse-no-nodata.tif');
+    await writeCog(p2, source('uint8'), { blocksize: 16 });
+    const l2 = await readTiffLayout(p2);
+    assert.equal(l2.ifds[0].dataByteCounts[0], 0);
+    const [g1, g2] = gdalBatch([p1, p2]);
+    assert.equal(g1.levels[0].data[0], -5);
+    assert.equal(g1.levels[0].data[40 * 40 - 1], 7);
+    assert.equal(g2.levels[0].data[0], 0);
+    assert.equal(g2.levels[0].data[40 * 40 - 1], 7);
+    assert.deepEqual(g2.errors, []);
+  });
+
+  it('a Stitcher-like block source of int16 with 256 bands writes and reads back', async () => {
+    const r = patternRaster([20, 18, 256], 'int16', 3);
+    const p = join(dir, 'many-bands.tif');
+    await writeCog(p, { height: 20, width: 18, bands: 256, dtype: 'int16', readBlock: (y0, x0, h, w) => r.crop(y0, x0, h, w) }, { blocksize: 16 });
+    const [g] = gdalBatch([p]);
+    assertSame(g.levels[0], r, '256 bands');
+    assert.deepEqual(g.errors, []);
+  });
+});
