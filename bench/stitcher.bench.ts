@@ -1,34 +1,55 @@
 /**
  * Stitcher benchmark: 961 windows of 256x256x4 float32 (stride 128) into a 4096x4096x4
- * canvas, then block-wise finalize; vs a naive dense accumulator (per-band weights).
- * Each case runs in its own child process (peak RSS per case). `npm run bench -- stitcher`
+ * canvas, then block-wise finalize (128x128 blocks); vs a naive dense accumulator (per-band
+ * weights, as kwarray) in the same run. Plus: per-pixel weights with nanPolicy 'omit', memmap
+ * with a 64 MB cache, and a 16384x16384x2 memmap canvas (512x512 windows, overlap 0.25,
+ * 256 MB cache; no dense reference: it would need 4 GB).
+ * Each case runs in its own child process (peak RSS per case). `npm run bench -- stitcher`;
+ * one case: `node --import tsx bench/stitcher.bench.ts --only=stitcher,dense`.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Raster } from '../src/array/raster.ts';
 import { slice } from '../src/array/slices.ts';
-import { Stitcher } from '../src/stitch/stitcher.ts';
+import { SlidingWindow } from '../src/array/sliding-window.ts';
+import { Stitcher, type StitcherOptions } from '../src/stitch/stitcher.ts';
 
-const N = 4096, P = 256, S = 128, C = 4;
-const mode = process.argv[2];
+interface Case { N: number; P: number; C: number; overlap: number; opts: StitcherOptions; weights?: boolean; dense?: boolean }
+const CASES: Record<string, Case> = {
+  stitcher: { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {} },
+  'stitcher-weights-omit': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: { nanPolicy: 'omit' }, weights: true },
+  'stitcher-memmap-64MB': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: { memmap: true, cacheBytes: 64 * 2 ** 20 } },
+  dense: { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {}, dense: true },
+  'stitcher-16k-x2-memmap-256MB': { N: 16384, P: 512, C: 2, overlap: 0.25, opts: { memmap: true, cacheBytes: 256 * 2 ** 20 } },
+};
+
+const arg = process.argv[2];
+const mode = arg && !arg.startsWith('--') ? arg : undefined;
 if (mode) {
+  const { N, P, C, overlap, opts, weights, dense } = CASES[mode];
+  const rss0 = process.memoryUsage().rss / 2 ** 20;
   const patch = new Raster(new Float32Array(P * P * C).map((_, i) => i % 97), [P, P, C]);
+  const wr = new Raster(new Float32Array(P * P).map((_, i) => 0.001 + (i % 13) / 13), [P, P, 1]);
+  const wins = [...new SlidingWindow([N, N], [P, P], { overlap, keepbound: true, allowOvershoot: true })];
   const t0 = performance.now();
-  let fin = 0, n = 0;
-  if (mode.startsWith('stitcher')) {
-    const s = new Stitcher([N, N, C], mode === 'stitcher-memmap-64MB' ? { memmap: true, cacheBytes: 64 * 2 ** 20 } : {});
-    for (let y = 0; y + P <= N; y += S) for (let x = 0; x + P <= N; x += S) { s.add([slice(y, y + P), slice(x, x + P)], patch); n++; }
+  let fin = 0;
+  if (!dense) {
+    const s = new Stitcher([N, N, C], opts);
+    for (const sl of wins) s.add([sl[0], sl[1]], patch, weights ? wr : 1);
     const t1 = performance.now();
-    for (let y = 0; y < N; y += 128) for (let x = 0; x < N; x += 128) s.finalizeBlock(y, x, 128, 128);
+    let blocks = 0;
+    for (let y = 0; y < N; y += 128) for (let x = 0; x < N; x += 128) if (s.finalizeBlock(y, x, 128, 128)) blocks++;
     fin = performance.now() - t1;
     s.dispose();
-    console.log(JSON.stringify({ n, acc: t1 - t0, fin, rss: process.resourceUsage().maxRSS / 1024 }));
+    console.log(JSON.stringify({ n: wins.length, acc: t1 - t0, fin, rss: process.resourceUsage().maxRSS / 1024, rss0, blocks }));
   } else {
     const sums = new Float32Array(N * N * C), wts = new Float32Array(N * N * C), pd = patch.data as Float32Array;
-    for (let y = 0; y + P <= N; y += S) for (let x = 0; x + P <= N; x += S) {
-      n++;
-      for (let r = 0; r < P; r++) { const o = ((y + r) * N + x) * C, po = r * P * C;
-        for (let i = 0; i < P * C; i++) { sums[o + i] += pd[po + i]; wts[o + i] += 1; } }
+    for (const [rs, cs] of wins) {
+      const y = rs.start!, x = cs.start!;
+      for (let r = 0; r < P; r++) {
+        const o = ((y + r) * N + x) * C, po = r * P * C;
+        for (let i = 0; i < P * C; i++) { sums[o + i] += pd[po + i]; wts[o + i] += 1; }
+      }
     }
     const t1 = performance.now();
     const blk = new Float32Array(128 * 128 * C);
@@ -36,17 +57,20 @@ if (mode) {
       for (let r = 0; r < 128; r++) { const o = ((y + r) * N + x) * C;
         for (let i = 0; i < 128 * C; i++) blk[r * 128 * C + i] = sums[o + i] / wts[o + i]; }
     fin = performance.now() - t1;
-    console.log(JSON.stringify({ n, acc: t1 - t0, fin, rss: process.resourceUsage().maxRSS / 1024 }));
+    console.log(JSON.stringify({ n: wins.length, acc: t1 - t0, fin, rss: process.resourceUsage().maxRSS / 1024, rss0, blocks: 0 }));
   }
 } else {
   const self = fileURLToPath(import.meta.url);
+  const only = arg?.startsWith('--only=') ? arg.slice(7).split(',') : [];
   console.log(`load: ${(await import('node:os')).loadavg().map((v) => v.toFixed(2)).join(' ')}`);
-  console.log('| impl | windows/s | MB/s | finalize ms | peak RSS MB |\n|---|---|---|---|---|');
-  for (const m of ['stitcher', 'stitcher-memmap-64MB', 'dense']) {
+  console.log('| case | canvas | windows | windows/s | MB/s | finalize ms | peak RSS MB | RSS at start MB | sums MB |\n|---|---|---|---|---|---|---|---|---|');
+  for (const m of Object.keys(CASES)) {
+    if (only.length && !only.includes(m)) continue;
+    const { N, P, C } = CASES[m];
     const r = spawnSync(process.execPath, ['--import', 'tsx', self, m], { encoding: 'utf8' });
+    if (r.status !== 0) { console.log(`| ${m} | failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')} |`); continue; }
     const o = JSON.parse(r.stdout.trim().split('\n').pop()!);
     const wps = o.n / (o.acc / 1000);
-    console.log(`| ${m} | ${wps.toFixed(0)} | ${(wps * P * P * C * 4 / 1e6).toFixed(0)} | ${o.fin.toFixed(0)} | ${o.rss.toFixed(0)} |`);
+    console.log(`| ${m} | ${N}x${N}x${C} | ${o.n} | ${wps.toFixed(0)} | ${(wps * P * P * C * 4 / 1e6).toFixed(0)} | ${o.fin.toFixed(0)} | ${o.rss.toFixed(0)} | ${o.rss0.toFixed(0)} | ${(N * N * C * 4 / 2 ** 20).toFixed(0)} |`);
   }
-  console.log(`(float32 sums = ${(N * N * C * 4 / 2 ** 20).toFixed(0)} MB)`);
 }

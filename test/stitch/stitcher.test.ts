@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Raster } from '../../src/array/raster.ts';
 import { slice } from '../../src/array/slices.ts';
+import { SlidingWindow } from '../../src/array/sliding-window.ts';
 import { Stitcher } from '../../src/stitch/stitcher.ts';
 import { StitchError } from '../../src/stitch/errors.ts';
 
@@ -10,36 +11,82 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>) {
   assert.equal(a.length, b.length);
   for (let i = 0; i < a.length; i++) {
     if (Number.isNaN(b[i])) { assert.ok(Number.isNaN(a[i]), `index ${i}: ${a[i]} vs NaN`); continue; }
+    if (a[i] === b[i]) continue; // includes equal infinities
     assert.ok(Math.abs(a[i] - b[i]) <= 1e-4 * (1 + Math.abs(b[i])), `index ${i}: ${a[i]} vs ${b[i]}`);
   }
 }
 
-test('kwarray example: 200x200 slid by 50x50 at 0.5 overlap reconstructs exactly, max weight 4', () => {
-  const H = 200, W = 200;
-  const img = new Float32Array(H * W);
-  for (let i = 0; i < img.length; i++) img[i] = (i * 7919) % 1000;
-  const s = new Stitcher([H, W, 1], { blocksize: 64 });
-  for (let y = 0; y + 50 <= H; y += 25) for (let x = 0; x + 50 <= W; x += 25) {
-    s.add([slice(y, y + 50), slice(x, x + 50)], new Raster(img, [H, W, 1]).crop(y, x, 50, 50));
+/** Deterministic uniform [0, 1) values (LCG), standing in for np.random.rand. */
+function rand(n: number, seed = 1): Float32Array {
+  const out = new Float32Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; out[i] = x / 2 ** 32; }
+  return out;
+}
+
+test('kwarray docstring example 1: highres (5, 200, 200) slid by (1, 50, 50) at overlap (0, .5, .5): max weight 4, exact reconstruction', () => {
+  // kwarray: highres = np.random.rand(5, 200, 200); slider = SlidingWindow(highres.shape, (1, 50, 50), overlap=(0, .5, .5));
+  // stitcher = Stitcher(slider.input_shape); for sl in slider: stitcher.add(sl, highres[sl]);
+  // assert stitcher.weights.max() == 4. kwarray keeps one weight per element; here one weight plane per pixel,
+  // so the CHW stitcher is one [200, 200, 1] stitcher per channel (the channel axis has window 1).
+  const highres = rand(5 * 200 * 200);
+  const slider = new SlidingWindow([5, 200, 200], [1, 50, 50], { overlap: [0, 0.5, 0.5] });
+  const stitchers = [0, 1, 2, 3, 4].map(() => new Stitcher([200, 200, 1], { blocksize: 64 }));
+  let n = 0;
+  for (const [cs, rs, xs] of slider) {
+    const c = cs.start!, chip = new Float32Array(50 * 50);
+    for (let y = 0; y < 50; y++) for (let x = 0; x < 50; x++) chip[y * 50 + x] = highres[(c * 200 + rs.start! + y) * 200 + xs.start! + x];
+    stitchers[c].add([rs, xs], new Raster(chip, [50, 50, 1]));
+    n++;
   }
-  close(s.finalize().data, img);
-  assert.equal(Math.max(...s.weightRaster().data), 4);
+  assert.equal(n, 5 * 7 * 7);
+  let maxW = 0;
+  stitchers.forEach((s, c) => {
+    for (const v of s.weightRaster().data) maxW = Math.max(maxW, v);
+    const recon = s.finalize().data;
+    for (let i = 0; i < 200 * 200; i++) assert.equal(recon[i], highres[c * 40000 + i], `channel ${c} pixel ${i}`);
+  });
+  assert.equal(maxW, 4, 'some parts should be processed 4 times');
 });
 
-test('NaN example: 16 NaN pixels; omit gives weight 0 there, propagate gives NaN sums', () => {
-  const mk = (policy: 'omit' | 'propagate') => {
-    const s = new Stitcher([8, 8, 2], { nanPolicy: policy, blocksize: 4 });
-    const p = Raster.full([8, 8, 2], 1, 'float32');
-    for (let y = 2; y < 6; y++) for (let x = 2; x < 6; x++) p.set(y, x, 0, NaN);
-    s.add([slice(0, 8), slice(0, 8)], p);
-    s.add([slice(0, 8), slice(0, 8)], Raster.full([8, 8, 2], 3, 'float32'));
+test('kwarray example 1 in HWC: [200, 200, 5] slid by 50x50 at 0.5 overlap (all bands per window): max weight 4, exact', () => {
+  const img = new Raster(rand(200 * 200 * 5, 7), [200, 200, 5]);
+  const s = new Stitcher([200, 200, 5]);
+  for (const [rs, xs] of new SlidingWindow([200, 200], [50, 50], { overlap: 0.5 })) {
+    s.add([rs, xs], img.crop(rs.start!, xs.start!, 50, 50));
+  }
+  assert.deepEqual(Array.from(s.finalize().data), Array.from(img.data));
+  const w = s.weightRaster().data;
+  assert.equal(Math.max(...w), 4);
+  assert.equal(w[0], 1); assert.equal(w[25 * 200 + 25], 4); assert.equal(w[25], 2);
+});
+
+test('kwarray docstring example 2 (nan_policy): 16 NaNs under omit, 512 under propagate', () => {
+  // pat1 = full((32, 32), .2); pat2 = full((32, 32), .4); pat3 = full((32, 32), .8); pat1[:, 16:] = .6; pat2[16:, :] = nan
+  // stitcher = Stitcher(shape=(32, 64), nan_policy=...); stitcher[0:32, 0:32](pat1); stitcher[0:32, 16:48](pat2);
+  // stitcher[0:32, 33:64](pat3[:, 1:])
+  const pat1 = Raster.full([32, 32, 1], 0.2, 'float64'), pat2 = Raster.full([32, 32, 1], 0.4, 'float64');
+  const pat3 = Raster.full([32, 32, 1], 0.8, 'float64');
+  for (let y = 0; y < 32; y++) for (let x = 16; x < 32; x++) pat1.set(y, x, 0, 0.6);
+  for (let y = 16; y < 32; y++) for (let x = 0; x < 32; x++) pat2.set(y, x, 0, NaN);
+  const run = (nanPolicy: 'omit' | 'propagate') => {
+    const s = new Stitcher([32, 64, 1], { nanPolicy, dtype: 'float64' });
+    s.add([slice(0, 32), slice(0, 32)], pat1);
+    s.add([slice(0, 32), slice(16, 48)], pat2);
+    s.add([slice(0, 32), slice(33, 64)], pat3.crop(0, 1, 32, 31));
     return s.finalize();
   };
-  const o = mk('omit');
-  assert.equal(o.get(3, 3, 0), 3); assert.equal(o.get(3, 3, 1), 3); assert.equal(o.get(0, 0, 0), 2);
-  const p = mk('propagate');
-  let nans = 0; for (const v of p.data) if (Number.isNaN(v)) nans++;
-  assert.equal(nans, 16);
+  const countNaN = (r: Raster) => Array.from(r.data).filter(Number.isNaN).length;
+  const final1 = run('omit'), final2 = run('propagate');
+  assert.equal(countNaN(final1), 16, 'only should contain nan where no data was stitched');
+  assert.equal(countNaN(final2), 512, 'should contain nan wherever a nan was stitched');
+  // where: column 32 saw only pat2, whose rows 16: are NaN
+  for (let y = 0; y < 32; y++) assert.equal(Number.isNaN(final1.get(y, 32)), y >= 16);
+  assert.equal(final1.get(0, 20), (0.6 + 0.4) / 2);
+  assert.equal(final1.get(20, 20), 0.6);
+  assert.equal(final1.get(20, 40), 0.8);
+  assert.ok(Math.abs(final1.get(0, 40) - 0.6) < 1e-12);
+  assert.ok(Number.isNaN(final2.get(16, 16)) && Number.isNaN(final2.get(31, 47)) && !Number.isNaN(final2.get(15, 47)));
 });
 
 test('errors: band mismatch, shape mismatch, step, raise', () => {
@@ -52,57 +99,101 @@ test('errors: band mismatch, shape mismatch, step, raise', () => {
   assert.deepEqual(r, { outside: true, clipped: true, pixels: 0 });
 });
 
-test('property: matches naive dense reference; crops, blockSource and merge agree', () => {
+test('property: matches a naive dense reference (clipping, weights, NaN/Inf, policies, dtypes, memmap, blocksizes); crops, blockSource, blocks() and merge agree', async () => {
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const folder = mkdtempSync(join(tmpdir(), 'stitch-prop-'));
   fc.assert(fc.property(
-    fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }),
-    fc.integer({ min: 4, max: 20 }), fc.constantFrom('float32', 'float64'), fc.constantFrom('omit', 'propagate'), fc.boolean(),
+    fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 5 }),
+    fc.integer({ min: 1, max: 20 }), fc.constantFrom('float32', 'float64'), fc.constantFrom('omit', 'propagate', 'raise'),
+    fc.constantFrom('off', 'tmp', 'folder'), fc.integer({ min: 1, max: 3 }),
     fc.array(fc.record({ y: fc.integer({ min: -15, max: 45 }), x: fc.integer({ min: -15, max: 45 }),
       h: fc.integer({ min: 1, max: 15 }), w: fc.integer({ min: 1, max: 15 }), seed: fc.integer({ min: 0, max: 1000 }),
-      perPixel: fc.boolean(), nan: fc.boolean() }), { maxLength: 8 }),
-    (H, W, C, bs, dtype, policy, memmap, wins) => {
-      const s = new Stitcher([H, W, C], { blocksize: bs, dtype: dtype as 'float32', nanPolicy: policy as 'omit', memmap, cacheBytes: 2 * bs * bs * 32 });
-      const a = new Stitcher([H, W, C], { blocksize: bs, dtype: dtype as 'float32', nanPolicy: policy as 'omit' });
-      const b = new Stitcher([H, W, C], { blocksize: bs, dtype: dtype as 'float32', nanPolicy: policy as 'omit' });
-      const sums: number[] = new Array(H * W * C).fill(0), wts: number[] = new Array(H * W).fill(0);
-      wins.forEach((win, k) => {
-        const p = Raster.zeros([win.h, win.w, C], 'float64');
-        for (let i = 0; i < p.data.length; i++) p.data[i] = ((i + 1) * (win.seed + 3)) % 17 - 5;
-        if (win.nan) p.data[(win.seed % (win.h * win.w)) * C] = NaN;
-        const wr = Raster.zeros([win.h, win.w, 1], 'float64');
-        for (let i = 0; i < wr.data.length; i++) wr.data[i] = ((i * 5 + win.seed) % 4) / 2;
-        const wt = win.perPixel ? wr : 0.5 + (win.seed % 3);
-        const sl = [slice(win.y, win.y + win.h), slice(win.x, win.x + win.w)] as const;
-        s.add(sl, p, wt); (k % 2 ? a : b).add(sl, p, wt);
-        for (let py = 0; py < win.h; py++) for (let px = 0; px < win.w; px++) {
-          const y = win.y + py, x = win.x + px;
-          if (y < 0 || y >= H || x < 0 || x >= W) continue;
-          let w = typeof wt === 'number' ? wt : wr.data[py * win.w + px];
-          let bad = false;
-          for (let c = 0; c < C; c++) if (Number.isNaN(p.data[(py * win.w + px) * C + c])) bad = true;
-          if (bad && policy === 'omit') continue;
-          for (let c = 0; c < C; c++) sums[(y * W + x) * C + c] += p.data[(py * win.w + px) * C + c] * w;
-          wts[y * W + x] += w;
+      perPixel: fc.boolean(), bad: fc.constantFrom('none', 'none', 'nan', 'inf', '-inf'), ptype: fc.constantFrom('float32', 'float64', 'int16'),
+      sw: fc.constantFrom(1, 0, 0.5, 2.25) }), { maxLength: 8 }),
+    (H, W, C, bs, dtype, policy, mm, cacheBlocks, wins) => {
+      const E = dtype === 'float64' ? 8 : 4;
+      const memmap = mm === 'off' ? false : mm === 'tmp' ? true : folder;
+      const opts = { blocksize: bs, dtype: dtype as 'float32', nanPolicy: policy as 'omit', memmap, cacheBytes: cacheBlocks * bs * bs * (C + 1) * E };
+      const s = new Stitcher([H, W, C], opts);
+      const a = new Stitcher([H, W, C], { ...opts, memmap: false });
+      const b = new Stitcher([H, W, C], opts);
+      try {
+        const sums: number[] = new Array(H * W * C).fill(0), wts: number[] = new Array(H * W).fill(0);
+        wins.forEach((win, k) => {
+          const isInt = win.ptype === 'int16';
+          const p = Raster.zeros([win.h, win.w, C], win.ptype as 'float32');
+          for (let i = 0; i < p.data.length; i++) p.data[i] = ((i + 1) * (win.seed + 3)) % 17 - 5 + (isInt ? 0 : 0.25);
+          let badInside = false;
+          if (win.bad !== 'none' && !isInt) {
+            const i = (win.seed * 7) % p.data.length;
+            p.data[i] = win.bad === 'nan' ? NaN : win.bad === 'inf' ? Infinity : -Infinity;
+            const py = Math.floor(i / C / win.w), px = Math.floor(i / C) % win.w;
+            badInside = win.y + py >= 0 && win.y + py < H && win.x + px >= 0 && win.x + px < W;
+          }
+          const wr = Raster.zeros([win.h, win.w, 1], 'float64');
+          for (let i = 0; i < wr.data.length; i++) wr.data[i] = ((i * 5 + win.seed) % 4) / 2;
+          const wt = win.perPixel ? wr : win.sw;
+          const sl = [slice(win.y, win.y + win.h), slice(win.x, win.x + win.w)] as const;
+          if (policy === 'raise' && badInside) {
+            for (const t of [s, k % 2 ? a : b]) assert.throws(() => t.add(sl, p, wt), (e: Error) => e instanceof StitchError && /non-finite/.test(e.message));
+            return; // nothing accumulated
+          }
+          const r = s.add(sl, p, wt); (k % 2 ? a : b).add(sl, p, wt);
+          const inside = Math.max(0, Math.min(H, win.y + win.h) - Math.max(0, win.y)) * Math.max(0, Math.min(W, win.x + win.w) - Math.max(0, win.x));
+          assert.equal(r.pixels, inside);
+          assert.equal(r.outside, inside === 0);
+          for (let py = 0; py < win.h; py++) for (let px = 0; px < win.w; px++) {
+            const y = win.y + py, x = win.x + px;
+            if (y < 0 || y >= H || x < 0 || x >= W) continue;
+            const w = typeof wt === 'number' ? wt : wr.data[py * win.w + px];
+            let bad = false;
+            for (let c = 0; c < C; c++) if (!Number.isFinite(p.data[(py * win.w + px) * C + c])) bad = true;
+            if (bad && policy === 'omit') continue;
+            for (let c = 0; c < C; c++) sums[(y * W + x) * C + c] += p.data[(py * win.w + px) * C + c] * w;
+            wts[y * W + x] += w;
+          }
+        });
+        const ref = new Array(H * W * C);
+        for (let i = 0; i < H * W; i++) for (let c = 0; c < C; c++) ref[i * C + c] = wts[i] === 0 ? NaN : sums[i * C + c] / wts[i];
+        const out = s.finalize();
+        assert.equal(out.dtype, dtype);
+        close(out.data, ref);
+        close(s.weightRaster().data, wts);
+        const crop = s.finalize([slice(1, Math.max(1, H - 1)), slice(0, W)]);
+        close(crop.data, out.crop(1, 0, Math.max(1, H - 1) - 1, W).data);
+        // a region reaching past the canvas: NaN outside
+        const big = s.finalizeBlock(-2, -3, H + 5, W + 6);
+        const bigRef: number[] = [];
+        for (let y = -2; y < H + 3; y++) for (let x = -3; x < W + 3; x++) for (let c = 0; c < C; c++) {
+          bigRef.push(y < 0 || y >= H || x < 0 || x >= W ? NaN : ref[(y * W + x) * C + c]);
         }
-      });
-      const ref = new Array(H * W * C);
-      for (let i = 0; i < H * W; i++) for (let c = 0; c < C; c++) ref[i * C + c] = wts[i] === 0 ? NaN : sums[i * C + c] / wts[i];
-      const out = s.finalize();
-      assert.equal(out.dtype, dtype);
-      close(out.data, ref);
-      const crop = s.finalize([slice(1, Math.max(1, H - 1)), slice(0, W)]);
-      close(crop.data, out.crop(1, 0, Math.max(1, H - 1) - 1, W).data);
-      const src = s.blockSource();
-      for (let y = 0; y < H; y += bs) for (let x = 0; x < W; x += bs) {
-        const h = Math.min(bs, H - y), w = Math.min(bs, W - x);
-        const blk = src.readBlock(y, x, h, w);
-        const exp = out.crop(y, x, h, w).data;
-        if (blk === null) assert.ok(Array.from(exp).every(Number.isNaN));
-        else close(blk.data, exp);
+        if (big === null) assert.ok(bigRef.every(Number.isNaN)); else close(big.data, bigRef);
+        const src = s.blockSource();
+        for (let y = 0; y < H; y += bs) for (let x = 0; x < W; x += bs) {
+          const h = Math.min(bs, H - y), w = Math.min(bs, W - x);
+          const blk = src.readBlock(y, x, h, w);
+          const exp = out.crop(y, x, h, w).data;
+          if (blk === null) assert.ok(Array.from(exp).every(Number.isNaN));
+          else close(blk.data, exp);
+        }
+        let nb = 0;
+        for (const fb of s.blocks(7)) {
+          nb++;
+          const exp = out.crop(fb.y0, fb.x0, fb.height, fb.width).data;
+          if (fb.raster === null) assert.ok(Array.from(exp).every(Number.isNaN)); else close(fb.raster.data, exp);
+        }
+        assert.equal(nb, Math.ceil(H / 7) * Math.ceil(W / 7));
+        a.merge(b);
+        close(a.finalize().data, out.data);
+        close(a.weightRaster().data, wts);
+      } finally {
+        s.dispose(); a.dispose(); b.dispose();
       }
-      a.merge(b);
-      close(a.finalize().data, out.data);
-      s.dispose();
-    }), { numRuns: 150 });
+      assert.deepEqual(readdirSync(folder), []);
+    }), { numRuns: 200 });
+  rmSync(folder, { recursive: true });
 });
 
 test('memmap: tiny cache forces eviction, file removed on dispose', async () => {
