@@ -55,6 +55,8 @@ const T64: ElemType = {
 };
 const vload: Bytes = simd(0x00, 4, 0), vstore: Bytes = simd(0x0b, 4, 0);
 const allTrue32: Bytes = simd(163);
+const vzero: Bytes = simd(0x0c, ...new Array<number>(16).fill(0));
+const vand: Bytes = simd(0x4e);
 
 /** A function under construction: named params and locals. */
 class Fn {
@@ -179,11 +181,36 @@ function kernels(T: ElemType): Bytes {
       ['rows', I32], ['npix', I32], ['C', I32], ['usewp', I32], ['wsc', T.vt]], null);
     f.local('d', I32); f.local('t', I32); f.local('s', I32); f.local('q', I32); f.local('p', I32); f.local('k', I32);
     f.local('e', I32); f.local('ok', I32); f.local('w', T.vt); f.local('x', T.vt); f.local('step', I32);
+    f.local('v', V128); f.local('m', V128); f.local('vw', V128);
     const body = [
       ...f.get('C'), ...i32c(E), mul32, ...f.set('step'),
       ...rowLoop(f, [['sums', 'sS'], ['wt', 'wtS'], ['src', 'ss'], ['wp', 'ws']], [
         ...f.get('sums'), ...f.set('d'), ...f.get('wt'), ...f.set('t'), ...f.get('src'), ...f.set('s'), ...f.get('wp'), ...f.set('q'),
         ...f.get('npix'), ...f.set('p'),
+        ...ifElse([...f.get('C'), ...i32c(lanes), eq32], [
+          // one pixel per vector: add it when every lane is finite
+          ...whileLoop([...f.get('p'), ...i32c(0), 0x4a], [
+            ...ifElse(f.get('usewp'), [...f.get('q'), ...T.load, ...f.set('w')], [...f.get('wsc'), ...f.set('w')]),
+            ...f.get('s'), ...vload, ...f.set('v'),
+            ...ifElse([...f.get('v'), ...f.get('v'), ...T.vsub, ...vzero, ...T.veq, ...allTrue32], [
+              ...f.get('d'), ...f.get('d'), ...vload, ...f.get('v'), ...f.get('w'), ...T.splat, ...T.vmul, ...T.vadd, ...vstore,
+              ...f.get('t'), ...f.get('t'), ...T.load, ...f.get('w'), T.add, ...T.store,
+            ]),
+            ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)), ...f.inc('t', i32c(E)), ...f.inc('q', i32c(E)),
+            ...f.get('p'), ...i32c(1), sub32, ...f.set('p'),
+          ]),
+        ], ifElse([...f.get('C'), ...i32c(1), eq32], [
+          // one band: `lanes` pixels per vector, non-finite lanes masked to value 0 and weight 0
+          ...whileLoop([...f.get('p'), ...i32c(lanes - 1), 0x4a], [
+            ...f.get('s'), ...vload, ...f.set('v'),
+            ...f.get('v'), ...f.get('v'), ...T.vsub, ...vzero, ...T.veq, ...f.set('m'),
+            ...ifElseValueV(f.get('usewp'), [...f.get('q'), ...vload], [...f.get('wsc'), ...T.splat]), ...f.get('m'), ...vand, ...f.set('vw'),
+            ...f.get('d'), ...f.get('d'), ...vload, ...f.get('v'), ...f.get('m'), ...vand, ...f.get('vw'), ...T.vmul, ...T.vadd, ...vstore,
+            ...f.get('t'), ...f.get('t'), ...vload, ...f.get('vw'), ...T.vadd, ...vstore,
+            ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)), ...f.inc('t', i32c(16)), ...f.inc('q', i32c(16)),
+            ...f.get('p'), ...i32c(lanes), sub32, ...f.set('p'),
+          ]),
+        ])),
         ...whileLoop([...f.get('p'), ...i32c(0), 0x4a], [
           ...ifElse(f.get('usewp'), [...f.get('q'), ...T.load, ...f.set('w')], [...f.get('wsc'), ...f.set('w')]),
           // ok = all bands finite (x - x == 0 fails for NaN and +-Inf)

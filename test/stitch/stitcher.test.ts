@@ -196,6 +196,44 @@ test('property: matches a naive dense reference (clipping, weights, NaN/Inf, pol
   rmSync(folder, { recursive: true });
 });
 
+test('every kernel path (dtype x bands 1..5 x policy x weight kind) matches a dense reference, with many non-finite values', () => {
+  const H = 37, W = 41;
+  for (const dtype of ['float32', 'float64'] as const) for (let C = 1; C <= 5; C++) for (const policy of ['omit', 'propagate'] as const) {
+    for (const wkind of ['one', 'half', 'pixel'] as const) {
+      const s = new Stitcher([H, W, C], { dtype, nanPolicy: policy, blocksize: 16 });
+      const sums = new Float64Array(H * W * C), wts = new Float64Array(H * W);
+      let seed = C * 31 + (policy === 'omit' ? 7 : 0) + wkind.length;
+      const rnd = () => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed / 2 ** 32; };
+      for (const [y0, x0] of [[-5, -3], [0, 0], [10, 17], [20, 30], [3, 8]]) {
+        const h = 23, w = 19;
+        const p = Raster.zeros([h, w, C], 'float32');
+        for (let i = 0; i < p.data.length; i++) {
+          const r = rnd();
+          p.data[i] = r < 0.05 ? NaN : r < 0.08 ? Infinity : r < 0.1 ? -Infinity : Math.round(r * 1000) / 100;
+        }
+        const wr = Raster.zeros([h, w, 1], 'float32');
+        for (let i = 0; i < wr.data.length; i++) wr.data[i] = Math.round(rnd() * 8) / 4;
+        s.add([slice(y0, y0 + h), slice(x0, x0 + w)], p, wkind === 'pixel' ? wr : wkind === 'one' ? 1 : 0.5);
+        for (let py = 0; py < h; py++) for (let px = 0; px < w; px++) {
+          const y = y0 + py, x = x0 + px;
+          if (y < 0 || y >= H || x < 0 || x >= W) continue;
+          const wt = wkind === 'pixel' ? wr.data[py * w + px] : wkind === 'one' ? 1 : 0.5;
+          let bad = false;
+          for (let c = 0; c < C; c++) if (!Number.isFinite(p.data[(py * w + px) * C + c])) bad = true;
+          if (bad && policy === 'omit') continue;
+          for (let c = 0; c < C; c++) sums[(y * W + x) * C + c] += p.data[(py * w + px) * C + c] * wt;
+          wts[y * W + x] += wt;
+        }
+      }
+      const ref: number[] = [];
+      for (let i = 0; i < H * W; i++) for (let c = 0; c < C; c++) ref.push(wts[i] === 0 ? NaN : sums[i * C + c] / wts[i]);
+      const what = `${dtype} C=${C} ${policy} ${wkind}`;
+      try { close(s.finalize().data, ref); close(s.weightRaster().data, wts); }
+      catch (e) { throw new Error(`${what}: ${(e as Error).message}`); }
+    }
+  }
+});
+
 test('memmap: tiny cache forces eviction, file removed on dispose', async () => {
   const { mkdtempSync, readdirSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
