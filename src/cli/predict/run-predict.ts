@@ -5,6 +5,7 @@
  * window is in. Stops cleanly on an AbortSignal: images already finalized
  * stay registered, nothing half-written is kept.
  */
+import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Raster } from '../../array/raster.ts';
 import { SlidingWindow } from '../../array/sliding-window.ts';
@@ -111,6 +112,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   const std = perChannel('std', opts.std, nIn, 1);
   if (std.some((s) => s === 0 || !Number.isFinite(s))) throw new Error(`--std values must be finite and non-zero, got ${[...std].join(', ')}`);
 
+  if (typeof opts.memmap === 'string') await mkdir(opts.memmap, { recursive: true });
   const src = await CocoDataset.load(opts.src);
   const model = await loadModel(opts.model, { threads: opts.threads });
   const result = src.copy();
