@@ -73,6 +73,29 @@ function agreement(ours: Raster, exp: Float32Array, tol: number[]): Agreement {
 
 const worst = new Map<string, number>();
 
+test('fixture integrity: every asset loaded as stored (asset space, no warp) has the statistics index.json recorded', async () => {
+  // A failure here means a fixture FILE changed after Python wrote index.json (e.g. a test that wrote
+  // into the shared fixture folder), not that the resampling is wrong.
+  const changed: string[] = [];
+  for (const e of ENTRIES) {
+    if (e.error || e.space !== 'asset' || (e.resample ?? []).length > 0 || e.kind !== 'asset') continue;
+    const r = await load(e);
+    let n = 0, nan = 0, sum = 0, min = Infinity, max = -Infinity;
+    for (const v of r.data) {
+      if (Number.isNaN(v)) { nan++; continue; }
+      n++; sum += v; if (v < min) min = v; if (v > max) max = v;
+    }
+    const x = e as FixtureEntry & { min: number | null; max: number | null; mean: number | null; nan_count: number };
+    const close = (a: number, b: number | null) => b !== null && Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+    if (nan !== x.nan_count || (n > 0 && !(close(min, x.min) && close(max, x.max) && close(sum / n, x.mean)))) {
+      const img = (await dataset(e.manifest)).cocoImage(e.image_id);
+      const files = img.assets.filter((a) => typeof a.channels === 'string' && e.channels.split('|').some((c) => ChannelSpec.coerce(a.channels!).fuse().parsed.includes(c))).map((a) => a.file_name);
+      changed.push(`${entryName(e)} (${files.join(', ')}): nan ${nan} vs ${x.nan_count}, min ${min} vs ${x.min}, max ${max} vs ${x.max}, mean ${sum / n} vs ${x.mean}`);
+    }
+  }
+  assert.deepEqual(changed, [], `fixture files modified since generation:\n${changed.join('\n')}`);
+});
+
 for (const e of ENTRIES) {
   if (e.error || isAltMatrix(e)) continue;
   test(`matches Python: ${entryName(e)} [${(e.resample ?? ['no warp']).join(',')}]`, async () => {
