@@ -29,7 +29,8 @@ export function gaussianKernel1d(n: number): Float64Array {
     k[i] = Math.exp(scale2X * x * x);
     sum += k[i];
   }
-  for (let i = 0; i < n; i++) k[i] /= sum;
+  const inv = 1 / sum; // OpenCV multiplies by the reciprocal of the sum
+  for (let i = 0; i < n; i++) k[i] *= inv;
   return k;
 }
 
