@@ -34,10 +34,12 @@ export function applyFloatingPoint(bytes: Uint8Array, sampleBytes: number, width
   const tmp = scratch && scratch.length >= rowBytes ? scratch : new Uint8Array(rowBytes);
   for (let row = 0; row + rowBytes <= bytes.byteLength; row += rowBytes) {
     // plane k holds byte (sampleBytes - 1 - k) of every sample (most significant first)
-    if (sampleBytes === 4) {
+    if (sampleBytes === 4 && (bytes.byteOffset + row) % 4 === 0) {
+      const words = new Uint32Array(bytes.buffer, bytes.byteOffset + row, wc);
       const p1 = wc, p2 = 2 * wc, p3 = 3 * wc;
-      for (let i = 0, s = row; i < wc; i++, s += 4) {
-        tmp[i] = bytes[s + 3]; tmp[p1 + i] = bytes[s + 2]; tmp[p2 + i] = bytes[s + 1]; tmp[p3 + i] = bytes[s];
+      for (let i = 0; i < wc; i++) {
+        const v = words[i]; // Uint8Array stores keep the low byte
+        tmp[i] = v >>> 24; tmp[p1 + i] = v >>> 16; tmp[p2 + i] = v >>> 8; tmp[p3 + i] = v;
       }
     } else {
       for (let k = 0; k < sampleBytes; k++) {
@@ -45,7 +47,7 @@ export function applyFloatingPoint(bytes: Uint8Array, sampleBytes: number, width
         for (let i = 0, s = row + sampleBytes - 1 - k; i < wc; i++, s += sampleBytes) tmp[dst + i] = bytes[s];
       }
     }
-    for (let i = rowBytes - 1; i >= spp; i--) bytes[row + i] = (tmp[i] - tmp[i - spp]) & 0xff;
+    for (let i = rowBytes - 1; i >= spp; i--) bytes[row + i] = tmp[i] - tmp[i - spp]; // wraps mod 256
     for (let i = 0; i < spp && i < rowBytes; i++) bytes[row + i] = tmp[i];
   }
 }
