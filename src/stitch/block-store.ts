@@ -72,8 +72,8 @@ function removeAtExit(dir: string): void {
   });
 }
 
-/** A resident block: its arena and byte offset of its slot. */
-export interface Slot { arena: Arena; off: number }
+/** A resident block: its arena, byte offset of its slot, and whether it changed since it was read from the file. */
+export interface Slot { arena: Arena; off: number; dirty: boolean }
 
 export interface BlockStoreOptions {
   dtype: 'float32' | 'float64';
@@ -144,12 +144,16 @@ export class BlockStore {
     return a;
   }
 
-  /** Slot of block `key`: loaded from disk if evicted, zero-filled if new and `create`; null if absent. */
-  get(key: number, create: boolean): Slot | null {
+  /**
+   * Slot of block `key`: loaded from disk if evicted, zero-filled if new and `create`; null if absent.
+   * `write`: the caller will modify it (memmap: it is written back when evicted).
+   */
+  get(key: number, create: boolean, write = true): Slot | null {
     if (this.#disposed) throw new StitchError('stitcher used after dispose()');
     const r = this.#resident.get(key);
     if (r) {
       if (this.#fd >= 0) { this.#resident.delete(key); this.#resident.set(key, r); }
+      if (write) r.dirty = true;
       return r;
     }
     const onDisk = this.#onDisk.has(key);
@@ -165,7 +169,7 @@ export class BlockStore {
       // reuse a freed slot, else grow an arena
       for (const a of this.arenas) {
         const off = a.free.pop();
-        if (off !== undefined) { slot = { arena: a, off }; a.view(off, this.slotElems).fill(0); break; }
+        if (off !== undefined) { slot = { arena: a, off, dirty: true }; a.view(off, this.slotElems).fill(0); break; }
       }
     }
     if (!slot) {
@@ -173,12 +177,13 @@ export class BlockStore {
       const off = a.top;
       a.ensure(off + this.slotBytes);
       a.top = off + this.slotBytes;
-      slot = { arena: a, off };
+      slot = { arena: a, off, dirty: true };
       // bytes below the high-water mark may have been scratch space before; above it they are zero
       a.bytes(off, this.slotBytes).fill(0); // write first: one page fault per page, not read+write
       if (a.top > a.hwm) a.hwm = a.top;
     }
     if (onDisk) this.#read(key, slot);
+    slot.dirty = write || !onDisk;
     this.#resident.set(key, slot);
     return slot;
   }
@@ -187,8 +192,7 @@ export class BlockStore {
   #evictOne(): Slot | null {
     for (const [k, s] of this.#resident) {
       if (this.#pinned.has(k)) continue;
-      this.#write(k, s);
-      this.#onDisk.add(k);
+      if (s.dirty) { this.#write(k, s); this.#onDisk.add(k); }
       this.#resident.delete(k);
       s.arena.view(s.off, this.slotElems).fill(0);
       return s;

@@ -190,7 +190,7 @@ export class Stitcher {
         if (!store.has(key)) continue;
         store.pin(key);
         try {
-          const slot = store.get(key, false)!, a = slot.arena;
+          const slot = store.get(key, false, false)!, a = slot.arena;
           any = true;
           const rx0 = bx * bs > cx0 ? bx * bs : cx0, rx1 = (bx + 1) * bs < cx1 ? (bx + 1) * bs : cx1, npix = rx1 - rx0;
           const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs);
@@ -269,7 +269,7 @@ export class Stitcher {
       store.pin(key);
       try {
         const slot = store.get(key, true)!, a = slot.arena;
-        const o = os.get(key, false)!;
+        const o = os.get(key, false, false)!;
         const scr = a.scratch(store.slotBytes);
         a.view(scr, n).set(o.arena.view(o.off, n));
         a.k.acc(slot.off, 0, scr, 0, 1, n, 1);
