@@ -100,7 +100,7 @@ describe('failing block sources leave nothing behind', () => {
 
   it('readBlock rejecting after compressed tiles spilled to temporary files: all of them removed', async () => {
     const d = emptyDir('spilled');
-    // uncompressed float32 noise: ~38 MB at full resolution, past the 32 MiB in-memory limit
+    // uncompressed float32 noise: ~38 MB at full resolution, past the 16 MiB in-memory limit
     const [h, w] = [3100, 3100];
     let seed = 1;
     const source: BlockSource = {

@@ -45,13 +45,15 @@ export function geoTiffEntries(epsg: number | null, transform: Affine | null): I
       entries.push({ tag: Tag.ModelTransformation, type: FieldType.DOUBLE, values: [a, b, 0, c, d, e, 0, f, 0, 0, 0, 0, 0, 0, 0, 1] });
     }
   }
-  if (epsg !== null || transform) {
-    const keys: [number, number][] = [[GeoKey.GTRasterType, GeoKeyValue.RasterPixelIsArea]];
-    if (epsg !== null) {
-      const geographic = isGeographicEpsg(epsg);
-      keys.push([GeoKey.GTModelType, geographic ? GeoKeyValue.ModelGeographic : GeoKeyValue.ModelProjected]);
-      keys.push([geographic ? GeoKey.GeographicType : GeoKey.ProjectedCSType, epsg]);
-    }
+  // Without a CRS no GeoKey directory (GDAL would report a made-up LOCAL_CS; it reads
+  // the transform alone as a geotransform with no projection, and writes it so too).
+  if (epsg !== null) {
+    const geographic = isGeographicEpsg(epsg);
+    const keys: [number, number][] = [
+      [GeoKey.GTRasterType, GeoKeyValue.RasterPixelIsArea],
+      [GeoKey.GTModelType, geographic ? GeoKeyValue.ModelGeographic : GeoKeyValue.ModelProjected],
+      [geographic ? GeoKey.GeographicType : GeoKey.ProjectedCSType, epsg],
+    ];
     keys.sort((p, q) => p[0] - q[0]);
     const dir = [1, 1, 0, keys.length];
     for (const [id, value] of keys) dir.push(id, 0, 1, value);

@@ -7,7 +7,7 @@
  * in row-major order; each tile row also feeds the first overview level row
  * by row, which feeds the next, so every level is built while the source is
  * read once and memory holds about one tile row per level (plus compressed
- * tiles until 32 MiB per level, spilled to temporary files beside the target
+ * tiles until 16 MiB per level, spilled to temporary files beside the target
  * past that). Once every compressed size is known, the header and IFDs are
  * written and each level's bytes copied after them. Nothing ever holds an
  * uncompressed full-size copy of a block source.
@@ -34,7 +34,7 @@ import { BIG_TIFF, CLASSIC_TIFF, encodeHeader, encodeIfd, gdalGhostHeader, ifdBy
 export type { WriteCogOptions, BlockSource } from './options.ts';
 
 /** Compressed tiles kept in memory per level before spilling to a temporary file. */
-const SINK_MEMORY_LIMIT = 32 << 20;
+const SINK_MEMORY_LIMIT = 16 << 20;
 /** Tiles compressing at once (zlib runs them on libuv's thread pool). */
 const MAX_IN_FLIGHT = 16;
 
