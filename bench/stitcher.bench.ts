@@ -3,7 +3,8 @@
  * canvas, then block-wise finalize (128x128 blocks); vs a naive dense accumulator (per-band
  * weights, as kwarray) in the same run. Plus: per-pixel weights with nanPolicy 'omit', memmap
  * with a 64 MB cache, and a 16384x16384x2 memmap canvas (512x512 windows, overlap 0.25,
- * 256 MB cache; no dense reference: it would need 4 GB).
+ * 256 MB cache; no dense reference: it would need 4 GB), and a second canvas stitched in the same
+ * process (reusing the first one's block memory, as a manager stitching image after image does).
  * Each case runs in its own child process (peak RSS per case). `npm run bench -- stitcher`;
  * one case: `node --import tsx bench/stitcher.bench.ts --only=stitcher,dense`.
  */
@@ -14,9 +15,11 @@ import { slice } from '../src/array/slices.ts';
 import { SlidingWindow } from '../src/array/sliding-window.ts';
 import { Stitcher, type StitcherOptions } from '../src/stitch/stitcher.ts';
 
-interface Case { N: number; P: number; C: number; overlap: number; opts: StitcherOptions; weights?: boolean; dense?: boolean }
+/** `second`: stitch the canvas twice in the process and time the second one (block memory of the first is reused). */
+interface Case { N: number; P: number; C: number; overlap: number; opts: StitcherOptions; weights?: boolean; dense?: boolean; second?: boolean }
 const CASES: Record<string, Case> = {
   stitcher: { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {} },
+  'stitcher-2nd-canvas': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {}, second: true },
   'stitcher-weights-omit': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: { nanPolicy: 'omit' }, weights: true },
   'stitcher-memmap-64MB': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: { memmap: true, cacheBytes: 64 * 2 ** 20 } },
   dense: { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {}, dense: true },
@@ -26,11 +29,17 @@ const CASES: Record<string, Case> = {
 const arg = process.argv[2];
 const mode = arg && !arg.startsWith('--') ? arg : undefined;
 if (mode) {
-  const { N, P, C, overlap, opts, weights, dense } = CASES[mode];
+  const { N, P, C, overlap, opts, weights, dense, second } = CASES[mode];
   const rss0 = process.memoryUsage().rss / 2 ** 20;
   const patch = new Raster(new Float32Array(P * P * C).map((_, i) => i % 97), [P, P, C]);
   const wr = new Raster(new Float32Array(P * P).map((_, i) => 0.001 + (i % 13) / 13), [P, P, 1]);
   const wins = [...new SlidingWindow([N, N], [P, P], { overlap, keepbound: true, allowOvershoot: true })];
+  if (second) {
+    const s = new Stitcher([N, N, C], opts);
+    for (const sl of wins) s.add([sl[0], sl[1]], patch, weights ? wr : 1);
+    for (let y = 0; y < N; y += 128) for (let x = 0; x < N; x += 128) s.finalizeBlock(y, x, 128, 128);
+    s.dispose();
+  }
   const t0 = performance.now();
   let fin = 0;
   if (!dense) {

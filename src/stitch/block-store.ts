@@ -17,18 +17,41 @@ const PAGE = 65536;
 /** Largest arena (bytes): addresses stay below 2^31. */
 export const ARENA_MAX = 2 ** 31 - PAGE;
 
+/**
+ * Memories of disposed stitchers, kept for the next ones (their pages are already faulted in, so a
+ * manager stitching image after image skips the kernel's page zeroing). At most {@link POOL_MAX_BYTES}
+ * are kept; {@link releasePooledMemory} drops them.
+ */
+const pool: WasmMemory[] = [];
+let pooledBytes = 0;
+/** Largest total size of idle memories kept for reuse. */
+export const POOL_MAX_BYTES = 512 * 2 ** 20;
+
+/** Drop the idle memories kept for reuse (they are freed by the garbage collector). */
+export function releasePooledMemory(): void {
+  pool.length = 0;
+  pooledBytes = 0;
+}
+
+function recycle(m: WasmMemory): void {
+  const n = m.buffer.byteLength;
+  if (pooledBytes + n > POOL_MAX_BYTES) return;
+  pool.push(m);
+  pooledBytes += n;
+}
+
 /** One WebAssembly memory with its kernels; slots grow upward from 0, scratch above them. */
 export class Arena {
   readonly memory: WasmMemory;
   readonly k: Kernels;
   /** Bytes used by slots. */
   top = 0;
-  /** Every byte at or above this offset has never been written (still zero). */
-  hwm = 0;
   readonly free: number[] = [];
   readonly #F: Float32ArrayConstructor | Float64ArrayConstructor;
   constructor(dtype: 'float32' | 'float64') {
-    this.memory = new Wasm.Memory({ initial: 1, maximum: ARENA_MAX / PAGE });
+    const reused = pool.pop();
+    if (reused) pooledBytes -= reused.buffer.byteLength;
+    this.memory = reused ?? new Wasm.Memory({ initial: 1, maximum: ARENA_MAX / PAGE });
     const k = instantiateKernels(this.memory, dtype);
     if (!k) throw new StitchError('this JavaScript runtime has no WebAssembly SIMD (needed by Stitcher); use Node.js >= 20');
     this.k = k;
@@ -48,7 +71,6 @@ export class Arena {
   scratch(bytes: number): number {
     const off = (this.top + 15) & ~15;
     this.ensure(off + bytes);
-    if (off + bytes > this.hwm) this.hwm = off + bytes;
     return off;
   }
   /** Element view (valid until the memory grows). */
@@ -178,9 +200,9 @@ export class BlockStore {
       a.ensure(off + this.slotBytes);
       a.top = off + this.slotBytes;
       slot = { arena: a, off, dirty: true };
-      // bytes below the high-water mark may have been scratch space before; above it they are zero
-      a.bytes(off, this.slotBytes).fill(0); // write first: one page fault per page, not read+write
-      if (a.top > a.hwm) a.hwm = a.top;
+      // zero it: it may hold old scratch or pooled data (and writing first costs one page fault
+      // per fresh page, where the kernels' load-then-store would take a read and a write fault)
+      a.bytes(off, this.slotBytes).fill(0);
     }
     if (onDisk) this.#read(key, slot);
     slot.dirty = write || !onDisk;
@@ -221,6 +243,7 @@ export class BlockStore {
     this.#disposed = true;
     this.#resident.clear();
     this.#onDisk.clear();
+    for (const a of this.arenas) recycle(a.memory);
     this.arenas.length = 0;
     if (this.#fd >= 0) { try { closeSync(this.#fd); } catch { /* already closed */ } this.#fd = -1; }
     if (this.#dir) {

@@ -9,7 +9,7 @@
 import { Raster } from '../array/raster.ts';
 import type { Slice, SpaceSlice } from '../array/slices.ts';
 import { StitchError } from './errors.ts';
-import { type Arena, BlockStore, type Slot } from './block-store.ts';
+import { type Arena, BlockStore, releasePooledMemory, type Slot } from './block-store.ts';
 
 /** Options of {@link Stitcher}. */
 export interface StitcherOptions {
@@ -178,10 +178,17 @@ export class Stitcher {
     }
     const [H, W, C] = this.shape, bs = this.blocksize, E = this.#E, oc = weightOnly ? 1 : C;
     const store = this.#store, nbx = this.#nbx;
-    const out = Raster.zeros([h, w, oc], this.dtype);
-    const od = out.data as Float32Array | Float64Array;
-    if (!weightOnly) od.fill(NaN);
     const cy0 = y0 > 0 ? y0 : 0, cy1 = y0 + h < H ? y0 + h : H, cx0 = x0 > 0 ? x0 : 0, cx1 = x0 + w < W ? x0 + w : W;
+    // uninitialised output when every pixel will be written (region inside the canvas, all its blocks exist)
+    let full = cy0 === y0 && cx0 === x0 && cy1 === y0 + h && cx1 === x0 + w;
+    for (let by = Math.floor(cy0 / bs); full && by * bs < cy1; by++) {
+      for (let bx = Math.floor(cx0 / bs); bx * bs < cx1; bx++) if (!store.has(by * nbx + bx)) { full = false; break; }
+    }
+    const n = h * w * oc;
+    const od = full
+      ? new (this.dtype === 'float64' ? Float64Array : Float32Array)(Buffer.allocUnsafeSlow(n * E).buffer, 0, n)
+      : new (this.dtype === 'float64' ? Float64Array : Float32Array)(n).fill(weightOnly ? 0 : NaN);
+    const out = new Raster(od, [h, w, oc]);
     let any = false;
     for (let by = Math.floor(cy0 / bs); by * bs < cy1; by++) {
       const ry0 = by * bs > cy0 ? by * bs : cy0, ry1 = (by + 1) * bs < cy1 ? (by + 1) * bs : cy1, rows = ry1 - ry0;
@@ -279,8 +286,17 @@ export class Stitcher {
     }
   }
 
-  /** Release all blocks and remove the memmap file. Idempotent; the stitcher cannot be used afterwards. */
+  /**
+   * Release all blocks and remove the memmap file. Idempotent; the stitcher cannot be used afterwards.
+   * The block memory (up to 512 MiB in total) is kept for the next Stitcher of this process, which then
+   * skips the operating system's page zeroing; {@link Stitcher.releasePooledMemory} gives it back.
+   */
   dispose(): void {
     this.#store.dispose();
+  }
+
+  /** Drop the block memory kept from disposed stitchers (see {@link dispose}). */
+  static releasePooledMemory(): void {
+    releasePooledMemory();
   }
 }

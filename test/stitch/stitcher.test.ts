@@ -234,6 +234,27 @@ test('every kernel path (dtype x bands 1..5 x policy x weight kind) matches a de
   }
 });
 
+test('block memory of a disposed stitcher is reused by the next one without leaking its values', () => {
+  for (let round = 0; round < 3; round++) {
+    const s = new Stitcher([300, 260, 3], { blocksize: 32 });
+    s.add([slice(0, 300), slice(0, 260)], Raster.full([300, 260, 3], 1000 + round), 7);
+    s.dispose();
+    const t = new Stitcher([300, 260, 3], { blocksize: 32 });
+    t.add([slice(40, 50), slice(100, 130)], Raster.full([10, 30, 3], round), 2);
+    const out = t.finalize(), wt = t.weightRaster();
+    let nan = 0, val = 0;
+    for (let y = 0; y < 300; y++) for (let x = 0; x < 260; x++) {
+      const inside = y >= 40 && y < 50 && x >= 100 && x < 130;
+      assert.equal(wt.get(y, x), inside ? 2 : 0);
+      for (let c = 0; c < 3; c++) { if (inside) { assert.equal(out.get(y, x, c), round); val++; } else { assert.ok(Number.isNaN(out.get(y, x, c))); nan++; } }
+    }
+    assert.equal(val, 900);
+    assert.equal(t.finalizeBlock(200, 200, 32, 32), null);
+    t.dispose();
+    if (round === 1) Stitcher.releasePooledMemory();
+  }
+});
+
 test('memmap: tiny cache forces eviction, file removed on dispose', async () => {
   const { mkdtempSync, readdirSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
