@@ -103,6 +103,10 @@ export interface BlockStoreOptions {
   slotElems: number;
   memmap?: boolean | string;
   cacheBytes?: number;
+  /** Largest scratch one operation needs (kept free above the slots of every arena). */
+  scratchBytes: number;
+  /** Arena size limit (default {@link ARENA_MAX}; smaller values exercise several arenas in tests). */
+  arenaBytes?: number;
 }
 
 /** Lazily allocated blocks by integer key, in WebAssembly arenas; optional file backing with an LRU cache. */
@@ -115,6 +119,8 @@ export class BlockStore {
   readonly #resident = new Map<number, Slot>();
   readonly #onDisk = new Set<number>();
   readonly #maxResident: number;
+  readonly #arenaBytes: number;
+  readonly #reserve: number;
   #fd = -1;
   #dir: string | null = null;
   #pinned = new Set<number>();
@@ -124,11 +130,16 @@ export class BlockStore {
     this.dtype = opts.dtype;
     this.slotElems = opts.slotElems;
     this.slotBytes = opts.slotElems * (opts.dtype === 'float64' ? 8 : 4);
-    if (this.slotBytes > ARENA_MAX / 2) throw new StitchError(`block of ${this.slotBytes} bytes is too large (blocksize too big)`);
+    this.#arenaBytes = Math.min(ARENA_MAX, opts.arenaBytes ?? ARENA_MAX);
+    this.#reserve = Math.max(opts.scratchBytes, this.slotBytes) + 64;
+    if (this.slotBytes + this.#reserve > this.#arenaBytes / 2) {
+      throw new StitchError(`a block of ${this.slotBytes} bytes plus a scratch row of blocks (${opts.scratchBytes} bytes) does not fit `
+        + `half of a ${this.#arenaBytes}-byte arena: use a smaller blocksize`);
+    }
     if (opts.memmap) {
       const cache = opts.cacheBytes ?? 256 * 2 ** 20;
       if (!(cache > 0)) throw new StitchError(`cacheBytes ${cache} must be a positive number`);
-      this.#maxResident = Math.max(1, Math.floor(Math.min(cache, ARENA_MAX / 2) / this.slotBytes));
+      this.#maxResident = Math.max(1, Math.floor(Math.min(cache, this.#arenaBytes - this.#reserve) / this.slotBytes));
       const parent = typeof opts.memmap === 'string' ? opts.memmap : tmpdir();
       let dir: string;
       try { dir = mkdtempSync(join(parent, 'coco-stitcher-')); }
@@ -159,7 +170,7 @@ export class BlockStore {
 
   #arenaWithRoom(): Arena {
     let a = this.arenas[this.arenas.length - 1];
-    if (!a || a.top + this.slotBytes > ARENA_MAX - 64 * 2 ** 20) {
+    if (!a || a.top + this.slotBytes + this.#reserve > this.#arenaBytes) {
       a = new Arena(this.dtype);
       this.arenas.push(a);
     }

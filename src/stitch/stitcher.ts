@@ -20,6 +20,8 @@ export interface StitcherOptions {
   blocksize?: number;
   /** Byte budget of resident blocks in memmap mode (default 256 MiB). */
   cacheBytes?: number;
+  /** @internal Size limit of one WebAssembly memory holding blocks (default 2 GiB - 64 KiB; small values test several). */
+  arenaBytes?: number;
 }
 
 /** Result of {@link Stitcher.add}. */
@@ -72,7 +74,11 @@ export class Stitcher {
     this.#nbx = Math.ceil(shape[1] / this.blocksize);
     this.#E = this.dtype === 'float64' ? 8 : 4;
     const bs = this.blocksize;
-    this.#store = new BlockStore({ dtype: this.dtype, slotElems: bs * bs * (shape[2] + 1), memmap: opts.memmap, cacheBytes: opts.cacheBytes });
+    this.#store = new BlockStore({
+      dtype: this.dtype, slotElems: bs * bs * (shape[2] + 1), memmap: opts.memmap, cacheBytes: opts.cacheBytes,
+      // add() copies one block row of the (clipped) patch and its weights at a time
+      scratchBytes: bs * shape[1] * (shape[2] + 1) * this.#E + 32, arenaBytes: opts.arenaBytes,
+    });
   }
 
   /** Path of the memmap file, or null when blocks are in memory. */
@@ -116,24 +122,33 @@ export class Stitcher {
     try {
       const omit = this.nanPolicy === 'omit';
       const sw = wr === null ? (weight as number) : 0;
-      const pbytes = patch.data.length * E, wbytes = wr ? wr.data.length * E : 0;
-      const sumsBytes = bs * bs * C * E, srow = bs * C * E, wrow = bs * E, prow = pw * C * E, qrow = pw * E;
-      let scratchArena: Arena | null = null, src = 0, wsrc = 0;
+      const pd = patch.data, cw = cx1 - cx0;
+      const sumsBytes = bs * bs * C * E, srow = bs * C * E, wrow = bs * E, prow = cw * C * E, qrow = cw * E;
       let i = 0;
       for (let by = by0; by < by1; by++) {
         const ry0 = by * bs > cy0 ? by * bs : cy0, ry1 = (by + 1) * bs < cy1 ? (by + 1) * bs : cy1;
+        let scratchArena: Arena | null = null, src = 0, wsrc = 0;
         for (let bx = bx0; bx < bx1; bx++) {
           const slot = slots[i++], a = slot.arena;
           if (a !== scratchArena) {
-            // copy the patch (converted to the accumulator dtype) and weights above this arena's slots
-            src = a.scratch(pbytes + 16 + wbytes);
-            a.view(src, patch.data.length).set(patch.data);
-            if (wr) { wsrc = (src + pbytes + 15) & ~15; a.view(wsrc, wr.data.length).set(wr.data); }
+            // copy this block row of the clipped patch (converted to the accumulator dtype) and of the
+            // weights above this arena's slots
+            const rows = ry1 - ry0, pbytes = rows * cw * C * E;
+            src = a.scratch(pbytes + 16 + (wr ? rows * cw * E : 0));
+            const pv = a.view(src, rows * cw * C), p0 = (ry0 - y0) * pw + (cx0 - x0);
+            if (cw === pw) pv.set(pd.subarray(p0 * C, (p0 + rows * pw) * C));
+            else for (let r = 0; r < rows; r++) pv.set(pd.subarray((p0 + r * pw) * C, (p0 + r * pw + cw) * C), r * cw * C);
+            if (wr) {
+              wsrc = (src + pbytes + 15) & ~15;
+              const wv = a.view(wsrc, rows * cw), wd = wr.data;
+              if (cw === pw) wv.set(wd.subarray(p0, p0 + rows * pw));
+              else for (let r = 0; r < rows; r++) wv.set(wd.subarray(p0 + r * pw, p0 + r * pw + cw), r * cw);
+            }
             scratchArena = a;
           }
           const rx0 = bx * bs > cx0 ? bx * bs : cx0, rx1 = (bx + 1) * bs < cx1 ? (bx + 1) * bs : cx1;
           const rows = ry1 - ry0, npix = rx1 - rx0;
-          const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs), pi = (ry0 - y0) * pw + (rx0 - x0);
+          const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs), pi = rx0 - cx0;
           const dS = slot.off + bi * C * E, dW = slot.off + sumsBytes + bi * E, sP = src + pi * C * E, sQ = wsrc + pi * E;
           const k = a.k;
           if (omit) {

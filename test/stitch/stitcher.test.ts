@@ -234,6 +234,37 @@ test('every kernel path (dtype x bands 1..5 x policy x weight kind) matches a de
   }
 });
 
+test('property: blocks spread over several small WebAssembly memories (arenas) give the same result as one', () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 2, max: 12 }),
+    fc.constantFrom('float32', 'float64'), fc.integer({ min: 0, max: 4 }), fc.boolean(),
+    fc.array(fc.tuple(fc.integer({ min: -20, max: 60 }), fc.integer({ min: -20, max: 60 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.boolean()), { minLength: 1, maxLength: 10 }),
+    (H, W, C, bs, dtype, extraSlots, memmap, wins) => {
+      const E = dtype === 'float64' ? 8 : 4, slot = bs * bs * (C + 1) * E, scratch = bs * W * (C + 1) * E + 32;
+      const arenaBytes = 2 * (slot + Math.max(slot, scratch) + 64) + extraSlots * slot;
+      const one = new Stitcher([H, W, C], { blocksize: bs, dtype });
+      const many = new Stitcher([H, W, C], { blocksize: bs, dtype, arenaBytes, memmap, cacheBytes: 3 * slot });
+      const merged = new Stitcher([H, W, C], { blocksize: bs, dtype, arenaBytes });
+      try {
+        wins.forEach(([y, x, h, w, pix], k) => {
+          const p = Raster.zeros([h, w, C], 'float32');
+          for (let i = 0; i < p.data.length; i++) p.data[i] = ((i * 7 + k * 13) % 23) - 11;
+          const wr = Raster.zeros([h, w, 1], 'float32');
+          for (let i = 0; i < wr.data.length; i++) wr.data[i] = ((i + k) % 5) / 4;
+          const sl = [slice(y, y + h), slice(x, x + w)] as const;
+          one.add(sl, p, pix ? wr : 1.5); many.add(sl, p, pix ? wr : 1.5);
+        });
+        merged.merge(many);
+        const exp = one.finalize().data;
+        close(many.finalize().data, exp);
+        close(merged.finalize().data, exp);
+        close(many.weightRaster().data, one.weightRaster().data);
+      } finally {
+        one.dispose(); many.dispose(); merged.dispose();
+      }
+    }), { numRuns: 60 });
+});
+
 test('block memory of a disposed stitcher is reused by the next one without leaking its values', () => {
   for (let round = 0; round < 3; round++) {
     const s = new Stitcher([300, 260, 3], { blocksize: 32 });
