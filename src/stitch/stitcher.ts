@@ -275,6 +275,34 @@ export class Stitcher {
     }
   }
 
+  /**
+   * Statistics of the finished values (sums / weight, rounded to the dtype as `finalize` does) that are
+   * not NaN, over the whole canvas, computed block by block without building rasters:
+   * `{min, max, sum, valid}` (min Infinity and max -Infinity when nothing is valid).
+   */
+  finalizedStats(): { min: number; max: number; sum: number; valid: number } {
+    const [H, W, C] = this.shape, bs = this.blocksize, E = this.#E, store = this.#store;
+    let min = Infinity, max = -Infinity, sum = 0, valid = 0;
+    for (const key of store.keys()) {
+      const by = Math.floor(key / this.#nbx), bx = key % this.#nbx;
+      const rows = Math.min(bs, H - by * bs), npix = Math.min(bs, W - bx * bs);
+      store.pin(key);
+      try {
+        const slot = store.get(key, false, false)!, a = slot.arena;
+        const out = a.scratch(32);
+        a.k.finstats(slot.off, bs * C * E, slot.off + bs * bs * C * E, bs * E, rows, npix, C, out);
+        const r = new Float64Array(a.memory.buffer, out, 4);
+        if (r[0] < min) min = r[0];
+        if (r[1] > max) max = r[1];
+        sum += r[2];
+        valid += r[3];
+      } finally {
+        store.unpinAll();
+      }
+    }
+    return { min, max, sum, valid };
+  }
+
   /** [blockRow, blockCol] of every allocated block. */
   *touchedBlocks(): Iterable<[number, number]> {
     for (const k of this.#store.keys()) yield [Math.floor(k / this.#nbx), k % this.#nbx];

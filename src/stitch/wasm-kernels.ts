@@ -297,6 +297,46 @@ function kernels(T: ElemType): Bytes {
     fns.push({ name: 'fin', f, body });
   }
 
+  // finstats(sums, sS, wt, wtS, rows, npix, C, out): over the finished values sums / wt (in the element
+  // type, as fin) that are not NaN: out (4 f64) = [min, max, sum, count]
+  {
+    const f = new Fn([['sums', I32], ['sS', I32], ['wt', I32], ['wtS', I32], ['rows', I32], ['npix', I32], ['C', I32], ['out', I32]], null);
+    f.local('s', I32); f.local('t', I32); f.local('tend', I32); f.local('k', I32); f.local('w', T.vt);
+    f.local('v', F64); f.local('mn', F64); f.local('mx', F64); f.local('sm', F64); f.local('cnt', F64);
+    const zero = T.vt === F32 ? [0x43, 0, 0, 0, 0] : [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+    const f64c = (v: number): Bytes => [0x44, ...Array.from(new Uint8Array(new Float64Array([v]).buffer))];
+    const promote: Bytes = T.vt === F32 ? [0xbb] : [];
+    const body = [
+      ...f64c(Infinity), ...f.set('mn'), ...f64c(-Infinity), ...f.set('mx'), ...f64c(0), ...f.set('sm'), ...f64c(0), ...f.set('cnt'),
+      ...rowLoop(f, [['sums', 'sS'], ['wt', 'wtS']], [
+        ...f.get('sums'), ...f.set('s'), ...f.get('wt'), ...f.set('t'),
+        ...f.get('wt'), ...f.get('npix'), ...i32c(E), mul32, add32, ...f.set('tend'),
+        ...whileLoop([...f.get('t'), ...f.get('tend'), ltU], [
+          ...f.get('t'), ...T.load, ...f.set('w'),
+          ...ifElse([...f.get('w'), ...zero, T.ne], [
+            ...f.get('C'), ...f.set('k'),
+            ...whileLoop([...f.get('k'), ...i32c(0), 0x4a], [
+              ...f.get('s'), ...T.load, ...f.get('w'), T.div, ...promote, ...f.set('v'),
+              ...ifElse([...f.get('v'), ...f.get('v'), 0x61 /* f64.eq */], [
+                ...ifElse([...f.get('v'), ...f.get('mn'), 0x63 /* f64.lt */], [...f.get('v'), ...f.set('mn')]),
+                ...ifElse([...f.get('v'), ...f.get('mx'), 0x64 /* f64.gt */], [...f.get('v'), ...f.set('mx')]),
+                ...f.get('sm'), ...f.get('v'), 0xa0, ...f.set('sm'),
+                ...f.get('cnt'), ...f64c(1), 0xa0, ...f.set('cnt'),
+              ]),
+              ...f.inc('s', i32c(E)), ...f.get('k'), ...i32c(1), sub32, ...f.set('k'),
+            ]),
+          ], [...f.inc('s', [...f.get('C'), ...i32c(E), mul32])]),
+          ...f.inc('t', i32c(E)),
+        ]),
+      ]),
+      ...f.get('out'), ...f.get('mn'), 0x39, 3, 0,
+      ...f.get('out'), ...f.get('mx'), 0x39, 3, 8,
+      ...f.get('out'), ...f.get('sm'), 0x39, 3, 16,
+      ...f.get('out'), ...f.get('cnt'), 0x39, 3, 24,
+    ];
+    fns.push({ name: 'finstats', f, body });
+  }
+
   const enc = fns.map(({ f, body }) => f.encode(body));
   return [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, vec(enc.map((e) => e.type))),
@@ -324,6 +364,7 @@ export interface Kernels {
     rows: number, npix: number, C: number, usewp: number, wsc: number): void;
   firstbad(src: number, ss: number, rows: number, len: number): number;
   fin(out: number, os: number, sums: number, sS: number, wt: number, wtS: number, rows: number, npix: number, C: number): void;
+  finstats(sums: number, sS: number, wt: number, wtS: number, rows: number, npix: number, C: number, out: number): void;
 }
 
 const modules: Partial<Record<'float32' | 'float64', WasmModule | null>> = {};

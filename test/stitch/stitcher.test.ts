@@ -7,6 +7,21 @@ import { SlidingWindow } from '../../src/array/sliding-window.ts';
 import { Stitcher } from '../../src/stitch/stitcher.ts';
 import { StitchError } from '../../src/stitch/errors.ts';
 
+/** min/max/sum/count of the non-NaN values, the obvious way. */
+function statsOf(d: ArrayLike<number>) {
+  let min = Infinity, max = -Infinity, sum = 0, valid = 0;
+  for (let i = 0; i < d.length; i++) { const v = d[i]; if (Number.isNaN(v)) continue; min = Math.min(min, v); max = Math.max(max, v); sum += v; valid++; }
+  return { min, max, sum, valid };
+}
+function checkStats(s: Stitcher, out: Raster) {
+  const got = s.finalizedStats(), exp = statsOf(out.data);
+  assert.equal(got.valid, exp.valid);
+  assert.equal(got.min, exp.min);
+  assert.equal(got.max, exp.max);
+  if (Number.isFinite(exp.sum)) assert.ok(Math.abs(got.sum - exp.sum) <= 1e-9 * (1 + Math.abs(exp.sum)), `sum ${got.sum} vs ${exp.sum}`);
+  else assert.ok(Object.is(got.sum, exp.sum) || (Number.isNaN(got.sum) && Number.isNaN(exp.sum)), `sum ${got.sum} vs ${exp.sum}`);
+}
+
 function close(a: ArrayLike<number>, b: ArrayLike<number>) {
   assert.equal(a.length, b.length);
   for (let i = 0; i < a.length; i++) {
@@ -161,6 +176,7 @@ test('property: matches a naive dense reference (clipping, weights, NaN/Inf, pol
         assert.equal(out.dtype, dtype);
         close(out.data, ref);
         close(s.weightRaster().data, wts);
+        checkStats(s, out);
         const crop = s.finalize([slice(1, Math.max(1, H - 1)), slice(0, W)]);
         close(crop.data, out.crop(1, 0, Math.max(1, H - 1) - 1, W).data);
         // a region reaching past the canvas: NaN outside
@@ -228,7 +244,7 @@ test('every kernel path (dtype x bands 1..5 x policy x weight kind) matches a de
       const ref: number[] = [];
       for (let i = 0; i < H * W; i++) for (let c = 0; c < C; c++) ref.push(wts[i] === 0 ? NaN : sums[i * C + c] / wts[i]);
       const what = `${dtype} C=${C} ${policy} ${wkind}`;
-      try { close(s.finalize().data, ref); close(s.weightRaster().data, wts); }
+      try { const out = s.finalize(); close(out.data, ref); close(s.weightRaster().data, wts); checkStats(s, out); }
       catch (e) { throw new Error(`${what}: ${(e as Error).message}`); }
     }
   }
