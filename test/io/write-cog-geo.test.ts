@@ -105,3 +105,27 @@ describe('GDAL text tags', () => {
     assert.equal(gdalNodataText(0.1, 'float64'), '0.1');
   });
 });
+
+describe('file layout: classic TIFF or BigTIFF', () => {
+  it("bigtiff 'auto' switches to BigTIFF exactly when the classic file would pass 4 GiB; false refuses with an IoError", async () => {
+    const { layoutCog } = await import('../../src/io/cog/cog-layout.ts');
+    const { resolveOptions } = await import('../../src/io/cog/options.ts');
+    const { IoError } = await import('../../src/io/errors.ts');
+    const src = { height: 100000, width: 100000, bands: 1, dtype: 'uint8' as const };
+    const tiles = Math.ceil(100000 / 128) ** 2;
+    const level = (dataBytes: number) => ({ width: 100000, height: 100000, offsets: new Array(tiles).fill(-1), counts: new Array(tiles).fill(0), dataBytes });
+    const small = layoutCog(resolveOptions({}, src), [level(1e6)], 'x.tif');
+    assert.equal(small.bigtiff, false);
+    const head = small.head.reduce((n, b) => n + b.length, 0);
+    assert.equal(small.totalBytes, head + 1e6);
+    // exactly at the classic limit: still classic; one byte more: BigTIFF
+    const atLimit = layoutCog(resolveOptions({}, src), [level(0xffffffff - head)], 'x.tif');
+    assert.equal(atLimit.bigtiff, false);
+    const over = layoutCog(resolveOptions({}, src), [level(0xffffffff - head + 1)], 'x.tif');
+    assert.equal(over.bigtiff, true);
+    assert.equal(new DataView(over.head[0].buffer).getUint16(2, true), 43);
+    assert.throws(() => layoutCog(resolveOptions({ bigtiff: false }, src), [level(5e9)], 'big.tif'),
+      (err: Error) => err instanceof IoError && /big\.tif would be \d+ bytes, past classic TIFF's 4 GiB limit/.test(err.message));
+    assert.equal(layoutCog(resolveOptions({ bigtiff: true }, src), [level(10)], 'x.tif').bigtiff, true);
+  });
+});

@@ -16,20 +16,17 @@
  * await writeCog('out.tif', Raster.zeros([512, 512, 3], 'uint8'), { overviews: 2, epsg: 32631,
  *   transform: Affine.fromGdal([500000, 10, 0, 4600000, 0, -10]), nodata: 0 });
  */
+import type { FileHandle } from 'node:fs/promises';
 import { DTYPES, type TypedArray } from '../../array/dtypes.ts';
 import { DtypeError, ShapeError } from '../../array/errors.ts';
 import { Raster } from '../../array/raster.ts';
 import { withAtomicFile, tempPathFor } from '../atomic.ts';
-import { IoError } from '../errors.ts';
-import { COMPRESSION_CODES, createCompressor, Limiter } from './compress.ts';
-import { gdalMetadataXml, gdalNodataText } from './gdal-metadata-write.ts';
-import { geoTiffEntries } from './geokeys.ts';
+import { createCompressor, Limiter } from './compress.ts';
+import { layoutCog } from './cog-layout.ts';
 import { LevelSink, writeAll } from './level-sink.ts';
 import { LevelWriter } from './level-writer.ts';
 import { checkSource, resolveOptions, type BlockSource, type CogPlan, type WriteCogOptions } from './options.ts';
 import { RowReducer } from './overviews.ts';
-import { FieldType, Photometric, Predictor, SampleFormat, Tag } from './tags.ts';
-import { BIG_TIFF, CLASSIC_TIFF, encodeHeader, encodeIfd, gdalGhostHeader, ifdByteLength, type IfdEntry, type TiffFormat } from './tiff-encode.ts';
 
 export type { WriteCogOptions, BlockSource } from './options.ts';
 
@@ -47,8 +44,7 @@ const MAX_IN_FLIGHT = 16;
  */
 export async function writeCog(path: string, source: Raster | BlockSource, options: WriteCogOptions = {}): Promise<void> {
   const src = checkSource(source);
-  const [height, width, bands, dtype] = src instanceof Raster
-    ? [src.height, src.width, src.bands, src.dtype] : [src.height, src.width, src.bands, src.dtype];
+  const { height, width, bands, dtype } = src;
   const plan = resolveOptions(options, { height, width, bands, dtype });
   const compressor = await createCompressor(plan.compress, plan.level);
   const ctx = { plan, limiter: new Limiter(MAX_IN_FLIGHT), compressor };
@@ -139,73 +135,9 @@ async function encodeBlocks(src: BlockSource, levels: LevelWriter[], plan: CogPl
   }
 }
 
-const SAMPLE_FORMATS = { uint8: SampleFormat.Uint, uint16: SampleFormat.Uint, int8: SampleFormat.Int, int16: SampleFormat.Int,
-  int32: SampleFormat.Int, float32: SampleFormat.IEEEFP, float64: SampleFormat.IEEEFP } as const;
-
-/** The IFD entries of level `i`, with tile offsets `offsets` (absolute, 0 = sparse). */
-function levelEntries(plan: CogPlan, level: LevelWriter, i: number, fmt: TiffFormat, offsets: readonly number[]): IfdEntry[] {
-  const c = plan.bands;
-  const e: IfdEntry[] = [];
-  const short = (tag: Tag, v: number | number[]) => e.push({ tag, type: FieldType.SHORT, values: typeof v === 'number' ? [v] : v });
-  const long = (tag: Tag, v: number) => e.push({ tag, type: FieldType.LONG, values: [v] });
-  if (i > 0) long(Tag.NewSubfileType, 1);
-  long(Tag.ImageWidth, level.width);
-  long(Tag.ImageLength, level.height);
-  short(Tag.BitsPerSample, new Array(c).fill(DTYPES[plan.dtype].bytes * 8));
-  short(Tag.Compression, COMPRESSION_CODES[plan.compress]);
-  short(Tag.PhotometricInterpretation, Photometric.MinIsBlack);
-  short(Tag.SamplesPerPixel, c);
-  short(Tag.PlanarConfiguration, 1);
-  if (plan.predictor !== Predictor.None) short(Tag.Predictor, plan.predictor);
-  long(Tag.TileWidth, plan.blocksize);
-  long(Tag.TileLength, plan.blocksize);
-  e.push({ tag: Tag.TileOffsets, type: fmt.offsetType, values: offsets });
-  e.push({ tag: Tag.TileByteCounts, type: fmt.offsetType, values: level.counts });
-  if (c > 1) short(Tag.ExtraSamples, new Array(c - 1).fill(0));
-  short(Tag.SampleFormat, new Array(c).fill(SAMPLE_FORMATS[plan.dtype]));
-  if (i === 0) {
-    e.push(...geoTiffEntries(plan.epsg, plan.transform));
-    const xml = gdalMetadataXml(plan.metadata);
-    if (xml) e.push({ tag: Tag.GdalMetadata, type: FieldType.ASCII, values: xml });
-  }
-  if (plan.nodata !== null) e.push({ tag: Tag.GdalNodata, type: FieldType.ASCII, values: gdalNodataText(plan.nodata, plan.dtype) });
-  return e;
-}
-
-/** Lays out header, IFDs and level data (smallest level first) and writes them. */
-async function assemble(fh: import('node:fs/promises').FileHandle, path: string, plan: CogPlan, levels: LevelWriter[]): Promise<void> {
-  const ghost = gdalGhostHeader();
-  const layout = (fmt: TiffFormat) => {
-    const header = encodeHeader(fmt, ghost);
-    const placeholder = levels.map((l) => l.offsets.map(() => 0));
-    const ifdAt: number[] = [];
-    let pos = header.firstIfd;
-    levels.forEach((l, i) => {
-      ifdAt.push(pos);
-      pos += ifdByteLength(levelEntries(plan, l, i, fmt, placeholder[i]), fmt);
-    });
-    const base: number[] = new Array(levels.length);
-    for (let i = levels.length - 1; i >= 0; i--) {
-      base[i] = pos;
-      pos += levels[i].sink.size;
-    }
-    return { header, ifdAt, base, total: pos };
-  };
-  let fmt = plan.bigtiff === true ? BIG_TIFF : CLASSIC_TIFF;
-  let lay = layout(fmt);
-  if (lay.total > fmt.maxOffset) {
-    if (plan.bigtiff === false) {
-      throw new IoError(`${path} would be ${lay.total} bytes, past classic TIFF's 4 GiB limit; write it with bigtiff: true or 'auto'`, path);
-    }
-    fmt = BIG_TIFF;
-    lay = layout(fmt);
-  }
-  const parts: Uint8Array[] = [lay.header.bytes];
-  levels.forEach((l, i) => {
-    const offsets = l.offsets.map((o) => (o < 0 ? 0 : lay.base[i] + o));
-    const next = i + 1 < levels.length ? lay.ifdAt[i + 1] : 0;
-    parts.push(encodeIfd(levelEntries(plan, l, i, fmt, offsets), fmt, lay.ifdAt[i], next));
-  });
-  await writeAll(fh, parts, 0);
-  for (let i = levels.length - 1; i >= 0; i--) await levels[i].sink.copyTo(fh, lay.base[i]);
+/** Writes header, IFDs and every level's data (smallest level first) into `fh`. */
+async function assemble(fh: FileHandle, path: string, plan: CogPlan, levels: LevelWriter[]): Promise<void> {
+  const laid = layoutCog(plan, levels.map((l) => ({ width: l.width, height: l.height, offsets: l.offsets, counts: l.counts, dataBytes: l.sink.size })), path);
+  await writeAll(fh, laid.head, 0);
+  for (let i = levels.length - 1; i >= 0; i--) await levels[i].sink.copyTo(fh, laid.dataAt[i]);
 }
