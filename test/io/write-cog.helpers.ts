@@ -41,7 +41,8 @@ for i, path in enumerate(req['paths']):
     levels = [[ds.GetRasterBand(b + 1) for b in range(ds.RasterCount)]]
     for o in range(ds.GetRasterBand(1).GetOverviewCount()):
         levels.append([bd.GetOverview(o) for bd in levels[0]])
-    info = {'levels': [], 'nodata': ds.GetRasterBand(1).GetNoDataValue()}
+    nd = ds.GetRasterBand(1).GetNoDataValue()
+    info = {'levels': [], 'nodata': 'nan' if nd is not None and nd != nd else nd}
     for k, bands in enumerate(levels):
         a = np.stack([bd.ReadAsArray() for bd in bands], axis=-1)
         fn = os.path.join(req['outdir'], 'r%d_%d.bin' % (i, k))
@@ -65,6 +66,7 @@ export function gdalBatch(paths: string[]): GdalResult[] {
     const res = JSON.parse(gdalPython(GDAL_BATCH, [], Buffer.from(JSON.stringify({ paths, outdir }))));
     return res.map((r: any) => ({
       ...r,
+      nodata: r.nodata === 'nan' ? NaN : r.nodata,
       levels: r.levels.map((l: any) => ({ shape: l.shape, dtype: l.dtype, data: new Float64Array(new Uint8Array(readFileSync(l.file)).buffer) })),
     }));
   } finally {

@@ -273,3 +273,25 @@ describe('BigTIFF, block sources and sparse tiles', () => {
     assert.deepEqual(g.errors, []);
   });
 });
+
+describe('a Stitcher block source written directly', () => {
+  it('touched blocks read back as Stitcher.finalize(); untouched blocks are sparse and read as NaN nodata', async () => {
+    const { Stitcher } = await import('../../src/stitch/stitcher.ts');
+    const { slice } = await import('../../src/array/slices.ts');
+    const s = new Stitcher([150, 140, 2], { dtype: 'float32', blocksize: 32 });
+    const patch = patternRaster([40, 50, 2], 'float32', 4);
+    s.add([slice(10, 50), slice(5, 55)], patch);
+    s.add([slice(100, 140), slice(80, 130)], patch, 0.5);
+    const p = join(dir, 'stitched.tif');
+    await writeCog(p, s.blockSource(), { blocksize: 32, nodata: NaN, overviews: 1 });
+    const want = s.finalize();
+    const [g] = gdalBatch([p]);
+    assert.deepEqual(g.errors, []);
+    assertSame(g.levels[0], want, 'stitched');
+    const layout = await readTiffLayout(p);
+    const sparse = layout.ifds[0].dataByteCounts.filter((n) => n === 0).length;
+    assert.equal(sparse, layout.ifds[0].dataByteCounts.length - [...s.touchedBlocks()].length);
+    assert.ok(Number.isNaN(g.nodata));
+    assert.ok(sparse > 0);
+  });
+});
