@@ -14,7 +14,8 @@ import { writeCog, type BlockSource, type WriteCogOptions } from '../../src/io/w
 import { Raster } from '../../src/array/raster.ts';
 import { Affine } from '../../src/array/affine.ts';
 import { DtypeError, ShapeError } from '../../src/array/errors.ts';
-import { IoError, WriterOptionError } from '../../src/io/errors.ts';
+import { IoError, UnsupportedError, WriterOptionError } from '../../src/io/errors.ts';
+import { HAVE_ZSTD, TEST_COMPRESSIONS } from './write-cog.helpers.ts';
 
 let dir = '';
 before(() => { dir = mkdtempSync(join(tmpdir(), 'write-cog-err-')); });
@@ -167,9 +168,18 @@ describe('destination errors', () => {
 
   it('a transform and EPSG are accepted with every compression', async () => {
     const d = emptyDir('ok');
-    for (const compress of ['DEFLATE', 'LZW', 'ZSTD', 'NONE'] as const) {
+    for (const compress of TEST_COMPRESSIONS) {
       await writeCog(join(d, `${compress}.tif`), Raster.zeros([4, 4, 1], 'uint8'), { compress, epsg: 4326, transform: Affine.fromGdal([0, 1, 0, 0, 0, -1]) });
     }
-    assert.equal(readdirSync(d).length, 4);
+    assert.equal(readdirSync(d).length, TEST_COMPRESSIONS.length);
+  });
+});
+
+describe('ZSTD without zstd-napi', () => {
+  it('is an UnsupportedError naming zstd-napi, and nothing is written', { skip: HAVE_ZSTD && 'zstd-napi loads here' }, async () => {
+    const d = emptyDir('no-zstd');
+    await assert.rejects(writeCog(join(d, 'x.tif'), Raster.zeros([4, 4, 1], 'uint8'), { compress: 'ZSTD' }),
+      (err: Error) => err instanceof UnsupportedError && /zstd-napi/.test(err.message));
+    assert.deepEqual(readdirSync(d), []);
   });
 });

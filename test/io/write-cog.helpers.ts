@@ -74,3 +74,9 @@ export function gdalBatch(paths: string[]): GdalResult[] {
   }
 }
 
+
+/** Whether the optional zstd-napi loads here (ZSTD cases run only then). */
+export const HAVE_ZSTD: boolean = await import('zstd-napi').then(() => true, () => false);
+
+/** The compressions to test: ZSTD only when zstd-napi loads. */
+export const TEST_COMPRESSIONS = (['DEFLATE', 'LZW', 'ZSTD', 'NONE'] as const).filter((c) => c !== 'ZSTD' || HAVE_ZSTD);

@@ -18,10 +18,10 @@ import { DTYPES, type Dtype } from '../../src/array/dtypes.ts';
 import { openRaster } from '../../src/io/read-raster.ts';
 import { checkCogLayout, readTiffLayout } from '../../src/io/tiff-layout.ts';
 import { gdalinfo, gdalPython } from '../helpers/gdal.ts';
-import { gdalBatch, patternRaster, type GdalResult } from './write-cog.helpers.ts';
+import { gdalBatch, patternRaster, TEST_COMPRESSIONS, type GdalResult } from './write-cog.helpers.ts';
 
 const DTYPE_LIST: Dtype[] = ['uint8', 'int8', 'uint16', 'int16', 'int32', 'float32', 'float64'];
-const COMPRESSIONS = ['DEFLATE', 'LZW', 'ZSTD', 'NONE'] as const;
+const COMPRESSIONS = TEST_COMPRESSIONS;
 
 let dir = '';
 before(() => { dir = mkdtempSync(join(tmpdir(), 'write-cog-')); });
