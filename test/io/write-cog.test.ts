@@ -295,3 +295,30 @@ describe('a Stitcher block source written directly', () => {
     assert.ok(sparse > 0);
   });
 });
+
+describe('geotiff.js (its own decoders) reads our files', () => {
+  it('every dtype with DEFLATE + predictor, LZW + predictor and NONE, 1 and 5 bands, partial edge tiles; overviews as images', async () => {
+    const { fromFile } = await import('geotiff');
+    for (const dtype of DTYPE_LIST) {
+      for (const compress of ['DEFLATE', 'LZW', 'NONE'] as const) {
+        for (const bands of [1, 5]) {
+          const r = patternRaster([37, 29, bands], dtype, bands);
+          const p = join(dir, `geotiffjs-${dtype}-${compress}-${bands}.tif`);
+          await writeCog(p, r, { compress, blocksize: 16, overviews: 1 });
+          const tiff = await fromFile(p);
+          try {
+            assert.equal(await tiff.getImageCount(), 2);
+            const img = await tiff.getImage(0);
+            const data = await img.readRasters({ interleave: true }) as unknown as ArrayLike<number>;
+            assertSame({ shape: [img.getHeight(), img.getWidth(), img.getSamplesPerPixel()], data }, r, `geotiff.js ${dtype} ${compress} ${bands}`);
+            const ov = await tiff.getImage(1);
+            const od = await ov.readRasters({ interleave: true }) as unknown as ArrayLike<number>;
+            assertSame({ shape: [ov.getHeight(), ov.getWidth(), ov.getSamplesPerPixel()], data: od }, naiveNearest(r, 2), `geotiff.js overview ${dtype} ${compress} ${bands}`);
+          } finally {
+            tiff.close();
+          }
+        }
+      }
+    }
+  });
+});
