@@ -47,7 +47,19 @@ export function applyFloatingPoint(bytes: Uint8Array, sampleBytes: number, width
         for (let i = 0, s = row + sampleBytes - 1 - k; i < wc; i++, s += sampleBytes) tmp[dst + i] = bytes[s];
       }
     }
-    for (let i = rowBytes - 1; i >= spp; i--) bytes[row + i] = tmp[i] - tmp[i - spp]; // wraps mod 256
-    for (let i = 0; i < spp && i < rowBytes; i++) bytes[row + i] = tmp[i];
+    if (spp % 4 === 0 && (bytes.byteOffset + row) % 4 === 0 && tmp.byteOffset % 4 === 0) {
+      // four byte lanes at once: per-byte subtraction without borrows between bytes (SWAR)
+      const t32 = new Uint32Array(tmp.buffer, tmp.byteOffset, rowBytes >> 2);
+      const o32 = new Uint32Array(bytes.buffer, bytes.byteOffset + row, rowBytes >> 2);
+      const lag = spp >> 2;
+      for (let i = (rowBytes >> 2) - 1; i >= lag; i--) {
+        const a = t32[i], b = t32[i - lag];
+        o32[i] = (((a | 0x80808080) >>> 0) - (b & 0x7f7f7f7f)) ^ ((a ^ ~b) & 0x80808080);
+      }
+      for (let i = 0; i < lag; i++) o32[i] = t32[i];
+    } else {
+      for (let i = rowBytes - 1; i >= spp; i--) bytes[row + i] = tmp[i] - tmp[i - spp]; // wraps mod 256
+      for (let i = 0; i < spp && i < rowBytes; i++) bytes[row + i] = tmp[i];
+    }
   }
 }
