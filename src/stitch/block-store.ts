@@ -5,7 +5,8 @@
  * In memmap mode every block has a place in a file (block k at k * slotBytes), and only a
  * bounded number of slots (the LRU cache of `cacheBytes`) are resident; the file lives in a
  * fresh temp folder that is removed by `dispose()`, and at process exit if never disposed.
- * Scratch space for one operation sits at the top of an arena (above all its slots).
+ * Scratch space for one operation sits at the start of every arena (below its slots), so the patch
+ * copies of successive windows land in the same, cache-warm bytes.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,15 +41,18 @@ function recycle(m: WasmMemory): void {
   pooledBytes += n;
 }
 
-/** One WebAssembly memory with its kernels; slots grow upward from 0, scratch above them. */
+/** One WebAssembly memory with its kernels: scratch at [0, reserve), slots from `reserve` upward. */
 export class Arena {
   readonly memory: WasmMemory;
   readonly k: Kernels;
-  /** Bytes used by slots. */
-  top = 0;
+  /** End of the slots (they start at the reserve). */
+  top: number;
   readonly free: number[] = [];
   readonly #F: Float32ArrayConstructor | Float64ArrayConstructor;
-  constructor(dtype: 'float32' | 'float64') {
+  readonly #reserve: number;
+  constructor(dtype: 'float32' | 'float64', reserve: number) {
+    this.#reserve = (reserve + 15) & ~15;
+    this.top = this.#reserve;
     const reused = pool.pop();
     if (reused) pooledBytes -= reused.buffer.byteLength;
     this.memory = reused ?? new Wasm.Memory({ initial: 1, maximum: ARENA_MAX / PAGE });
@@ -56,6 +60,7 @@ export class Arena {
     if (!k) throw new StitchError('this JavaScript runtime has no WebAssembly SIMD (needed by Stitcher); use Node.js >= 20');
     this.k = k;
     this.#F = dtype === 'float64' ? Float64Array : Float32Array;
+    this.ensure(this.#reserve);
   }
   /** Make the memory at least `bytes` long. */
   ensure(bytes: number): void {
@@ -67,11 +72,10 @@ export class Arena {
       this.memory.grow(Math.ceil((want - have) / PAGE));
     }
   }
-  /** Scratch offset (16-aligned, above the slots) with `bytes` available. */
+  /** Scratch offset (0) with `bytes` available (at most the reserve). */
   scratch(bytes: number): number {
-    const off = (this.top + 15) & ~15;
-    this.ensure(off + bytes);
-    return off;
+    if (bytes > this.#reserve) throw new StitchError(`stitcher scratch of ${bytes} bytes exceeds the arena's ${this.#reserve}-byte reserve`);
+    return 0;
   }
   /** Element view (valid until the memory grows). */
   view(byteOffset: number, length: number): Float32Array | Float64Array {
@@ -103,7 +107,7 @@ export interface BlockStoreOptions {
   slotElems: number;
   memmap?: boolean | string;
   cacheBytes?: number;
-  /** Largest scratch one operation needs (kept free above the slots of every arena). */
+  /** Largest scratch one operation needs (reserved at the start of every arena). */
   scratchBytes: number;
   /** Arena size limit (default {@link ARENA_MAX}; smaller values exercise several arenas in tests). */
   arenaBytes?: number;
@@ -132,9 +136,9 @@ export class BlockStore {
     this.slotBytes = opts.slotElems * (opts.dtype === 'float64' ? 8 : 4);
     this.#arenaBytes = Math.min(ARENA_MAX, opts.arenaBytes ?? ARENA_MAX);
     this.#reserve = Math.max(opts.scratchBytes, this.slotBytes) + 64;
-    if (this.slotBytes + this.#reserve > this.#arenaBytes / 2) {
+    if (this.slotBytes + ((this.#reserve + 15) & ~15) > this.#arenaBytes) {
       throw new StitchError(`a block of ${this.slotBytes} bytes plus a scratch row of blocks (${opts.scratchBytes} bytes) does not fit `
-        + `half of a ${this.#arenaBytes}-byte arena: use a smaller blocksize`);
+        + `a ${this.#arenaBytes}-byte arena: use a smaller blocksize`);
     }
     if (opts.memmap) {
       const cache = opts.cacheBytes ?? 256 * 2 ** 20;
@@ -170,8 +174,8 @@ export class BlockStore {
 
   #arenaWithRoom(): Arena {
     let a = this.arenas[this.arenas.length - 1];
-    if (!a || a.top + this.slotBytes + this.#reserve > this.#arenaBytes) {
-      a = new Arena(this.dtype);
+    if (!a || a.top + this.slotBytes > this.#arenaBytes) {
+      a = new Arena(this.dtype, this.#reserve);
       this.arenas.push(a);
     }
     return a;
