@@ -89,6 +89,7 @@ export function checkSource(source: unknown): Raster | BlockSource {
     if (source.height < 1 || source.width < 1 || source.bands < 1) {
       throw new WriterOptionError(`cannot write an empty raster of shape [${source.shape.join(', ')}]`);
     }
+    if (source.bands > 65535) throw new WriterOptionError(`a TIFF holds at most 65535 bands, got a raster of ${source.bands}`);
     return source;
   }
   const s = source as Partial<BlockSource> | null;
