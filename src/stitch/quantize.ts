@@ -217,9 +217,17 @@ export function quantizeImage(data: Raster | null, options: QuantizeOptions = {}
 /** [min, max] of the finite values; [Infinity, -Infinity] when there are none. */
 export function finiteMinMax(a: TypedArray): [number, number] {
   let mn = Infinity, mx = -Infinity;
-  for (let i = 0, n = a.length; i < n; i++) {
+  const n = a.length;
+  // NaN fails both comparisons. Infinities are rare: a second pass excludes them only when seen.
+  for (let i = 0; i < n; i++) {
     const v = a[i];
-    // NaN fails both comparisons; infinities are excluded explicitly.
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  if (mn !== -Infinity && mx !== Infinity) return [mn, mx];
+  mn = Infinity; mx = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = a[i];
     if (v < mn && v !== -Infinity) mn = v;
     if (v > mx && v !== Infinity) mx = v;
   }

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Raster } from '../../src/array/raster.ts';
 import { DtypeError, ValueError } from '../../src/array/errors.ts';
 import {
-  dequantize, halfStep, quantizationFor, quantizeBlock, quantizeImage, type QuantizeDtype,
+  dequantize, finiteMinMax, halfStep, quantizationFor, quantizeBlock, quantizeImage, type QuantizeDtype,
 } from '../../src/stitch/quantize.ts';
 
 const r1 = (values: number[], dtype: 'float32' | 'float64' = 'float64') =>
@@ -57,6 +57,10 @@ test('auto bounds: floor/ceil of finite values; infinities ignored for bounds an
   assert.equal(quantization.orig_min, -2);
   assert.equal(quantization.orig_max, 3);
   assert.equal(data!.data[2], 32767);
+  const neg = quantizeImage(r1([-Infinity, 0.5, 3.5, NaN])).quantization;
+  assert.deepEqual([neg.orig_min, neg.orig_max], [0, 4]);
+  const inf = quantizeImage(r1([-Infinity, Infinity, NaN])).quantization;
+  assert.deepEqual([inf.orig_min, inf.orig_max], [0, 1]);
   // one bound given: the other from the data, never crossing it
   assert.equal(quantizeImage(r1([0.2, 0.7]), { oldMin: -5 }).quantization.orig_max, 1);
   assert.deepEqual(
@@ -136,6 +140,15 @@ print(json.dumps([None if np.isnan(v) else float(v) for v in x]))
     if (ref[i] === null) assert.ok(Number.isNaN(ours[i]));
     else assert.equal(ours[i], ref[i], `q=${i}`);
   }
+});
+
+test('property: finiteMinMax ignores NaN and infinities', () => {
+  fc.assert(fc.property(fc.array(fc.oneof(fc.double(), fc.constantFrom(NaN, Infinity, -Infinity))), (vals) => {
+    const fin = vals.filter(Number.isFinite);
+    const expected = fin.length ? [Math.min(...fin), Math.max(...fin)] : [Infinity, -Infinity];
+    // + 0: -0 and 0 are the same bound
+    assert.deepEqual(finiteMinMax(Float64Array.from(vals)).map((v) => v + 0), expected.map((v) => v + 0));
+  }));
 });
 
 const finiteFloat = fc.double({ min: -1e6, max: 1e6, noNaN: true });
