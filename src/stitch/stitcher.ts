@@ -4,7 +4,11 @@
  * Blocks of `blocksize` x `blocksize` are allocated on first touch, as fixed-size slots in
  * WebAssembly memory (see block-store.ts); the row loops run as SIMD kernels (wasm-kernels.ts).
  * With `memmap`, blocks live in a temp file (block k at offset k * slotBytes) behind an
- * LRU cache of `cacheBytes` (default 256 MB); the file is removed by `dispose()` and at exit.
+ * LRU cache of `cacheBytes` (default 256 MB; only changed blocks are written back); the file is
+ * removed by `dispose()` and at process exit (also after an uncaught error; not on a fatal signal).
+ * Finished values are read per region (`finalize`, `finalizeBlock`, `blockSource`, `blocks()`) or
+ * summarised without rasters (`finalizedStats`). Disposed stitchers leave their block memory to the
+ * next one (up to 512 MiB; `Stitcher.releasePooledMemory()`).
  */
 import { Raster } from '../array/raster.ts';
 import type { Slice, SpaceSlice } from '../array/slices.ts';
