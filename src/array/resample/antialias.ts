@@ -63,20 +63,13 @@ export function antialiasMargin(plan: AntialiasPlan): { margin: number; align: n
 }
 
 function reflect101(i: number, n: number): number {
-  if (n === 1) return 0;
+  if (n <= 1) return 0;
   while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
   return i;
 }
 
 function isFloatDtype(d: Dtype): boolean {
   return DTYPES[d].isFloat;
-}
-
-function toDtype(v: number, dtype: Dtype): number {
-  if (isFloatDtype(dtype)) return v;
-  const info = DTYPES[dtype];
-  const r = rne(v);
-  return r < info.min ? info.min : r > info.max ? info.max : r;
 }
 
 /**
@@ -150,36 +143,50 @@ export function gaussianKernel(ksize: number, sigma: number, asFloat32: boolean)
  * fixed-point kernels, README C5).
  */
 export function gaussianBlur(src: SourceWindow, dtype: Dtype, kx: number, sigmaX: number, ky: number, sigmaY: number): SourceWindow {
-  if (kx <= 1 && ky <= 1) return src;
   const { width: w, height: h, bands: C, data } = src;
+  if ((kx <= 1 && ky <= 1) || w === 0 || h === 0 || C === 0) return src;
   const isFloat = isFloatDtype(dtype);
   const kxv = gaussianKernel(kx, sigmaX, isFloat);
   const kyv = gaussianKernel(ky, sigmaY, isFloat);
   const rx = kx >> 1;
   const ry = ky >> 1;
-  const tmp = new Float64Array(h * w * C);
-  const xOff = new Int32Array(w * kx);
-  for (let x = 0; x < w; x++) for (let t = 0; t < kx; t++) xOff[x * kx + t] = reflect101(x + t - rx, w) * C;
+  const rs = w * C;
+  // rows: one band of one row at a time, padded by reflection, then a plain convolution
+  const tmp = new Float64Array(h * rs);
+  const pad = new Float64Array(w + 2 * rx);
+  const padSrc = new Int32Array(w + 2 * rx);
+  for (let i = 0; i < padSrc.length; i++) padSrc[i] = reflect101(i - rx, w) * C;
   for (let y = 0; y < h; y++) {
-    const s = y * w * C;
-    for (let x = 0; x < w; x++) {
-      for (let b = 0; b < C; b++) {
+    const s = y * rs;
+    for (let b = 0; b < C; b++) {
+      for (let i = 0; i < pad.length; i++) pad[i] = data[s + padSrc[i]! + b]!;
+      for (let x = 0, o = s + b; x < w; x++, o += C) {
         let acc = 0;
-        for (let t = 0; t < kx; t++) acc += data[s + xOff[x * kx + t]! + b]! * kxv[t]!;
-        tmp[s + x * C + b] = isFloat ? Math.fround(acc) : acc;
+        for (let t = 0; t < kx; t++) acc += pad[x + t]! * kxv[t]!;
+        tmp[o] = isFloat ? Math.fround(acc) : acc;
       }
     }
   }
-  const out = new DTYPES[dtype].ctor(h * w * C) as TypedArray;
-  const rs = w * C;
-  const yOff = new Int32Array(ky);
+  // columns: accumulate whole rows, weight by weight
+  const out = new DTYPES[dtype].ctor(h * rs) as TypedArray;
+  const acc = new Float64Array(rs);
+  const lo = DTYPES[dtype].min;
+  const hi = DTYPES[dtype].max;
   for (let y = 0; y < h; y++) {
-    for (let t = 0; t < ky; t++) yOff[t] = reflect101(y + t - ry, h) * rs;
+    acc.fill(0);
+    for (let t = 0; t < ky; t++) {
+      const off = reflect101(y + t - ry, h) * rs;
+      const kv = kyv[t]!;
+      for (let k = 0; k < rs; k++) acc[k] += tmp[off + k]! * kv;
+    }
     const o = y * rs;
-    for (let k = 0; k < rs; k++) {
-      let acc = 0;
-      for (let t = 0; t < ky; t++) acc += tmp[yOff[t]! + k]! * kyv[t]!;
-      out[o + k] = toDtype(acc, dtype);
+    if (isFloat) {
+      for (let k = 0; k < rs; k++) out[o + k] = acc[k]!;
+    } else {
+      for (let k = 0; k < rs; k++) {
+        const r = rne(acc[k]!);
+        out[o + k] = r < lo ? lo : r > hi ? hi : r;
+      }
     }
   }
   return { ...src, data: out };
