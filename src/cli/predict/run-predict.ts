@@ -196,25 +196,39 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   try {
     // windows of one shape batch together; a smaller edge window flushes the batch
     let batch: PendingWindow[] = [];
-    outer: for (const plan of plans) {
+    // reads run ahead of the model: while onnxruntime computes on its own
+    // threads, the event loop decodes and resamples the next windows
+    const jobs = plans.flatMap((plan) => plan.windows.map((win, i) => ({ plan, win, first: i === 0 })));
+    const ahead: Promise<Raster>[] = [];
+    const prefetch = Math.max(2, 2 * batchSize);
+    let next = 0;
+    const fill = () => {
+      while (ahead.length < prefetch && next < jobs.length) {
+        const { plan, win: [rs, cs] } = jobs[next++];
+        const read = readInputWindow(result.cocoImage(plan.gid), inChannels.spec, space, [rs.start!, rs.stop!], [cs.start!, cs.stop!], inputScale);
+        read.catch(() => {}); // rejections surface when awaited below; this only marks them handled
+        ahead.push(read);
+      }
+    };
+    for (let j = 0; j < jobs.length; j++) {
+      if (interrupted || opts.signal?.aborted) { interrupted = true; break; }
+      const { plan, win: [rs, cs], first } = jobs[j];
+      if (first) manager.expectWindows(plan.gid, plan.windows.length);
       const assetDsize: [number, number] = [
         Math.round(plan.canvas[1] * outputScale), Math.round(plan.canvas[0] * outputScale),
       ];
-      manager.expectWindows(plan.gid, plan.windows.length);
-      for (const [rs, cs] of plan.windows) {
-        if (interrupted || opts.signal?.aborted) { interrupted = true; break outer; }
-        const rows: [number, number] = [rs.start!, rs.stop!];
-        const cols: [number, number] = [cs.start!, cs.stop!];
-        const t = now();
-        const raster = await readInputWindow(result.cocoImage(plan.gid), inChannels.spec, space, rows, cols, inputScale);
-        seconds.read += now() - t;
-        const item: PendingWindow = { gid: plan.gid, rows, cols, input: normalise(raster, mean, std), assetDsize };
-        const sameShape = batch.length === 0
-          || (batch[0].rows[1] - batch[0].rows[0] === rows[1] - rows[0] && batch[0].cols[1] - batch[0].cols[0] === cols[1] - cols[0]);
-        if (!sameShape) { await runBatch(batch); batch = []; }
-        batch.push(item);
-        if (batch.length >= batchSize) { await runBatch(batch); batch = []; }
-      }
+      const rows: [number, number] = [rs.start!, rs.stop!];
+      const cols: [number, number] = [cs.start!, cs.stop!];
+      fill();
+      const t = now();
+      const raster = await ahead.shift()!;
+      seconds.read += now() - t;
+      const item: PendingWindow = { gid: plan.gid, rows, cols, input: normalise(raster, mean, std), assetDsize };
+      const sameShape = batch.length === 0
+        || (batch[0].rows[1] - batch[0].rows[0] === rows[1] - rows[0] && batch[0].cols[1] - batch[0].cols[0] === cols[1] - cols[0]);
+      if (!sameShape) { await runBatch(batch); batch = []; }
+      batch.push(item);
+      if (batch.length >= batchSize) { fill(); await runBatch(batch); batch = []; }
     }
     if (!interrupted) await runBatch(batch);
   } catch (err) {
