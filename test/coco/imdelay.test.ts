@@ -59,6 +59,10 @@ test('errors are clear and raised before any read', async () => {
   assert.throws(() => bare.cocoImage(1).imdelay('a'), /quant_min == quant_max/);
   const nofile = CocoDataset.fromJSON({ images: [{ id: 1, name: 'x', width: 4, height: 4, assets: [{ file_name: 'a.tif', channels: 'a', width: 4, height: 4 }] }] }, { bundleDpath: '/nonexistent' });
   assert.throws(() => nofile.cocoImage(1).imdelay({ channels: 'a', space: 'video' }), (e: unknown) => e instanceof ManifestError && /image 1 has no video/.test(e.message));
+  assert.throws(() => CocoDataset.fromJSON({ images: [{ id: 1, name: 'x', assets: [{ file_name: 'a.tif', channels: 'a', width: 4, height: 4 }] }] }).cocoImage(1).imdelay('a'),
+    /image 1 needs positive integer width and height, got undefined x undefined/);
+  // 'asset' space needs only the asset's size
+  assert.deepEqual(CocoDataset.fromJSON({ images: [{ id: 1, name: 'x', assets: [{ file_name: 'a.tif', channels: 'a', width: 4, height: 3 }] }] }).cocoImage(1).imdelay({ channels: 'a', space: 'asset' }).shape, [3, 4, 1]);
   // a missing file fails at finalize, naming the path
   await assert.rejects(nofile.cocoImage(1).imdelay('a').finalize(), /\/nonexistent\/a\.tif/);
   // an asset whose channels need more bands than the file has

@@ -149,7 +149,9 @@ function buildPlan(image: CocoImage, opts: ImdelayOptions): LoadPlan {
     p.subset = !(p.assetBands.length === n && p.assetBands.every((b, i) => b === i));
   }
   const partList = [...parts.values()];
-  const imageSize = size(image.img.width, image.img.height, `image ${image.id}`);
+  // 'asset' space does not need the image canvas (an image record may lack width/height there)
+  const imageSize: [number, number] = space === 'asset' && !(Number.isInteger(image.img.width) && Number.isInteger(image.img.height))
+    ? [0, 0] : size(image.img.width, image.img.height, `image ${image.id}`);
   let canvas: [number, number];
   let videoSize: [number, number] | null = null;
   let toVideo: Affine | null = null;
