@@ -306,11 +306,65 @@ function kernels(T: ElemType): Bytes {
     const zero = T.vt === F32 ? [0x43, 0, 0, 0, 0] : [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
     const f64c = (v: number): Bytes => [0x44, ...Array.from(new Uint8Array(new Float64Array([v]).buffer))];
     const promote: Bytes = T.vt === F32 ? [0xbb] : [];
+    // vector accumulators: lane-wise min / max (invalid lanes replaced by +-Inf), f64 sums, lane counts
+    f.local('vv', V128); f.local('vm', V128); f.local('vwv', V128); f.local('vmin', V128); f.local('vmax', V128);
+    f.local('vsa', V128); f.local('vsb', V128); f.local('vcnt', V128);
+    const is32 = T.vt === F32;
+    const vmin = simd(is32 ? 232 : 244), vmax = simd(is32 ? 233 : 245), f64x2add = simd(240);
+    const vne = simd(is32 ? 0x42 : 0x48), bitselect = simd(0x52);
+    const cntSub = simd(is32 ? 177 : 209);
+    const promoteLow = simd(95);
+    const hiToLo = simd(0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+    /** accumulate vector vv with validity mask vm */
+    const accVec: Bytes = [
+      ...f.get('vmin'), ...f.get('vv'), ...f64c(Infinity), ...(is32 ? [0xb6 /* f32.demote_f64 */] : []), ...T.splat, ...f.get('vm'), ...bitselect, ...vmin, ...f.set('vmin'),
+      ...f.get('vmax'), ...f.get('vv'), ...f64c(-Infinity), ...(is32 ? [0xb6] : []), ...T.splat, ...f.get('vm'), ...bitselect, ...vmax, ...f.set('vmax'),
+      ...f.get('vv'), ...f.get('vm'), ...vand, ...f.set('vv'),
+      ...(is32
+        ? [...f.get('vsa'), ...f.get('vv'), ...promoteLow, ...f64x2add, ...f.set('vsa'),
+          ...f.get('vsb'), ...f.get('vv'), ...f.get('vv'), ...hiToLo, ...promoteLow, ...f64x2add, ...f.set('vsb')]
+        : [...f.get('vsa'), ...f.get('vv'), ...f64x2add, ...f.set('vsa')]),
+      ...f.get('vcnt'), ...f.get('vm'), ...cntSub, ...f.set('vcnt'),
+    ];
+    const lanesOf = (v: string, op: number, conv: Bytes, combine: (x: Bytes) => Bytes): Bytes =>
+      Array.from({ length: lanes }, (_, l) => combine([...f.get(v), ...simd(op, l), ...conv])).flat();
+    const reduce: Bytes = [
+      ...lanesOf('vmin', is32 ? 0x1f : 0x21, promote, (x) => ifElse([...x, ...f.get('mn'), 0x63], [...x, ...f.set('mn')])),
+      ...lanesOf('vmax', is32 ? 0x1f : 0x21, promote, (x) => ifElse([...x, ...f.get('mx'), 0x64], [...x, ...f.set('mx')])),
+      ...[0, 1].flatMap((l) => [...f.get('sm'), ...f.get('vsa'), ...simd(0x21, l), 0xa0, ...f.set('sm')]),
+      ...(is32 ? [0, 1].flatMap((l) => [...f.get('sm'), ...f.get('vsb'), ...simd(0x21, l), 0xa0, ...f.set('sm')]) : []),
+      ...lanesOf('vcnt', is32 ? 0x1b : 0x1d, is32 ? [0xb7] : [0xb9], (x) => [...f.get('cnt'), ...x, 0xa0, ...f.set('cnt')]),
+    ];
     const body = [
       ...f64c(Infinity), ...f.set('mn'), ...f64c(-Infinity), ...f.set('mx'), ...f64c(0), ...f.set('sm'), ...f64c(0), ...f.set('cnt'),
+      ...f64c(Infinity), ...(is32 ? [0xb6] : []), ...T.splat, ...f.set('vmin'),
+      ...f64c(-Infinity), ...(is32 ? [0xb6] : []), ...T.splat, ...f.set('vmax'),
+      ...vzero, ...f.set('vsa'), ...vzero, ...f.set('vsb'), ...vzero, ...f.set('vcnt'),
       ...rowLoop(f, [['sums', 'sS'], ['wt', 'wtS']], [
         ...f.get('sums'), ...f.set('s'), ...f.get('wt'), ...f.set('t'),
         ...f.get('wt'), ...f.get('npix'), ...i32c(E), mul32, add32, ...f.set('tend'),
+        ...ifElse([...f.get('C'), ...i32c(lanes), eq32], [
+          // one pixel per vector
+          ...whileLoop([...f.get('t'), ...f.get('tend'), ltU], [
+            ...f.get('t'), ...T.load, ...f.set('w'),
+            ...ifElse([...f.get('w'), ...zero, T.ne], [
+              ...f.get('s'), ...vload, ...f.get('w'), ...T.splat, ...T.vdiv, ...f.set('vv'),
+              ...f.get('vv'), ...f.get('vv'), ...T.veq, ...f.set('vm'),
+              ...accVec,
+            ]),
+            ...f.inc('s', i32c(16)), ...f.inc('t', i32c(E)),
+          ]),
+        ], ifElse([...f.get('C'), ...i32c(1), eq32], [
+          // one band: `lanes` pixels per vector (weight 0 -> invalid)
+          ...whileLoop([...f.get('t'), ...i32c(16), add32, ...f.get('tend'), leU], [
+            ...f.get('t'), ...vload, ...f.set('vwv'),
+            ...f.get('s'), ...vload, ...f.get('vwv'), ...T.vdiv, ...f.set('vv'),
+            ...f.get('vv'), ...f.get('vv'), ...T.veq, ...f.get('vwv'), ...vzero, ...vne, ...vand, ...f.set('vm'),
+            ...accVec,
+            ...f.inc('s', i32c(16)), ...f.inc('t', i32c(16)),
+          ]),
+        ])),
+        // generic / tail
         ...whileLoop([...f.get('t'), ...f.get('tend'), ltU], [
           ...f.get('t'), ...T.load, ...f.set('w'),
           ...ifElse([...f.get('w'), ...zero, T.ne], [
@@ -329,6 +383,7 @@ function kernels(T: ElemType): Bytes {
           ...f.inc('t', i32c(E)),
         ]),
       ]),
+      ...reduce,
       ...f.get('out'), ...f.get('mn'), 0x39, 3, 0,
       ...f.get('out'), ...f.get('mx'), 0x39, 3, 8,
       ...f.get('out'), ...f.get('sm'), 0x39, 3, 16,

@@ -281,6 +281,19 @@ test('property: blocks spread over several small WebAssembly memories (arenas) g
     }), { numRuns: 60 });
 });
 
+test('weights that cancel to 0 give NaN (not +-Inf) and are left out of finalizedStats', () => {
+  for (const dtype of ['float32', 'float64'] as const) for (const C of [1, 2, 4]) {
+    const s = new Stitcher([9, 10, C], { dtype, blocksize: 8 });
+    s.add([slice(0, 9), slice(0, 10)], Raster.full([9, 10, C], 3), 1);
+    s.add([slice(0, 9), slice(0, 10)], Raster.full([9, 10, C], 5), -1); // weight 0, sums -2
+    s.add([slice(2, 3), slice(4, 5)], Raster.full([1, 1, C], 7), 2);
+    const out = s.finalize();
+    assert.equal(out.get(2, 4, C - 1), 6); // sums 3 - 5 + 14 = 12, weight 1 - 1 + 2 = 2
+    for (let i = 0; i < out.data.length; i++) if (Math.floor(i / C) !== 2 * 10 + 4) assert.ok(Number.isNaN(out.data[i]), `${dtype} C=${C} index ${i}: ${out.data[i]}`);
+    assert.deepEqual(s.finalizedStats(), { min: 6, max: 6, sum: 6 * C, valid: C });
+  }
+});
+
 test('block memory of a disposed stitcher is reused by the next one without leaking its values', () => {
   for (let round = 0; round < 3; round++) {
     const s = new Stitcher([300, 260, 3], { blocksize: 32 });
