@@ -207,6 +207,9 @@ async function renderPart(plan: LoadPlan, part: AssetPart, win: DestWindow): Pro
     const isFloat = part.quantization !== null || DTYPES[file.dtype].isFloat;
     const { interpolation, antialias, canvas } = plan;
     if (plan.space === 'asset') {
+      if (canvas[0] !== file.width || canvas[1] !== file.height) {
+        throw new ManifestError(`asset ${part.path} is ${file.width}x${file.height} but its record says ${canvas[0]}x${canvas[1]} (width x height)`, part.path);
+      }
       const clipped = sourceWindowFor({ kind: 'copy' }, assetSize, canvas, win);
       const src = await readPart(file, part, clipped);
       return warpAffine(src, Affine.eye(), { dsize: canvas, interpolation, dstWindow: win, srcOrigin: [clipped.x0, clipped.y0], srcSize: assetSize });
