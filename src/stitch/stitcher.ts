@@ -106,17 +106,19 @@ export class Stitcher {
     } else if (Number.isNaN(weight)) {
       throw new StitchError('weight is NaN (expected a number or an HxW raster)');
     }
-    this.stats.windows++;
     const cy0 = y0 > 0 ? y0 : 0, cy1 = y1 < H ? y1 : H, cx0 = x0 > 0 ? x0 : 0, cx1 = x1 < W ? x1 : W;
     const clipped = cy0 !== y0 || cy1 !== y1 || cx0 !== x0 || cx1 !== x1;
-    if (cy1 <= cy0 || cx1 <= cx0) { this.stats.outside++; return { outside: true, clipped, pixels: 0 }; }
+    const outside = cy1 <= cy0 || cx1 <= cx0;
+    // 'raise' checks before anything changes (a failed add leaves no trace, counters included)
+    if (!outside && this.nanPolicy === 'raise') this.#checkFinite(patch, y0, x0, cy0, cy1, cx0, cx1);
+    this.stats.windows++;
+    if (outside) { this.stats.outside++; return { outside: true, clipped, pixels: 0 }; }
     if (clipped) this.stats.clipped++;
     const pw = patch.width;
-    if (this.nanPolicy === 'raise') this.#checkFinite(patch, y0, x0, cy0, cy1, cx0, cx1);
 
     const bs = this.blocksize, E = this.#E, store = this.#store, nbx = this.#nbx;
     const by0 = Math.floor(cy0 / bs), by1 = Math.ceil(cy1 / bs), bx0 = Math.floor(cx0 / bs), bx1 = Math.ceil(cx1 / bs);
-    // acquire (and pin) every block first: scratch goes above the slots of each arena
+    // acquire (and pin) every block first: with a small memmap cache, getting one block may evict another
     const slots: Slot[] = [];
     for (let by = by0; by < by1; by++) for (let bx = bx0; bx < bx1; bx++) {
       const key = by * nbx + bx;
@@ -136,7 +138,7 @@ export class Stitcher {
           const slot = slots[i++], a = slot.arena;
           if (a !== scratchArena) {
             // copy this block row of the clipped patch (converted to the accumulator dtype) and of the
-            // weights above this arena's slots
+            // weights into this arena's scratch
             const rows = ry1 - ry0, pbytes = rows * cw * C * E;
             src = a.scratch(pbytes + 16 + (wr ? rows * cw * E : 0));
             const pv = a.view(src, rows * cw * C), p0 = (ry0 - y0) * pw + (cx0 - x0);

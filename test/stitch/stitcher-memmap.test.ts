@@ -121,6 +121,7 @@ test('memmap: error inside add leaves nothing half-added; dispose afterwards rem
     p.set(31, 31, 1, NaN);
     assert.throws(() => s.add([slice(0, 32), slice(0, 32)], p), /non-finite value NaN at canvas pixel \(31, 31\) band 1/);
     assert.deepEqual(Array.from(new Set(s.finalize([slice(0, 32), slice(0, 32)]).data)), [2], 'the failed adds left no trace');
+    assert.deepEqual(s.stats, { windows: 1, outside: 0, clipped: 0 });
     assert.equal(readdirSync(dir).length, 1);
     s.dispose();
     assert.deepEqual(readdirSync(dir), []);
