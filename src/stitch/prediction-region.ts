@@ -8,30 +8,10 @@ import { Raster } from '../array/raster.ts';
 import { slice } from '../array/slices.ts';
 import type { Affine } from '../array/affine.ts';
 import type { Stitcher } from './stitcher.ts';
-import { StitchError } from './errors.ts';
 
-// INTERIM until src/stitch/polygons.ts (QUANT stream) is committed: loaded dynamically
-// so this file type-checks without it. Replace by a static import of its functions.
-/** GeoJSON MultiPolygon ([polygon][ring][point][x, y]; first ring exterior, then holes). */
-export interface MultiPolygon { type: 'MultiPolygon'; coordinates: number[][][][] }
-interface PolygonsModule {
-  maskToMultiPolygon(mask: Raster, opts: { connectivity: 4 | 8 }): MultiPolygon;
-  scoredPolygons(probs: Raster, thresh: number, opts: { connectivity: 4 | 8 }): { score: number; polygon: MultiPolygon }[];
-  warpMultiPolygon(mp: MultiPolygon, affine: Affine): MultiPolygon;
-  multiPolygonBounds(mp: MultiPolygon): [number, number, number, number];
-}
-const POLYGONS_MODULE: string = './polygons.ts';
-let polygons: PolygonsModule | undefined;
-async function loadPolygons(): Promise<PolygonsModule> {
-  if (!polygons) {
-    try {
-      polygons = (await import(POLYGONS_MODULE)) as PolygonsModule;
-    } catch (err) {
-      throw new StitchError(`polygon extraction (src/stitch/polygons.ts) is not available: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  return polygons;
-}
+import { maskToMultiPolygon, multiPolygonBounds, scoredPolygons, warpMultiPolygon, type MultiPolygon } from './polygons.ts';
+
+export type { MultiPolygon };
 
 /** HxWx1 uint8 mask of the canvas pixels with weight > 0, filled block by block from the touched blocks. */
 export function predictedMask(stitcher: Stitcher): Raster<Uint8Array> {
@@ -52,7 +32,6 @@ export function predictedMask(stitcher: Stitcher): Raster<Uint8Array> {
 
 /** The predicted region of `stitcher` warped by `imgFromAsset` (pixel-corner convention). */
 export async function predictionRegion(stitcher: Stitcher, imgFromAsset: Affine, connectivity: 4 | 8 = 8): Promise<MultiPolygon> {
-  const { maskToMultiPolygon, warpMultiPolygon } = await loadPolygons();
   const mp = maskToMultiPolygon(predictedMask(stitcher), { connectivity });
   return imgFromAsset.isIdentity() ? mp : warpMultiPolygon(mp, imgFromAsset);
 }
@@ -72,7 +51,6 @@ export interface PredictedPolygon {
  */
 export async function predictedPolygons(stitcher: Stitcher, bandIdxs: readonly number[], thresh: number, imgFromAsset: Affine, connectivity: 4 | 8 = 8): Promise<PredictedPolygon[]> {
   if (bandIdxs.length === 0) return [];
-  const { scoredPolygons, warpMultiPolygon, multiPolygonBounds } = await loadPolygons();
   const full = stitcher.finalize();
   const out: PredictedPolygon[] = [];
   for (const band of bandIdxs) {
