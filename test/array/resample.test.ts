@@ -243,6 +243,7 @@ test('errors name the bad value', () => {
   assert.throws(() => warpAffine(src, Affine.scale([1, 0]), { dsize: [4, 4] }), /singular/);
   assert.throws(() => warpAffine(src, Affine.eye(), { dsize: [4, 4], srcOrigin: [2, 0], srcSize: [5, 4] }), ShapeError);
   assert.throws(() => warpAffine(src, Affine.eye(), { dsize: [4, 4], dstWindow: { x0: 0, y0: 0, width: -1, height: 2 } }), /dstWindow/);
+  assert.throws(() => warpAffine(src, Affine.scale(3), { dsize: [4, 1 << 21], dstWindow: { x0: 0, y0: 0, width: 1, height: 1 } }), /at most 1048576 px per side/);
   // a window without the margin the warp needs is an error, not silent garbage
   assert.throws(() => warpAffine(src.crop(0, 0, 2, 2), Affine.scale(0.5), { dsize: [2, 2], srcSize: [4, 4] }), /source window covers only/);
 });

@@ -34,6 +34,9 @@ export type { DestWindow, SourceWindow } from './geometry.ts';
 export type Interpolation = 'nearest' | 'linear' | 'area';
 const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'linear', 'area'];
 
+/** Largest canvas / source side the fixed-point kernels handle (coordinates * 1024 must fit in 31 bits). */
+export const MAX_FIXED_POINT_SIZE = 1 << 20;
+
 /** Which nearest sampler runs: kwcoco's choice by the matrix ('auto'), or always the fixed-point warp ('warp'). */
 export type NearestMode = 'auto' | 'warp';
 
@@ -247,6 +250,10 @@ export function warpAffine(src: Raster, transform: Affine, options: WarpAffineOp
   if (dst.width === 0 || dst.height === 0 || C === 0) return result;
   let source: SourceWindow = { data, width: sw, height: sh, bands: C, x0: origin[0], y0: origin[1], fullWidth: srcSize[0], fullHeight: srcSize[1] };
   const plan = planWarp(transform, srcSize, dsize, interpolation, options.antialias ?? false, nearest, floatData);
+  if ((plan.kind === 'linear' || plan.kind === 'warp-nearest') && Math.max(...dsize, ...srcSize) > MAX_FIXED_POINT_SIZE) {
+    throw new ValueError(`a ${interpolation} warp of a ${srcSize[0]}x${srcSize[1]} source onto a ${dsize[0]}x${dsize[1]} canvas: ` +
+      `OpenCV's fixed-point coordinates (1/1024 px in 32 bits) allow at most ${MAX_FIXED_POINT_SIZE} px per side; warp tiles of it`);
+  }
   switch (plan.kind) {
     case 'copy':
       shiftCopy(source, 0, 0, dst, out, border);
