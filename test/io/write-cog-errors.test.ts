@@ -183,3 +183,21 @@ describe('ZSTD without zstd-napi', () => {
     assert.deepEqual(readdirSync(d), []);
   });
 });
+
+describe('storage failures stop the reading early', () => {
+  it('a tile that cannot be stored makes the next backpressure point reject, so no more blocks are read', async () => {
+    const { LevelWriter } = await import('../../src/io/cog/level-writer.ts');
+    const { Limiter } = await import('../../src/io/cog/compress.ts');
+    const { resolveOptions } = await import('../../src/io/cog/options.ts');
+    const plan = resolveOptions({ blocksize: 16 }, { height: 64, width: 32, bands: 1, dtype: 'uint8' });
+    const failingSink = { size: 0, appendTile: async () => { throw new Error('ENOSPC: no space left on device (simulated)'); } };
+    const lw = new LevelWriter({ plan, limiter: new Limiter(4), compressor: async (raw: Uint8Array) => raw }, 32, 64, failingSink as never);
+    const data = Raster.full([64, 32, 1], 9, 'uint8').data;
+    lw.submitTileRow(lw.cutTileRow(data, 0, 32, 16));
+    await lw.submitted; // the first row is handed over; its storage fails afterwards
+    await new Promise((r) => setTimeout(r, 10));
+    lw.submitTileRow(lw.cutTileRow(data, 16 * 32, 32, 16));
+    await assert.rejects(lw.submitted, /ENOSPC/);
+    await assert.rejects(lw.done(), /ENOSPC/);
+  });
+});

@@ -64,6 +64,8 @@ export class LevelWriter {
   #nextTileRow = 0;
   #submitted: Promise<void> = Promise.resolve();
   #appended: Promise<void> = Promise.resolve();
+  /** the first compression or storage failure, reported at the next backpressure point */
+  #failure: { error: unknown } | null = null;
 
   constructor(ctx: LevelContext, readonly width: number, readonly height: number, readonly sink: LevelSink) {
     this.#ctx = ctx;
@@ -79,8 +81,16 @@ export class LevelWriter {
     this.#scratch = new Uint8Array(bs * bands * this.#sampleBytes);
   }
 
-  /** Resolves once every tile row handed over so far is being compressed (backpressure). */
-  get submitted(): Promise<void> { return this.#submitted; }
+  /**
+   * Resolves once every tile row handed over so far is being compressed
+   * (backpressure); rejects as soon as a tile failed to compress or store,
+   * so the caller stops reading the source.
+   */
+  get submitted(): Promise<void> {
+    return this.#submitted.then(() => {
+      if (this.#failure) throw this.#failure.error;
+    });
+  }
 
   /** Resolves once every tile is stored in the sink; rejects with the first failure. */
   async done(): Promise<void> {
@@ -152,7 +162,7 @@ export class LevelWriter {
           this.counts[i] = data.length;
         }
       });
-      this.#appended.catch(() => {});
+      this.#appended.catch((error: unknown) => { this.#failure ??= { error }; });
     });
     this.#submitted.catch(() => {});
   }
