@@ -160,6 +160,39 @@ describe('predict', needsOrt, () => {
     }
   });
 
+  it('--input-scale 0.5: windows read at half resolution, the asset at half size, values near the 2x2 means', async () => {
+    const dst = join(root, 'input-scale', 'out.kwcoco.json');
+    const r = await runCli([
+      'predict', '--src', src, '--dst', dst, '--model', modelPath, '--channels', 'r|g|b', '--space', 'image',
+      '--window', '24', '--overlap', '0.3', '--input-scale', '0.5', '--expected-minmax', MINMAX.join(','), '--no-progress',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(readFileSync(dst, 'utf8'));
+    const input = await CocoDataset.load(src);
+    for (const img of out.images) {
+      const pred = assetsOf(img).find((a) => a.channels === 'pred.0|pred.1');
+      assert.deepEqual([pred.width, pred.height], [img.width / 2, img.height / 2]);
+      assert.deepEqual(pred.warp_aux_to_img, { scale: 2, type: 'affine' });
+      const rgbAsset = assetsOf(input.index.imgs.get(img.id)).find((a: any) => a.channels === 'r|g|b');
+      const rgb = gdalRead(join(dirname(src), rgbAsset.file_name));
+      const got = dequantized(join(dirname(dst), pred.file_name), pred.quantization);
+      // antialiased linear downscaling is not a box mean, but it is close to one on average
+      let sum = 0;
+      let n = 0;
+      for (let y = 0; y < pred.height; y++) {
+        for (let x = 0; x < pred.width; x++) {
+          let want = B[0];
+          for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) want += W[0][0] * rgb.data[((2 * y + dy) * img.width + 2 * x + dx) * 3] / 4;
+          const v = got.data[(y * pred.width + x) * 2];
+          assert.ok(Number.isFinite(v), `image ${img.id} (${y}, ${x}) is not covered`);
+          sum += Math.abs(v - want);
+          n++;
+        }
+      }
+      assert.ok(sum / n < 0.03, `image ${img.id}: mean abs difference to the 2x2 mean ${sum / n}`);
+    }
+  });
+
   it('bad input exits 2 with one line naming the value', async () => {
     const dst = join(root, 'bad', 'out.kwcoco.json');
     const base = ['predict', '--src', src, '--dst', dst, '--channels', 'r|g|b', '--no-progress'];

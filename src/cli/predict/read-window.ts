@@ -25,11 +25,13 @@ export async function readInputWindow(
     const raster = await delayed.crop([slice(rows[0], rows[1]), slice(cols[0], cols[1])]).finalize();
     return raster.dtype === 'float32' ? raster : raster.astype('float32');
   }
-  // covering region of the unscaled space, one pixel of margin for the kernel
-  const r0 = Math.max(0, Math.floor(rows[0] / inputScale) - 1);
-  const c0 = Math.max(0, Math.floor(cols[0] / inputScale) - 1);
-  const r1 = Math.min(delayed.shape[0], Math.ceil(rows[1] / inputScale) + 1);
-  const c1 = Math.min(delayed.shape[1], Math.ceil(cols[1] / inputScale) + 1);
+  // covering region of the unscaled space, with a margin for the kernel
+  // (the antialiasing blur of a downscale reaches about 2 / scale pixels)
+  const m = inputScale < 1 ? Math.ceil(2 / inputScale) + 1 : 1;
+  const r0 = Math.max(0, Math.floor(rows[0] / inputScale) - m);
+  const c0 = Math.max(0, Math.floor(cols[0] / inputScale) - m);
+  const r1 = Math.min(delayed.shape[0], Math.ceil(rows[1] / inputScale) + m);
+  const c1 = Math.min(delayed.shape[1], Math.ceil(cols[1] / inputScale) + m);
   if (r1 <= r0 || c1 <= c0) return Raster.full([h, w, delayed.shape[2]], NaN, 'float32');
   const region = await delayed.crop([slice(r0, r1), slice(c0, c1)]).finalize();
   // region pixel (x, y) is unscaled (x + c0, y + r0), i.e. scaled s * (x + c0) - cols[0]
@@ -37,5 +39,5 @@ export async function readInputWindow(
     .matmul(Affine.scale(inputScale))
     .matmul(Affine.translate(c0, r0));
   const src = region.dtype === 'float32' ? region : region.astype('float32');
-  return warpAffine(src, toWindow, { dsize: [w, h], interpolation: inputScale < 1 ? 'area' : 'linear' });
+  return warpAffine(src, toWindow, { dsize: [w, h], interpolation: 'linear', antialias: inputScale < 1 });
 }
