@@ -10,6 +10,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises';
 
 const COPY_CHUNK = 8 << 20;
 
+/** Compressed, framed tiles of one level: in memory, then in a spill file. */
 export class LevelSink {
   #chunks: Uint8Array[] = [];
   #size = 0;

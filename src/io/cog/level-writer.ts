@@ -43,6 +43,7 @@ function isAllFill(src: TypedArray, offset: number, stride: number, h: number, r
   return true;
 }
 
+/** Tiles one level: cut, predict, compress (bounded), store in row-major order. */
 export class LevelWriter {
   readonly tilesAcross: number;
   readonly tilesDown: number;

@@ -12,6 +12,7 @@
  */
 import { allocate, DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
 
+/** How overview pixels are computed from the level before. */
 export type OverviewResample = 'nearest' | 'average';
 
 /** Reduces rows by an integer factor `k`, calling `emit` with each finished output row. */

@@ -21,9 +21,11 @@ export interface TiffFormat {
   readonly maxOffset: number;
 }
 
+/** Classic TIFF: 32-bit offsets, 12-byte entries. */
 export const CLASSIC_TIFF: TiffFormat = {
   bigtiff: false, headerBytes: 8, countBytes: 2, entryBytes: 12, offsetBytes: 4, offsetType: FieldType.LONG, maxOffset: 0xffffffff,
 };
+/** BigTIFF: 64-bit offsets, 20-byte entries. */
 export const BIG_TIFF: TiffFormat = {
   bigtiff: true, headerBytes: 16, countBytes: 8, entryBytes: 20, offsetBytes: 8, offsetType: FieldType.LONG8, maxOffset: Number.MAX_SAFE_INTEGER,
 };

@@ -28,6 +28,7 @@ import { LevelWriter } from './level-writer.ts';
 import { checkSource, resolveOptions, type BlockSource, type CogPlan, type WriteCogOptions } from './options.ts';
 import { RowReducer } from './overviews.ts';
 
+/** Options and block-source types of {@link writeCog}. */
 export type { WriteCogOptions, BlockSource } from './options.ts';
 
 /** Compressed tiles kept in memory per level before spilling to a temporary file. */
