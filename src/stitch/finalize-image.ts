@@ -55,31 +55,72 @@ export interface WrittenAsset {
   totalProb: number;
 }
 
-/** Valid range and NaN-ignoring sum of the stitched canvas, from its touched blocks only. */
-export function scanStitcher(stitcher: Stitcher): { min: number; max: number; sum: number; valid: number } {
+/**
+ * Statistics gathered from finalized blocks: valid range, NaN-ignoring sum and,
+ * optionally, the mask of predicted pixels (weight > 0, i.e. not NaN: NaN inputs are
+ * given zero weight by the manager, so a stitched value is NaN exactly where no weight fell).
+ */
+export class CanvasStats {
+  min = Infinity;
+  max = -Infinity;
+  sum = 0;
+  valid = 0;
+  /** H*W bytes, 1 where predicted (null when not asked for) */
+  readonly mask: Uint8Array | null;
+  readonly width: number;
+  readonly height: number;
+
+  constructor(height: number, width: number, withMask: boolean) {
+    this.height = height;
+    this.width = width;
+    this.mask = withMask ? new Uint8Array(height * width) : null;
+  }
+
+  /** Fold in the finalized block at (y0, x0). */
+  visit(y0: number, x0: number, blk: Raster): void {
+    const d = blk.data as Float32Array | Float64Array;
+    const C = blk.bands, h = blk.height, w = blk.width, W = this.width;
+    const hh = Math.min(h, this.height - y0), ww = Math.min(w, W - x0);
+    const mask = this.mask;
+    let bmin = Infinity, bmax = -Infinity, bsum = 0, n = 0;
+    for (let y = 0; y < hh; y++) {
+      let i = y * w * C;
+      const mo = (y0 + y) * W + x0;
+      for (let x = 0; x < ww; x++) {
+        if (mask !== null && d[i] === d[i]) mask[mo + x] = 1;
+        for (let c = 0; c < C; c++, i++) {
+          const v = d[i];
+          if (v !== v) continue;
+          if (v < bmin) bmin = v;
+          if (v > bmax) bmax = v;
+          bsum += v;
+          n++;
+        }
+      }
+    }
+    if (bmin < this.min) this.min = bmin;
+    if (bmax > this.max) this.max = bmax;
+    this.sum += bsum;
+    this.valid += n;
+  }
+
+  /** The mask as an HxWx1 raster. */
+  maskRaster(): Raster<Uint8Array> | null {
+    return this.mask ? new Raster(this.mask, [this.height, this.width, 1]) : null;
+  }
+}
+
+/** Statistics of the stitched canvas from its touched blocks only (one pass of finalizeBlock). */
+export function scanStitcher(stitcher: Stitcher, withMask = false): CanvasStats {
   const [H, W] = stitcher.shape;
   const bs = stitcher.blocksize;
-  let min = Infinity, max = -Infinity, sum = 0, valid = 0;
+  const stats = new CanvasStats(H, W, withMask);
   for (const [by, bx] of stitcher.touchedBlocks()) {
     const y0 = by * bs, x0 = bx * bs;
     const blk = stitcher.finalizeBlock(y0, x0, Math.min(bs, H - y0), Math.min(bs, W - x0));
-    if (blk === null) continue;
-    const d = blk.data as Float32Array | Float64Array;
-    let bmin = Infinity, bmax = -Infinity, bsum = 0, n = 0;
-    for (let i = 0; i < d.length; i++) {
-      const v = d[i];
-      if (v !== v) continue;
-      if (v < bmin) bmin = v;
-      if (v > bmax) bmax = v;
-      bsum += v;
-      n++;
-    }
-    if (bmin < min) min = bmin;
-    if (bmax > max) max = bmax;
-    sum += bsum;
-    valid += n;
+    if (blk !== null) stats.visit(y0, x0, blk);
   }
-  return { min, max, sum, valid };
+  return stats;
 }
 
 /** The quantization of a canvas: from `expectedMinmax`, else floor/ceil of the valid range (0..1 when nothing is valid), as `quantizeImage`. */
@@ -101,37 +142,45 @@ export function pythonRepr(q: Quantization | null): string {
 
 /**
  * Write the stitched canvas of `stitcher` to `fpath` (atomically).
- * Returns its size, quantization and total.
+ * Returns its size, quantization, total and (with `opts.mask`) the predicted-pixel mask.
+ * One pass over the blocks when the quantization range is known up front
+ * (`expectedMinmax`, or no quantization); otherwise a scan pass first.
  */
-export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts: WriteAssetOptions): Promise<WrittenAsset> {
+export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts: WriteAssetOptions & { mask?: boolean }): Promise<WrittenAsset & { mask: Raster<Uint8Array> | null }> {
   const [height, width, bands] = stitcher.shape;
-  const range = scanStitcher(stitcher);
-  const quantization = opts.quantize ? quantizationOf(opts.format, range, opts.expectedMinmax) : null;
+  const withMask = opts.mask ?? false;
+  const needScan = opts.quantize && !opts.expectedMinmax && opts.format !== 'png';
+  // stats come from the scan pass, or are gathered while the writer pulls blocks
+  const stats = needScan ? scanStitcher(stitcher, withMask) : new CanvasStats(height, width, withMask);
   const writeCog = opts.io?.writeCog ?? defaultWriteCog;
   const writePng = opts.io?.writePng ?? defaultWritePng;
   await mkdir(dirname(fpath), { recursive: true });
 
   if (opts.format === 'png') {
-    if (!quantization) throw new StitchError(`cannot write ${fpath} as PNG without quantize: PNG holds integers only (use probFormat 'cog' or quantize: true)`);
     // PNG has no tiles: the encoder needs the whole image.
-    const full = quantizeBlock(stitcher.finalize(), quantization);
-    await atomically(fpath, (tmp) => writePng(tmp, full));
-    return { height, width, bands, quantization, totalProb: range.sum };
+    const full = stitcher.finalize();
+    stats.visit(0, 0, full);
+    const quantization = opts.quantize ? quantizationOf('png', stats, opts.expectedMinmax) : null;
+    if (!quantization) throw new StitchError(`cannot write ${fpath} as PNG without quantize: PNG holds integers only (use probFormat 'cog' or quantize: true)`);
+    const q = quantizeBlock(full, quantization);
+    await atomically(fpath, (tmp) => writePng(tmp, q));
+    return { height, width, bands, quantization, totalProb: stats.sum, mask: stats.maskRaster() };
   }
 
-  const source = quantization
-    ? {
-      height, width, bands, dtype: quantizeDtypeOf(quantization),
-      readBlock: (y0: number, x0: number, h: number, w: number): Raster | null => {
-        const blk = stitcher.finalizeBlock(y0, x0, h, w);
-        return blk === null ? null : quantizeBlock(blk, quantization);
-      },
-    }
-    : stitcher.blockSource();
+  const quantization = opts.quantize ? quantizationOf(opts.format, stats, opts.expectedMinmax) : null;
+  const source = {
+    height, width, bands, dtype: quantization ? quantizeDtypeOf(quantization) : stitcher.dtype,
+    readBlock: (y0: number, x0: number, h: number, w: number): Raster | null => {
+      const blk = stitcher.finalizeBlock(y0, x0, h, w);
+      if (blk === null) return null;
+      if (!needScan) stats.visit(y0, x0, blk);
+      return quantization ? quantizeBlock(blk, quantization) : blk;
+    },
+  };
   const options: WriteCogOptions = {
     compress: opts.compress,
     blocksize: opts.blocksize,
-    nodata: quantization ? quantization.nodata ?? undefined : NaN,
+    nodata: quantization ? quantization.nodata : NaN,
     metadata: { quantization: pythonRepr(quantization) },
     overviewResample: 'nearest',
   };
@@ -139,7 +188,7 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   if (opts.epsg !== undefined) options.epsg = opts.epsg;
   if (opts.transform) options.transform = opts.transform;
   await atomically(fpath, (tmp) => writeCog(tmp, source, options));
-  return { height, width, bands, quantization, totalProb: range.sum };
+  return { height, width, bands, quantization, totalProb: stats.sum, mask: stats.maskRaster() };
 }
 
 /** Run `write(tmp)` then rename tmp -> fpath; on failure remove tmp (whatever the writer left) and rethrow. */

@@ -10,7 +10,8 @@
  * `asset-naming.ts` (safe file names), `prediction-region.ts` (polygons).
  *
  * The dataset is only modified in the finalize continuation, after the file is on
- * disk, one image at a time in submission order (deterministic ids and order).
+ * disk, one image at a time in submission order (deterministic ids and order, also
+ * across managers sharing one writer queue).
  *
  * @example
  * const manager = new CocoStitchingManager(dset, { shortCode: 'pred', chanCode: 'salient', stitchingSpace: 'video' });
@@ -32,7 +33,7 @@ import { WriterOptionError } from '../io/errors.ts';
 import { assetLocation } from './asset-naming.ts';
 import { StitchError, StitchStateError } from './errors.ts';
 import { writeStitchedAsset, type AssetWriters, type Quantization } from './finalize-image.ts';
-import { predictedPolygons, predictionRegion, type MultiPolygon, type PredictedPolygon } from './prediction-region.ts';
+import { predictedPolygons, predictionRegion, regionFromMask, type MultiPolygon, type PredictedPolygon } from './prediction-region.ts';
 import { Readiness } from './readiness.ts';
 import { Stitcher } from './stitcher.ts';
 import { upweightCenterMask } from './weights.ts';
@@ -159,7 +160,6 @@ export class CocoStitchingManager {
   #finalized = new Set<number>();
   #failed = new Set<number>();
   #submissions = new Set<Promise<unknown>>();
-  #chain: Promise<void> = Promise.resolve();
   #disposed = false;
 
   constructor(resultDataset: CocoDataset, options: CocoStitchingManagerOptions = {}) {
@@ -454,14 +454,12 @@ export class CocoStitchingManager {
     this.#readiness.discard(gid);
     this.#seen.add(gid);
     this.#finalizing.add(gid);
-    // registration happens in submission order
-    const prev = this.#chain;
-    let release!: () => void;
-    this.#chain = new Promise<void>((res) => { release = res; });
+    // registration happens in submission order (across managers sharing the queue)
+    const { wait, release } = this.writerQueue.turn();
     return async () => {
       try {
         const outcome = await this.#write(gid, img, state);
-        await prev;
+        await wait;
         return this.#register(gid, img, outcome);
       } catch (err) {
         this.#failed.add(gid);
@@ -469,7 +467,8 @@ export class CocoStitchingManager {
       } finally {
         state.stitcher.dispose();
         this.#finalizing.delete(gid);
-        release();
+        // a failed job passes its turn on only after the earlier ones (order is kept)
+        void wait.then(release);
       }
     };
   }
@@ -490,7 +489,6 @@ export class CocoStitchingManager {
     }
     const imgFromAsset = this.#imgFromAsset(img, state.scale);
     const out: WriteOutcome = { imgFromAsset, totalProb: 0, nAnns: 0, preds: [] };
-    if (this.writePredictionAttrs) out.region = await predictionRegion(stitcher, imgFromAsset, this.#opts.connectivity ?? 8);
     if (this.writeProbs) {
       const ext = this.probFormat === 'png' ? '.png' : '.tif';
       const loc = assetLocation(this.resultDataset.bundleDpath, {
@@ -502,10 +500,11 @@ export class CocoStitchingManager {
       }
       const written = await writeStitchedAsset(stitcher, loc.fpath, {
         format: this.probFormat, compress: this.probCompress, blocksize: this.probBlocksize,
-        quantize: this.quantize, expectedMinmax: this.expectedMinmax, io: this.#opts.io,
+        quantize: this.quantize, expectedMinmax: this.expectedMinmax, io: this.#opts.io, mask: this.writePredictionAttrs,
         ...(geo ? { epsg: geo.epsg, transform: geo.transform, overviews: 2 } : {}),
       });
       out.totalProb = written.totalProb;
+      if (written.mask) out.region = regionFromMask(written.mask, imgFromAsset, this.#opts.connectivity ?? 8);
       out.asset = {
         file_name: loc.fileName,
         channels: this.chanCode!,
@@ -516,8 +515,9 @@ export class CocoStitchingManager {
         ...(written.quantization ? { quantization: written.quantization } : {}),
       };
     }
+    if (this.writePredictionAttrs && !out.region) out.region = predictionRegion(stitcher, imgFromAsset, this.#opts.connectivity ?? 8);
     if (this.writePreds) {
-      out.preds = await predictedPolygons(stitcher, this.polygonIdxs, this.thresh, imgFromAsset, this.#opts.connectivity ?? 8);
+      out.preds = predictedPolygons(stitcher, this.polygonIdxs, this.thresh, imgFromAsset, this.#opts.connectivity ?? 8);
     }
     return out;
   }

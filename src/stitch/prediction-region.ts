@@ -31,9 +31,42 @@ export function predictedMask(stitcher: Stitcher): Raster<Uint8Array> {
 }
 
 /** The predicted region of `stitcher` warped by `imgFromAsset` (pixel-corner convention). */
-export async function predictionRegion(stitcher: Stitcher, imgFromAsset: Affine, connectivity: 4 | 8 = 8): Promise<MultiPolygon> {
-  const mp = maskToMultiPolygon(predictedMask(stitcher), { connectivity });
+export function predictionRegion(stitcher: Stitcher, imgFromAsset: Affine, connectivity: 4 | 8 = 8): MultiPolygon {
+  return regionFromMask(predictedMask(stitcher), imgFromAsset, connectivity);
+}
+
+/**
+ * The MultiPolygon of a 0/1 mask (HxWx1) warped by `imgFromAsset`. A mask that is one
+ * filled rectangle (the common case: full coverage) is answered without tracing.
+ */
+export function regionFromMask(mask: Raster<Uint8Array>, imgFromAsset: Affine, connectivity: 4 | 8 = 8): MultiPolygon {
+  const rect = filledRectangle(mask);
+  const mp: MultiPolygon = rect === null
+    ? maskToMultiPolygon(mask, { connectivity })
+    : rect === 'empty'
+      ? { type: 'MultiPolygon', coordinates: [] }
+      : { type: 'MultiPolygon', coordinates: [[[[rect[0], rect[1]], [rect[2], rect[1]], [rect[2], rect[3]], [rect[0], rect[3]], [rect[0], rect[1]]]]] };
   return imgFromAsset.isIdentity() ? mp : warpMultiPolygon(mp, imgFromAsset);
+}
+
+/** [x0, y0, x1, y1] when the ones of `mask` fill exactly their bounding box; 'empty' when none; else null. */
+function filledRectangle(mask: Raster<Uint8Array>): [number, number, number, number] | 'empty' | null {
+  const { height: H, width: W } = mask;
+  const d = mask.data;
+  let x0 = W, x1 = -1, y0 = H, y1 = -1, n = 0;
+  for (let y = 0; y < H; y++) {
+    const o = y * W;
+    let first = -1, last = -1;
+    for (let x = 0; x < W; x++) if (d[o + x]) { if (first < 0) first = x; last = x; n++; }
+    if (first >= 0) {
+      if (y < y0) y0 = y;
+      y1 = y;
+      if (first < x0) x0 = first;
+      if (last > x1) x1 = last;
+    }
+  }
+  if (n === 0) return 'empty';
+  return n === (x1 - x0 + 1) * (y1 - y0 + 1) ? [x0, y0, x1 + 1, y1 + 1] : null;
 }
 
 /** One annotation proposed by `writePreds` (image space). */
@@ -49,7 +82,7 @@ export interface PredictedPolygon {
  * Connected regions above `thresh` in each of `bandIdxs`, scored by their mean
  * probability, warped to image space with their COCO bbox `[x, y, w, h]`.
  */
-export async function predictedPolygons(stitcher: Stitcher, bandIdxs: readonly number[], thresh: number, imgFromAsset: Affine, connectivity: 4 | 8 = 8): Promise<PredictedPolygon[]> {
+export function predictedPolygons(stitcher: Stitcher, bandIdxs: readonly number[], thresh: number, imgFromAsset: Affine, connectivity: 4 | 8 = 8): PredictedPolygon[] {
   if (bandIdxs.length === 0) return [];
   const full = stitcher.finalize();
   const out: PredictedPolygon[] = [];

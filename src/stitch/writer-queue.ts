@@ -37,11 +37,25 @@ export class WriterQueue {
   #errors: { owner: unknown; error: unknown }[] = [];
   #peak = 0;
   #submitted = 0;
+  #turn: Promise<void> = Promise.resolve();
 
   constructor(options: WriterQueueOptions = {}) {
     const m = options.maxInFlight ?? 2;
     if (!Number.isInteger(m) || m < 1) throw new StitchError(`WriterQueue maxInFlight must be an integer >= 1, got ${JSON.stringify(m)}`);
     this.maxInFlight = m;
+  }
+
+  /**
+   * Reserve the next turn of an ordered step (the manager registers finished images in
+   * turn, so the dataset changes in submission order even when writes finish out of
+   * order, across every manager sharing this queue). `wait` resolves once every
+   * earlier turn has been released; `release` must always be called.
+   */
+  turn(): { wait: Promise<void>; release: () => void } {
+    const wait = this.#turn;
+    let release!: () => void;
+    this.#turn = new Promise<void>((res) => { release = res; });
+    return { wait, release };
   }
 
   /** Jobs running now. */

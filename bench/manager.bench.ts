@@ -1,0 +1,157 @@
+/**
+ * CocoStitchingManager benchmark: one 4096x4096 image stitched through
+ * `accumulateImage` (downweightEdges) and `finalizeImage` to an int16 DEFLATE COG
+ * (128 tiles, quantized), vs a naive reference in the same run: a dense float32
+ * accumulator (sums + one weight plane) in this process, quantized densely, then
+ * GDAL (Debian python3-gdal, COG driver, same options) writing the same COG.
+ *
+ * Cases (each in its own child process, so peak RSS is per case):
+ * - `manager`: 256 windows of 360x360x2 (overlap 0.3): the brief's case
+ * - `naive`: the dense reference of the same job (+ GDAL writing its output)
+ * - `manager-961x4`: the issue's baseline job: 961 windows of 256x256x4 (overlap 0.5)
+ * - `naive-961x4`: its dense reference (+ GDAL)
+ * - `manager-961x4-memmap`: the same with `memmap` (blocks in a temp file, 256 MB cache)
+ *
+ * `npm run bench -- manager`; one case: `node --import tsx bench/manager.bench.ts --only=manager,naive`.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Raster } from '../src/array/raster.ts';
+import { SlidingWindow } from '../src/array/sliding-window.ts';
+import { CocoDataset } from '../src/coco/dataset.ts';
+import { CocoStitchingManager } from '../src/stitch/manager.ts';
+import { quantizationFor, quantizeBlock } from '../src/stitch/quantize.ts';
+import { upweightCenterMask } from '../src/stitch/weights.ts';
+
+interface Case { N: number; P: number; C: number; overlap: number; naive?: boolean; memmap?: boolean }
+const CASES: Record<string, Case> = {
+  manager: { N: 4096, P: 360, C: 2, overlap: 0.3 },
+  naive: { N: 4096, P: 360, C: 2, overlap: 0.3, naive: true },
+  'manager-961x4': { N: 4096, P: 256, C: 4, overlap: 0.5 },
+  'naive-961x4': { N: 4096, P: 256, C: 4, overlap: 0.5, naive: true },
+  'manager-961x4-memmap': { N: 4096, P: 256, C: 4, overlap: 0.5, memmap: true },
+};
+
+const GDAL_WRITE = `
+import sys, time, resource, json
+import numpy as np
+from osgeo import gdal
+gdal.UseExceptions()
+raw, out, h, w, c = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+a = np.fromfile(raw, dtype='<i2').reshape(h, w, c)
+res = {}
+for name, extra in [('gdal', []), ('gdal-threads', ['NUM_THREADS=ALL_CPUS'])]:
+    t = time.perf_counter()
+    mem = gdal.GetDriverByName('MEM').Create('', w, h, c, gdal.GDT_Int16)
+    for b in range(c):
+        band = mem.GetRasterBand(b + 1)
+        band.WriteArray(a[:, :, b])
+        band.SetNoDataValue(-9999)
+    gdal.GetDriverByName('COG').CreateCopy(out, mem, options=['COMPRESS=DEFLATE', 'LEVEL=6', 'PREDICTOR=YES', 'BLOCKSIZE=128', 'OVERVIEWS=NONE', 'INTERLEAVE=PIXEL'] + extra)
+    mem = None
+    res[name] = (time.perf_counter() - t) * 1000
+res['rss'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(res))
+`;
+
+/** Deterministic smooth-ish window data in [0, 1]. */
+function makePatch(P: number, C: number): Raster {
+  const d = new Float32Array(P * P * C);
+  for (let i = 0; i < d.length; i++) d[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
+  return new Raster(d, [P, P, C]);
+}
+
+async function runManager(c: Case, dir: string) {
+  const { N, P, C, overlap } = c;
+  const dset = CocoDataset.fromJSON({ images: [{ id: 1, name: 'big', width: N, height: N }] }, { bundleDpath: dir });
+  const chanCode = Array.from({ length: C }, (_, i) => `p.${i}`).join('|');
+  const m = new CocoStitchingManager(dset, { shortCode: 'bench', chanCode, stitchingSpace: 'image', memmap: c.memmap ?? false, memmapCacheBytes: 256 * 2 ** 20, writePredictionAttrs: true });
+  const patch = makePatch(P, C);
+  const wins = [...new SlidingWindow([N, N], [P, P], { overlap, keepbound: true, allowOvershoot: true })];
+  const t0 = performance.now();
+  for (const [rs, cs] of wins) m.accumulateImage(1, [rs, cs], patch, { downweightEdges: true });
+  const t1 = performance.now();
+  await m.finalizeImage(1);
+  const t2 = performance.now();
+  const asset = dset.cocoImage(1).assets.at(-1)!;
+  const bytes = statSync(join(dir, asset.file_name)).size;
+  m.dispose();
+  return { n: wins.length, acc: t1 - t0, fin: t2 - t1, rss: process.resourceUsage().maxRSS / 1024, bytes };
+}
+
+function runNaive(c: Case, dir: string) {
+  const { N, P, C, overlap } = c;
+  const patch = makePatch(P, C);
+  const pd = patch.data as Float32Array;
+  const wd = upweightCenterMask([P, P]).data;
+  const wins = [...new SlidingWindow([N, N], [P, P], { overlap, keepbound: true, allowOvershoot: true })];
+  const t0 = performance.now();
+  const sums = new Float32Array(N * N * C), wts = new Float32Array(N * N);
+  for (const [rs, cs] of wins) {
+    const y = rs.start!, x = cs.start!;
+    const h = Math.min(P, N - y), w = Math.min(P, N - x);
+    for (let r = 0; r < h; r++) {
+      const o = (y + r) * N + x, po = r * P;
+      for (let i = 0; i < w; i++) {
+        const wt = wd[po + i];
+        wts[o + i] += wt;
+        for (let b = 0; b < C; b++) sums[(o + i) * C + b] += pd[(po + i) * C + b] * wt;
+      }
+    }
+  }
+  const t1 = performance.now();
+  // dense finalize + range + quantization (the original's stitcher.finalize() + quantize_image)
+  let mn = Infinity, mx = -Infinity;
+  for (let p = 0; p < N * N; p++) for (let b = 0; b < C; b++) {
+    const v = sums[p * C + b] / wts[p];
+    sums[p * C + b] = v;
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  const q = quantizationFor('int16', Math.floor(mn), Math.ceil(mx));
+  const quant = quantizeBlock(new Raster(sums, [N, N, C]), q);
+  const t2 = performance.now();
+  const raw = join(dir, 'quant.i16');
+  writeFileSync(raw, new Uint8Array(quant.data.buffer, quant.data.byteOffset, quant.data.byteLength));
+  const rss = process.resourceUsage().maxRSS / 1024;
+  const out = join(dir, 'gdal.tif');
+  const r = spawnSync('/usr/bin/python3', ['-c', GDAL_WRITE, raw, out, String(N), String(N), String(C)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`GDAL failed: ${r.stderr}`);
+  const g = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  return { n: wins.length, acc: t1 - t0, quant: t2 - t1, gdal: g.gdal, gdalThreads: g['gdal-threads'], gdalRss: g.rss, rss, bytes: statSync(out).size };
+}
+
+const arg = process.argv[2];
+const mode = arg && !arg.startsWith('--') ? arg : undefined;
+if (mode) {
+  const c = CASES[mode];
+  const dir = mkdtempSync(join(tmpdir(), 'mgr-bench-'));
+  try {
+    const o = c.naive ? runNaive(c, dir) : await runManager(c, dir);
+    console.log(JSON.stringify(o));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+} else {
+  const self = fileURLToPath(import.meta.url);
+  const only = arg?.startsWith('--only=') ? arg.slice(7).split(',') : [];
+  console.log(`load: ${(await import('node:os')).loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  console.log('| case | job | windows | accumulate ms | finalize ms (quantize + write) | peak RSS MB | file MB |\n|---|---|---|---|---|---|---|');
+  for (const m of Object.keys(CASES)) {
+    if (only.length && !only.includes(m)) continue;
+    const { N, P, C, overlap, naive } = CASES[m];
+    const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, m], { encoding: 'utf8' });
+    if (r.status !== 0) { console.log(`| ${m} | failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')} |`); continue; }
+    const o = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    const job = `${N}x${N}x${C}, ${P}px overlap ${overlap}`;
+    if (naive) {
+      console.log(`| ${m} (dense JS) | ${job} | ${o.n} | ${o.acc.toFixed(0)} | ${o.quant.toFixed(0)} dense finalize+quantize | ${o.rss.toFixed(0)} | |`);
+      console.log(`| ${m} GDAL COG write | same int16 data | | | ${o.gdal.toFixed(0)} (NUM_THREADS=ALL_CPUS: ${o.gdalThreads.toFixed(0)}) | ${o.gdalRss.toFixed(0)} (python) | ${(o.bytes / 2 ** 20).toFixed(1)} |`);
+    } else {
+      console.log(`| ${m} | ${job} | ${o.n} | ${o.acc.toFixed(0)} | ${o.fin.toFixed(0)} | ${o.rss.toFixed(0)} | ${(o.bytes / 2 ** 20).toFixed(1)} |`);
+    }
+  }
+}
