@@ -383,3 +383,38 @@ test('writeProbs false: nothing written, no asset; totalProb 0', async () => {
   assert.equal(existsSync(join(dset.bundleDpath, '_assets')), false);
   void mkdirSync;
 });
+
+test('defect: dtype and memmap are honoured in both stitching spaces (the original ignored them in image space)', async () => {
+  const { readRaster } = await import('../../src/io/read-raster.ts');
+  for (const space of ['video', 'image'] as const) {
+    const dir = tmp();
+    const dset = toyDataset();
+    const m = new CocoStitchingManager(dset, { shortCode: 'd', chanCode: 'a|b', stitchingSpace: space, dtype: 'float64', memmap: dir, quantize: false, writePredictionAttrs: false });
+    const data = Raster.zeros([64, 64, 2], 'float64');
+    for (let i = 0; i < data.data.length; i++) data.data[i] = 1 + i * 1e-9; // needs float64 to survive
+    m.accumulateImage(1, null, data);
+    assert.equal(readdirSync(dir).length, 1, `${space}: the memmap folder holds the stitcher's blocks`);
+    await m.finalizeImage(1);
+    assert.equal(readdirSync(dir).length, 0, `${space}: removed after finalize`);
+    const a = dset.index.imgs.get(1)!.assets![0];
+    const { raster } = await readRaster(join(dset.bundleDpath, a.file_name));
+    assert.equal(raster.dtype, 'float64', space);
+    assert.equal(raster.get(63, 63, 1), data.get(63, 63, 1));
+  }
+});
+
+test('weights: a raster off by more than 1 pixel is an error; weights multiply with downweightEdges', async () => {
+  const dset = toyDataset();
+  const m = new CocoStitchingManager(dset, { ...pngOpts, stitchingSpace: 'image', expectedMinmax: [0, 1] });
+  assert.throws(() => m.accumulateImage(1, [slice(0, 8), slice(0, 8)], full(8, 8, 2, 0.5), { weights: Raster.full([10, 8, 1], 1, 'float32') }), /weights of shape \[10, 8, 1\].*\[8, 8, 2\]/);
+  assert.throws(() => m.accumulateImage(1, [slice(0, 8), slice(0, 8)], full(8, 8, 2, 0.5), { weights: -1 }), /weight must be/);
+  // a 9x8 weight raster for 8x8 data is cropped (1-pixel tolerance); weight 0 rows leave pixels uncovered
+  const w = Raster.full([9, 8, 1], 1, 'float32');
+  for (let x = 0; x < 8; x++) w.set(0, x, 0, 0);
+  m.accumulateImage(1, [slice(0, 8), slice(0, 8)], full(8, 8, 2, 0.5), { weights: w, downweightEdges: true });
+  await m.finalizeImage(1);
+  const a = dset.index.imgs.get(1)!.assets![0];
+  const back = dequantize(await readPng(join(dset.bundleDpath, a.file_name)), a.quantization!);
+  assert.ok(Number.isNaN(back.get(0, 3, 0)), 'row 0 had weight 0');
+  assert.ok(Math.abs(back.get(4, 4, 0) - 0.5) < 0.003);
+});
