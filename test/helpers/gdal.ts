@@ -62,7 +62,7 @@ if ov >= 0:
     bands = [b.GetOverview(ov) for b in bands]
 arrs = [b.ReadAsArray() for b in bands]
 a = np.stack(arrs, axis=-1)
-head = json.dumps({"shape": list(a.shape), "dtype": str(arrs[0].dtype), "nodata": [b.GetNoDataValue() for b in bands]}).encode()
+head = json.dumps({"shape": list(a.shape), "dtype": str(arrs[0].dtype), "nodata": [None if v is None else ("NaN" if v != v else v) for v in (b.GetNoDataValue() for b in bands)]}).encode()
 sys.stdout.buffer.write(len(head).to_bytes(4, "little") + head + a.astype("<f8").tobytes())
 `;
   const buf = gdalPythonBytes(script, [path, String(overview ?? -1)]);
@@ -70,5 +70,5 @@ sys.stdout.buffer.write(len(head).to_bytes(4, "little") + head + a.astype("<f8")
   const head = JSON.parse(buf.subarray(4, 4 + n).toString());
   const bytes = buf.subarray(4 + n);
   const data = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  return { shape: head.shape, data, dtype: head.dtype, nodata: head.nodata };
+  return { shape: head.shape, data, dtype: head.dtype, nodata: head.nodata.map((v: number | string | null) => (v === 'NaN' ? NaN : v)) };
 }
