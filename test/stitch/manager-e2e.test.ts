@@ -340,3 +340,48 @@ test('prediction_region is in image space with pixel edges and keeps holes (NaN 
   assert.deepEqual(box(hole), [32, 20, 40, 28]);
   assert.deepEqual(dset.index.imgs.get(1)!.has_predictions, { a: true });
 });
+
+test('untouched tiles are written sparse (offset 0) and GDAL reads them as nodata; NaN pixels of touched tiles are nodata too', async () => {
+  const { readTiffLayout } = await import('../../src/io/tiff-layout.ts');
+  const bundle = tmp();
+  const dset = CocoDataset.fromJSON({ images: [{ id: 1, name: 's', width: 512, height: 512 }] }, { bundleDpath: bundle });
+  const m = new CocoStitchingManager(dset, { shortCode: 's', chanCode: 'a|b', stitchingSpace: 'image', expectedMinmax: [0, 1] });
+  m.accumulateImage(1, [slice(10, 100), slice(20, 120)], Raster.full([90, 100, 2], 0.25, 'float32'));
+  await m.finalizeImage(1);
+  const a = dset.cocoImage(1).assets[0];
+  const fpath = join(bundle, a.file_name);
+  const layout = await readTiffLayout(fpath);
+  const full = layout.ifds[0];
+  assert.equal(full.dataOffsets.length, 16);
+  assert.equal(full.dataOffsets.filter((o) => o === 0).length, 15, 'only the touched 128x128 tile holds data');
+  const g = gdalRead(fpath);
+  const at = (y: number, x: number, b: number) => g.data[(y * 512 + x) * 2 + b];
+  assert.equal(at(300, 300, 0), -9999);
+  assert.equal(at(5, 5, 1), -9999, 'inside the touched tile but not covered');
+  assert.equal(at(50, 50, 0), Math.round(0.25 * 32767));
+  assert.ok(validateCog(fpath).valid);
+});
+
+test('the COG writer failing mid-way: flushImages rejects, no asset registered, no file or temp file left', async () => {
+  const { writeCog } = await import('../../src/io/cog/write-cog.ts');
+  const { readdirSync } = await import('node:fs');
+  const bundle = tmp();
+  const dset = CocoDataset.fromJSON({ images: [{ id: 1, name: 'ok', width: 512, height: 512 }, { id: 2, name: 'bad', width: 512, height: 512 }] }, { bundleDpath: bundle });
+  let pulled = 0;
+  const failing: typeof writeCog = (path, source, options) => writeCog(path, {
+    ...(source as never as { height: number; width: number; bands: number; dtype: 'int16' }),
+    readBlock: (y0: number, x0: number, h: number, w: number) => {
+      if (path.includes('bad') && ++pulled > 5) throw new Error('injected: disk went away after 5 blocks');
+      return (source as { readBlock(y0: number, x0: number, h: number, w: number): Raster | null }).readBlock(y0, x0, h, w);
+    },
+  }, options);
+  const m = new CocoStitchingManager(dset, { shortCode: 'f', chanCode: 'a', stitchingSpace: 'image', io: { writeCog: failing } });
+  for (const gid of [1, 2]) m.accumulateImage(gid, null, Raster.full([512, 512, 1], 0.5, 'float32'));
+  await m.submitFinalizeImage(1);
+  await m.submitFinalizeImage(2);
+  await assert.rejects(m.flushImages(), /injected: disk went away/);
+  assert.equal(dset.cocoImage(1).assets.length, 1);
+  assert.equal(dset.cocoImage(2).assets.length, 0);
+  assert.equal(dset.index.imgs.get(2)!.prediction_region, undefined);
+  assert.deepEqual(readdirSync(join(bundle, '_assets', 'f')), [dset.cocoImage(1).assets[0].file_name.split('/').pop()]);
+});
