@@ -11,6 +11,8 @@
  * - `manager-961x4`: the issue's baseline job: 961 windows of 256x256x4 (overlap 0.5)
  * - `naive-961x4`: its dense reference (+ GDAL)
  * - `manager-961x4-memmap`: the same with `memmap` (blocks in a temp file, 256 MB cache)
+ * - `manager-40-images`: 4 videos x 10 frames of 1024x1024x2 (256 px windows, overlap 0.3) through the
+ *   readiness heuristic and `submitFinalizeImage`: RSS after each video shows memory staying flat
  *
  * `npm run bench -- manager`; one case: `node --import tsx bench/manager.bench.ts --only=manager,naive`.
  */
@@ -26,14 +28,42 @@ import { CocoStitchingManager } from '../src/stitch/manager.ts';
 import { quantizationFor, quantizeBlock } from '../src/stitch/quantize.ts';
 import { upweightCenterMask } from '../src/stitch/weights.ts';
 
-interface Case { N: number; P: number; C: number; overlap: number; naive?: boolean; memmap?: boolean }
+interface Case { N: number; P: number; C: number; overlap: number; naive?: boolean; memmap?: boolean; videos?: number }
 const CASES: Record<string, Case> = {
   manager: { N: 4096, P: 360, C: 2, overlap: 0.3 },
   naive: { N: 4096, P: 360, C: 2, overlap: 0.3, naive: true },
   'manager-961x4': { N: 4096, P: 256, C: 4, overlap: 0.5 },
   'naive-961x4': { N: 4096, P: 256, C: 4, overlap: 0.5, naive: true },
   'manager-961x4-memmap': { N: 4096, P: 256, C: 4, overlap: 0.5, memmap: true },
+  'manager-40-images': { N: 1024, P: 256, C: 2, overlap: 0.3, videos: 4 },
 };
+
+async function runManyImages(c: Case, dir: string) {
+  const { N, P, C, overlap } = c;
+  const V = c.videos!, F = 10;
+  const videos = Array.from({ length: V }, (_, i) => ({ id: i + 1, name: `v${i + 1}`, width: N, height: N }));
+  const images = videos.flatMap((v) => Array.from({ length: F }, (_, f) => ({ id: (v.id - 1) * F + f + 1, name: `v${v.id}-f${f}`, width: N, height: N, video_id: v.id, frame_index: f })));
+  const dset = CocoDataset.fromJSON({ videos, images }, { bundleDpath: dir });
+  const m = new CocoStitchingManager(dset, { shortCode: 'many', chanCode: 'p.0|p.1', stitchingSpace: 'video' });
+  const patch = makePatch(P, C);
+  const wins = [...new SlidingWindow([N, N], [P, P], { overlap, keepbound: true, allowOvershoot: true })];
+  const rssAfterVideo: number[] = [];
+  const t0 = performance.now();
+  let n = 0;
+  for (const v of videos) {
+    for (const gid of dset.index.vidToGids.get(v.id)!) {
+      for (const [rs, cs] of wins) { m.accumulateImage(gid, [rs, cs], patch, { downweightEdges: true }); n++; }
+      for (const ready of m.readyImageIds()) await m.submitFinalizeImage(ready);
+    }
+    (globalThis as { gc?: () => void }).gc?.();
+    rssAfterVideo.push(process.memoryUsage().rss / 2 ** 20);
+  }
+  for (const gid of m.managedImageIds()) await m.submitFinalizeImage(gid);
+  await m.flushImages();
+  const total = performance.now() - t0;
+  m.dispose();
+  return { n, total, rss: process.resourceUsage().maxRSS / 1024, rssAfterVideo, images: images.length };
+}
 
 const GDAL_WRITE = `
 import sys, time, resource, json
@@ -130,7 +160,7 @@ if (mode) {
   const c = CASES[mode];
   const dir = mkdtempSync(join(tmpdir(), 'mgr-bench-'));
   try {
-    const o = c.naive ? runNaive(c, dir) : await runManager(c, dir);
+    const o = c.naive ? runNaive(c, dir) : c.videos ? await runManyImages(c, dir) : await runManager(c, dir);
     console.log(JSON.stringify(o));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -147,7 +177,9 @@ if (mode) {
     if (r.status !== 0) { console.log(`| ${m} | failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')} |`); continue; }
     const o = JSON.parse(r.stdout.trim().split('\n').pop()!);
     const job = `${N}x${N}x${C}, ${P}px overlap ${overlap}`;
-    if (naive) {
+    if (CASES[m].videos) {
+      console.log(`| ${m} | ${o.images} images ${N}x${N}x${C} in ${CASES[m].videos} videos, ${P}px overlap ${overlap} | ${o.n} | total ${o.total.toFixed(0)} (accumulate + finalize, overlapped) | | ${o.rss.toFixed(0)}; RSS after each video: ${o.rssAfterVideo.map((r: number) => r.toFixed(0)).join(', ')} | |`);
+    } else if (naive) {
       console.log(`| ${m} (dense JS) | ${job} | ${o.n} | ${o.acc.toFixed(0)} | ${o.quant.toFixed(0)} dense finalize+quantize | ${o.rss.toFixed(0)} | |`);
       console.log(`| ${m} GDAL COG write | same int16 data | | | ${o.gdal.toFixed(0)} (NUM_THREADS=ALL_CPUS: ${o.gdalThreads.toFixed(0)}) | ${o.gdalRss.toFixed(0)} (python) | ${(o.bytes / 2 ** 20).toFixed(1)} |`);
     } else {
