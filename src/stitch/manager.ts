@@ -159,6 +159,7 @@ export class CocoStitchingManager {
   #finalizing = new Set<number>();
   #finalized = new Set<number>();
   #failed = new Set<number>();
+  #usedPaths = new Map<string, number>();
   #submissions = new Set<Promise<unknown>>();
   #disposed = false;
 
@@ -491,9 +492,14 @@ export class CocoStitchingManager {
     const out: WriteOutcome = { imgFromAsset, totalProb: 0, nAnns: 0, preds: [] };
     if (this.writeProbs) {
       const ext = this.probFormat === 'png' ? '.png' : '.tif';
-      const loc = assetLocation(this.resultDataset.bundleDpath, {
-        assetsDname: this.assetsDname, shortCode: this.shortCode!, imageName: img.name, imageId: gid, chanCode: this.chanCode!, ext,
+      const where = (imageName: string | null | undefined) => assetLocation(this.resultDataset.bundleDpath, {
+        assetsDname: this.assetsDname, shortCode: this.shortCode!, imageName, imageId: gid, chanCode: this.chanCode!, ext,
       });
+      let loc = where(img.name);
+      // two names that sanitise alike ('a/b', 'a_b') must not overwrite each other
+      const owner = this.#usedPaths.get(loc.fpath);
+      if (owner !== undefined && owner !== gid) loc = where(`${img.name ?? gid}_gid${gid}`);
+      this.#usedPaths.set(loc.fpath, gid);
       const geo = this.probFormat === 'png' ? null : this.#geo(img, imgFromAsset);
       if (this.probFormat === 'png' && img.wld_crs_info) {
         process.emitWarning(`image ${gid}: cannot save geospatial information in a PNG (use probFormat 'cog')`, 'CocoStitcherWarning');

@@ -418,3 +418,15 @@ test('weights: a raster off by more than 1 pixel is an error; weights multiply w
   assert.ok(Number.isNaN(back.get(0, 3, 0)), 'row 0 had weight 0');
   assert.ok(Math.abs(back.get(4, 4, 0) - 0.5) < 0.003);
 });
+
+test('two image names that sanitise alike do not overwrite each other', async () => {
+  const dset = CocoDataset.fromJSON({ images: [{ id: 1, name: 'a/b', width: 8, height: 8 }, { id: 2, name: 'a_b', width: 8, height: 8 }] }, { bundleDpath: tmp() });
+  const m = new CocoStitchingManager(dset, { ...pngOpts, stitchingSpace: 'image' });
+  for (const gid of [1, 2]) m.accumulateImage(gid, null, full(8, 8, 2, gid / 4));
+  await m.finalizeImage(1);
+  await m.finalizeImage(2);
+  const [f1, f2] = [1, 2].map((g) => dset.index.imgs.get(g)!.assets![0].file_name);
+  assert.equal(f1, '_assets/p/a_b_3c075e5f72e4ec6e.png');
+  assert.equal(f2, '_assets/p/a_b_gid2_3c075e5f72e4ec6e.png');
+  assert.equal(readdirSync(join(dset.bundleDpath, '_assets', 'p')).length, 2);
+});
