@@ -430,3 +430,18 @@ test('two image names that sanitise alike do not overwrite each other', async ()
   assert.equal(f2, '_assets/p/a_b_gid2_3c075e5f72e4ec6e.png');
   assert.equal(readdirSync(join(dset.bundleDpath, '_assets', 'p')).length, 2);
 });
+
+test("probFormat 'tif' without quantize writes float32 with NaN where nothing was stitched; probCompress RAW", async () => {
+  const { readRaster } = await import('../../src/io/read-raster.ts');
+  const dset = toyDataset();
+  const m = new CocoStitchingManager(dset, { shortCode: 't', chanCode: 'a|b', stitchingSpace: 'image', probFormat: 'tif', quantize: false, probCompress: 'RAW' });
+  m.accumulateImage(1, [slice(0, 16), slice(0, 16)], full(16, 16, 2, 0.125));
+  assert.deepEqual(await m.finalizeImage(1), { nAnns: 0, totalProb: 0.125 * 16 * 16 * 2 });
+  const a = dset.index.imgs.get(1)!.assets![0];
+  assert.match(a.file_name, /\.tif$/);
+  assert.equal(a.quantization, undefined);
+  const { raster } = await readRaster(join(dset.bundleDpath, a.file_name));
+  assert.equal(raster.dtype, 'float32');
+  assert.equal(raster.get(3, 3, 1), 0.125);
+  assert.ok(Number.isNaN(raster.get(40, 40, 0)));
+});
