@@ -110,19 +110,6 @@ export class CanvasStats {
   }
 }
 
-/** Statistics of the stitched canvas from its touched blocks only (one pass of finalizeBlock). */
-export function scanStitcher(stitcher: Stitcher, withMask = false): CanvasStats {
-  const [H, W] = stitcher.shape;
-  const bs = stitcher.blocksize;
-  const stats = new CanvasStats(H, W, withMask);
-  for (const [by, bx] of stitcher.touchedBlocks()) {
-    const y0 = by * bs, x0 = bx * bs;
-    const blk = stitcher.finalizeBlock(y0, x0, Math.min(bs, H - y0), Math.min(bs, W - x0));
-    if (blk !== null) stats.visit(y0, x0, blk);
-  }
-  return stats;
-}
-
 /** The quantization of a canvas: from `expectedMinmax`, else floor/ceil of the valid range (0..1 when nothing is valid), as `quantizeImage`. */
 export function quantizationOf(format: 'cog' | 'tif' | 'png', range: { min: number; max: number; valid: number }, expectedMinmax?: readonly [number, number] | null): Quantization {
   const dtype = format === 'png' ? 'uint8' : 'int16';
@@ -150,8 +137,11 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   const [height, width, bands] = stitcher.shape;
   const withMask = opts.mask ?? false;
   const needScan = opts.quantize && !opts.expectedMinmax && opts.format !== 'png';
-  // stats come from the scan pass, or are gathered while the writer pulls blocks
-  const stats = needScan ? scanStitcher(stitcher, withMask) : new CanvasStats(height, width, withMask);
+  // the range comes from a scan pass (the stitcher's own stats kernel, no rasters) when the
+  // quantization needs it first; the sum and mask are gathered while the writer pulls blocks
+  const stats = new CanvasStats(height, width, withMask);
+  const scanned = needScan ? stitcher.finalizedStats() : null;
+  const range = scanned ?? stats;
   const writeCog = opts.io?.writeCog ?? defaultWriteCog;
   const writePng = opts.io?.writePng ?? defaultWritePng;
   await mkdir(dirname(fpath), { recursive: true });
@@ -167,13 +157,14 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
     return { height, width, bands, quantization, totalProb: stats.sum, mask: stats.maskRaster() };
   }
 
-  const quantization = opts.quantize ? quantizationOf(opts.format, stats, opts.expectedMinmax) : null;
+  const quantization = opts.quantize ? quantizationOf(opts.format, range, opts.expectedMinmax) : null;
+  const visit = !needScan || withMask;
   const source = {
     height, width, bands, dtype: quantization ? quantizeDtypeOf(quantization) : stitcher.dtype,
     readBlock: (y0: number, x0: number, h: number, w: number): Raster | null => {
       const blk = stitcher.finalizeBlock(y0, x0, h, w);
       if (blk === null) return null;
-      if (!needScan) stats.visit(y0, x0, blk);
+      if (visit) stats.visit(y0, x0, blk);
       return quantization ? quantizeBlock(blk, quantization) : blk;
     },
   };
@@ -188,7 +179,7 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   if (opts.epsg !== undefined) options.epsg = opts.epsg;
   if (opts.transform) options.transform = opts.transform;
   await atomically(fpath, (tmp) => writeCog(tmp, source, options));
-  return { height, width, bands, quantization, totalProb: stats.sum, mask: stats.maskRaster() };
+  return { height, width, bands, quantization, totalProb: scanned ? scanned.sum : stats.sum, mask: stats.maskRaster() };
 }
 
 /** Run `write(tmp)` then rename tmp -> fpath; on failure remove tmp (whatever the writer left) and rethrow. */
