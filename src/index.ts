@@ -27,4 +27,5 @@ export { upweightCenterMask } from './stitch/weights.ts';
 export { maskToMultiPolygon, scoredPolygons, warpMultiPolygon, type MultiPolygon } from './stitch/polygons.ts';
 export { CocoStitchingManager, type CocoStitchingManagerOptions, type AccumulateOptions } from './stitch/manager.ts';
 export { WriterQueue } from './stitch/writer-queue.ts';
+export { demoCocoStitchingManager } from './stitch/demo-manager.ts';
 export { StitchError, StitchStateError } from './stitch/errors.ts';
