@@ -11,6 +11,7 @@
  * - `manager-961x4`: the issue's baseline job: 961 windows of 256x256x4 (overlap 0.5)
  * - `naive-961x4`: its dense reference (+ GDAL)
  * - `manager-961x4-memmap`: the same with `memmap` (blocks in a temp file, 256 MB cache)
+ * - `manager-16k-memmap` (only with --only=manager-16k-memmap): 16384x16384x4 with memmap, 512 px windows
  * - `manager-40-images`: 4 videos x 10 frames of 1024x1024x2 (256 px windows, overlap 0.3) through the
  *   readiness heuristic and `submitFinalizeImage`: RSS after each video shows memory staying flat
  *
@@ -36,7 +37,10 @@ const CASES: Record<string, Case> = {
   'naive-961x4': { N: 4096, P: 256, C: 4, overlap: 0.5, naive: true },
   'manager-961x4-memmap': { N: 4096, P: 256, C: 4, overlap: 0.5, memmap: true },
   'manager-40-images': { N: 1024, P: 256, C: 2, overlap: 0.3, videos: 4 },
+  // the issue's large case: 16384x16384x4 (5.4 GB of sums + weights) with memmap; off by default (minutes, disk)
+  'manager-16k-memmap': { N: 16384, P: 512, C: 4, overlap: 0.25, memmap: true },
 };
+const OPT_IN = new Set(['manager-16k-memmap']);
 
 async function runManyImages(c: Case, dir: string) {
   const { N, P, C, overlap } = c;
@@ -171,7 +175,7 @@ if (mode) {
   console.log(`load: ${(await import('node:os')).loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   console.log('| case | job | windows | accumulate ms | finalize ms (quantize + write) | peak RSS MB | file MB |\n|---|---|---|---|---|---|---|');
   for (const m of Object.keys(CASES)) {
-    if (only.length && !only.includes(m)) continue;
+    if (only.length ? !only.includes(m) : OPT_IN.has(m)) continue;
     const { N, P, C, overlap, naive } = CASES[m];
     const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', self, m], { encoding: 'utf8' });
     if (r.status !== 0) { console.log(`| ${m} | failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')} |`); continue; }

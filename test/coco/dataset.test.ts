@@ -16,6 +16,7 @@ import { validateManifest } from '../../src/coco/schema.ts';
 import { ManifestError, UnknownIdError } from '../../src/coco/errors.ts';
 import { IoError } from '../../src/io/errors.ts';
 import { ValueError } from '../../src/array/errors.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 const FIXTURES = '/work/shared/fixtures/kwcoco-py';
 const BUNDLES = ['bundle-msi', 'bundle-probe', 'bundle-stitched'];
@@ -23,7 +24,7 @@ const manifestOf = (b: string) => join(FIXTURES, b, 'data.kwcoco.json');
 const rawOf = (b: string) => JSON.parse(readFileSync(manifestOf(b), 'utf8'));
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'coco-dataset-test-'));
+  return scratchDir('coco-dataset-test-');
 }
 
 /** Writes `obj` (or text) as a manifest in a fresh folder and returns its path. */

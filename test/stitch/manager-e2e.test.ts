@@ -18,8 +18,9 @@ import { readRaster } from '../../src/io/read-raster.ts';
 import { CocoStitchingManager } from '../../src/stitch/manager.ts';
 import { dequantize } from '../../src/stitch/quantize.ts';
 import { gdalinfo, gdalRead, validateCog } from '../helpers/gdal.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'mgr-e2e-'));
+const tmp = () => scratchDir('mgr-e2e-');
 
 /** Mean over bands, then 2x2 box average (the seed's `imresize(hidden, scale=0.5)` of an even-sized image). */
 function halfMean(r: Raster): Raster {

@@ -24,8 +24,9 @@ import { Readiness } from '../../src/stitch/readiness.ts';
 import { WriterQueue } from '../../src/stitch/writer-queue.ts';
 import { dequantize } from '../../src/stitch/quantize.ts';
 import { upweightCenterMask } from '../../src/stitch/weights.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'mgr-test-'));
+const tmp = () => scratchDir('mgr-test-');
 
 /** Two videos of two frames (64x64) and one lone image, in a fresh bundle folder. */
 function toyDataset(bundle = tmp()): CocoDataset {

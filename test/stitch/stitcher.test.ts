@@ -316,10 +316,9 @@ test('block memory of a disposed stitcher is reused by the next one without leak
 });
 
 test('memmap: tiny cache forces eviction, file removed on dispose', async () => {
-  const { mkdtempSync, readdirSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const dir = mkdtempSync(join(tmpdir(), 'stitch-test-'));
+  const { readdirSync } = await import('node:fs');
+  const { scratchDir } = await import('../helpers/scratch.ts');
+  const dir = scratchDir('stitch-test-');
   const s = new Stitcher([64, 64, 2], { memmap: dir, blocksize: 16, cacheBytes: 16 * 16 * 3 * 4 * 2 });
   const d = new Stitcher([64, 64, 2], { blocksize: 16 });
   for (let y = -8; y < 64; y += 12) for (let x = -8; x < 64; x += 12) {
