@@ -57,23 +57,28 @@ export interface WrittenAsset {
 
 /**
  * Statistics gathered from finalized blocks: valid range, NaN-ignoring sum and,
- * optionally, the mask of predicted pixels (weight > 0, i.e. not NaN: NaN inputs are
- * given zero weight by the manager, so a stitched value is NaN exactly where no weight fell).
+ * optionally, the coverage of predicted pixels (weight > 0, i.e. not NaN: NaN inputs
+ * are given zero weight by the manager, so a stitched value is NaN exactly where no
+ * weight fell) as a count and a bounding box. That is enough to answer the common
+ * case, a covered rectangle, without an H*W mask (268 MB at 16384^2).
  */
 export class CanvasStats {
   min = Infinity;
   max = -Infinity;
   sum = 0;
   valid = 0;
-  /** H*W bytes, 1 where predicted (null when not asked for) */
-  readonly mask: Uint8Array | null;
+  /** predicted pixels and their bounding box [x0, y0, x1, y1) (only when asked for) */
+  covered = 0;
+  bbox: [number, number, number, number];
+  readonly withCoverage: boolean;
   readonly width: number;
   readonly height: number;
 
-  constructor(height: number, width: number, withMask: boolean) {
+  constructor(height: number, width: number, withCoverage: boolean) {
     this.height = height;
     this.width = width;
-    this.mask = withMask ? new Uint8Array(height * width) : null;
+    this.withCoverage = withCoverage;
+    this.bbox = [width, height, 0, 0];
   }
 
   /** Fold in the finalized block at (y0, x0). */
@@ -81,13 +86,14 @@ export class CanvasStats {
     const d = blk.data as Float32Array | Float64Array;
     const C = blk.bands, h = blk.height, w = blk.width, W = this.width;
     const hh = Math.min(h, this.height - y0), ww = Math.min(w, W - x0);
-    const mask = this.mask;
-    let bmin = Infinity, bmax = -Infinity, bsum = 0, n = 0;
+    const cover = this.withCoverage;
+    const bbox = this.bbox;
+    let bmin = Infinity, bmax = -Infinity, bsum = 0, n = 0, covered = 0;
     for (let y = 0; y < hh; y++) {
       let i = y * w * C;
-      const mo = (y0 + y) * W + x0;
+      let first = -1, last = -1;
       for (let x = 0; x < ww; x++) {
-        if (mask !== null && d[i] === d[i]) mask[mo + x] = 1;
+        if (cover && d[i] === d[i]) { if (first < 0) first = x; last = x; covered++; }
         for (let c = 0; c < C; c++, i++) {
           const v = d[i];
           if (v !== v) continue;
@@ -97,16 +103,30 @@ export class CanvasStats {
           n++;
         }
       }
+      if (first >= 0) {
+        if (x0 + first < bbox[0]) bbox[0] = x0 + first;
+        if (x0 + last + 1 > bbox[2]) bbox[2] = x0 + last + 1;
+        if (y0 + y < bbox[1]) bbox[1] = y0 + y;
+        if (y0 + y + 1 > bbox[3]) bbox[3] = y0 + y + 1;
+      }
     }
     if (bmin < this.min) this.min = bmin;
     if (bmax > this.max) this.max = bmax;
     this.sum += bsum;
     this.valid += n;
+    this.covered += covered;
   }
 
-  /** The mask as an HxWx1 raster. */
-  maskRaster(): Raster<Uint8Array> | null {
-    return this.mask ? new Raster(this.mask, [this.height, this.width, 1]) : null;
+  /**
+   * The predicted pixels when they are exactly a filled rectangle [x0, y0, x1, y1)
+   * or none ('empty'); null when neither (the caller then traces a mask), or when
+   * coverage was not gathered.
+   */
+  coverageRectangle(): [number, number, number, number] | 'empty' | null {
+    if (!this.withCoverage) return null;
+    if (this.covered === 0) return 'empty';
+    const [x0, y0, x1, y1] = this.bbox;
+    return this.covered === (x1 - x0) * (y1 - y0) ? [x0, y0, x1, y1] : null;
   }
 }
 
@@ -129,17 +149,18 @@ export function pythonRepr(q: Quantization | null): string {
 
 /**
  * Write the stitched canvas of `stitcher` to `fpath` (atomically).
- * Returns its size, quantization, total and (with `opts.mask`) the predicted-pixel mask.
+ * Returns its size, quantization, total and (with `opts.coverage`) the predicted pixels
+ * when they form a filled rectangle (see CanvasStats.coverageRectangle).
  * One pass over the blocks when the quantization range is known up front
  * (`expectedMinmax`, or no quantization); otherwise a scan pass first.
  */
-export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts: WriteAssetOptions & { mask?: boolean }): Promise<WrittenAsset & { mask: Raster<Uint8Array> | null }> {
+export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts: WriteAssetOptions & { coverage?: boolean }): Promise<WrittenAsset & { coverage: [number, number, number, number] | 'empty' | null }> {
   const [height, width, bands] = stitcher.shape;
-  const withMask = opts.mask ?? false;
+  const withCoverage = opts.coverage ?? false;
   const needScan = opts.quantize && !opts.expectedMinmax && opts.format !== 'png';
   // the range comes from a scan pass (the stitcher's own stats kernel, no rasters) when the
-  // quantization needs it first; the sum and mask are gathered while the writer pulls blocks
-  const stats = new CanvasStats(height, width, withMask);
+  // quantization needs it first; the sum and coverage are gathered while the writer pulls blocks
+  const stats = new CanvasStats(height, width, withCoverage);
   const scanned = needScan ? stitcher.finalizedStats() : null;
   const range = scanned ?? stats;
   const writeCog = opts.io?.writeCog ?? defaultWriteCog;
@@ -154,11 +175,11 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
     if (!quantization) throw new StitchError(`cannot write ${fpath} as PNG without quantize: PNG holds integers only (use probFormat 'cog' or quantize: true)`);
     const q = quantizeBlock(full, quantization);
     await atomically(fpath, (tmp) => writePng(tmp, q));
-    return { height, width, bands, quantization, totalProb: stats.sum, mask: stats.maskRaster() };
+    return { height, width, bands, quantization, totalProb: stats.sum, coverage: stats.coverageRectangle() };
   }
 
   const quantization = opts.quantize ? quantizationOf(opts.format, range, opts.expectedMinmax) : null;
-  const visit = !needScan || withMask;
+  const visit = !needScan || withCoverage;
   const source = {
     height, width, bands, dtype: quantization ? quantizeDtypeOf(quantization) : stitcher.dtype,
     readBlock: (y0: number, x0: number, h: number, w: number): Raster | null => {
@@ -179,7 +200,7 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   if (opts.epsg !== undefined) options.epsg = opts.epsg;
   if (opts.transform) options.transform = opts.transform;
   await atomically(fpath, (tmp) => writeCog(tmp, source, options));
-  return { height, width, bands, quantization, totalProb: scanned ? scanned.sum : stats.sum, mask: stats.maskRaster() };
+  return { height, width, bands, quantization, totalProb: scanned ? scanned.sum : stats.sum, coverage: stats.coverageRectangle() };
 }
 
 /** Run `write(tmp)` then rename tmp -> fpath; on failure remove tmp (whatever the writer left) and rethrow. */

@@ -33,7 +33,7 @@ import { WriterOptionError } from '../io/errors.ts';
 import { assetLocation } from './asset-naming.ts';
 import { StitchError, StitchStateError } from './errors.ts';
 import { writeStitchedAsset, type AssetWriters, type Quantization } from './finalize-image.ts';
-import { predictedPolygons, predictionRegion, regionFromMask, type MultiPolygon, type PredictedPolygon } from './prediction-region.ts';
+import { predictedPolygons, predictionRegion, regionFromRectangle, type MultiPolygon, type PredictedPolygon } from './prediction-region.ts';
 import { Readiness } from './readiness.ts';
 import { Stitcher } from './stitcher.ts';
 import { upweightCenterMask } from './weights.ts';
@@ -506,11 +506,12 @@ export class CocoStitchingManager {
       }
       const written = await writeStitchedAsset(stitcher, loc.fpath, {
         format: this.probFormat, compress: this.probCompress, blocksize: this.probBlocksize,
-        quantize: this.quantize, expectedMinmax: this.expectedMinmax, io: this.#opts.io, mask: this.writePredictionAttrs,
+        quantize: this.quantize, expectedMinmax: this.expectedMinmax, io: this.#opts.io, coverage: this.writePredictionAttrs,
         ...(geo ? { epsg: geo.epsg, transform: geo.transform, overviews: 2 } : {}),
       });
       out.totalProb = written.totalProb;
-      if (written.mask) out.region = regionFromMask(written.mask, imgFromAsset, this.#opts.connectivity ?? 8);
+      // a covered rectangle (the usual case) needs no mask; anything else is traced below
+      if (written.coverage) out.region = regionFromRectangle(written.coverage, imgFromAsset);
       out.asset = {
         file_name: loc.fileName,
         channels: this.chanCode!,

@@ -41,11 +41,18 @@ export function predictionRegion(stitcher: Stitcher, imgFromAsset: Affine, conne
  */
 export function regionFromMask(mask: Raster<Uint8Array>, imgFromAsset: Affine, connectivity: 4 | 8 = 8): MultiPolygon {
   const rect = filledRectangle(mask);
-  const mp: MultiPolygon = rect === null
-    ? maskToMultiPolygon(mask, { connectivity })
-    : rect === 'empty'
-      ? { type: 'MultiPolygon', coordinates: [] }
-      : { type: 'MultiPolygon', coordinates: [[[[rect[0], rect[1]], [rect[2], rect[1]], [rect[2], rect[3]], [rect[0], rect[3]], [rect[0], rect[1]]]]] };
+  return rect === null ? warpRegion(maskToMultiPolygon(mask, { connectivity }), imgFromAsset) : regionFromRectangle(rect, imgFromAsset);
+}
+
+/** The region of a filled rectangle [x0, y0, x1, y1) of asset pixels (or of none) warped by `imgFromAsset`. */
+export function regionFromRectangle(rect: readonly [number, number, number, number] | 'empty', imgFromAsset: Affine): MultiPolygon {
+  const mp: MultiPolygon = rect === 'empty'
+    ? { type: 'MultiPolygon', coordinates: [] }
+    : { type: 'MultiPolygon', coordinates: [[[[rect[0], rect[1]], [rect[2], rect[1]], [rect[2], rect[3]], [rect[0], rect[3]], [rect[0], rect[1]]]]] };
+  return warpRegion(mp, imgFromAsset);
+}
+
+function warpRegion(mp: MultiPolygon, imgFromAsset: Affine): MultiPolygon {
   return imgFromAsset.isIdentity() ? mp : warpMultiPolygon(mp, imgFromAsset);
 }
 

@@ -342,6 +342,34 @@ test('prediction_region is in image space with pixel edges and keeps holes (NaN 
   assert.deepEqual(dset.index.imgs.get(1)!.has_predictions, { a: true });
 });
 
+test('prediction_region of a covered rectangle spanning several blocks (no mask traced) and of an L shape (traced)', async () => {
+  for (const [windows, expected] of [
+    // rows 10..150, cols 20..300 of the asset: one rectangle across 2 x 3 blocks of 128
+    [[[10, 150, 20, 300]], [[[[40, 20], [600, 20], [600, 300], [40, 300], [40, 20]]]]],
+    // an L: rows 0..40 x cols 0..200, plus rows 40..200 x cols 0..40
+    [[[0, 40, 0, 200], [40, 200, 0, 40]], null],
+  ] as [number[][], number[][][][] | null][]) {
+    const dset = CocoDataset.fromJSON({ images: [{ id: 1, name: 'r', width: 640, height: 640 }] }, { bundleDpath: tmp() });
+    const m = new CocoStitchingManager(dset, { shortCode: 'r', chanCode: 'a', stitchingSpace: 'image', expectedMinmax: [0, 1] });
+    for (const [y0, y1, x0, x1] of windows) {
+      m.accumulateImage(1, [slice(y0, y1), slice(x0, x1)], Raster.full([y1 - y0, x1 - x0, 1], 0.5, 'float32'), { assetDsize: [320, 320], scaleAssetFromStitchspace: 0.5 });
+    }
+    await m.finalizeImage(1);
+    const region = dset.index.imgs.get(1)!.prediction_region;
+    if (expected) {
+      assert.deepEqual(region.coordinates, expected);
+    } else {
+      // image space = asset * 2; area of the L = (40*200 + 160*40) * 4
+      const ring: number[][] = region.coordinates[0][0];
+      let area = 0;
+      for (let i = 0; i + 1 < ring.length; i++) area += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1];
+      assert.equal(region.coordinates.length, 1);
+      assert.equal(Math.abs(area / 2), (40 * 200 + 160 * 40) * 4);
+      assert.equal(ring.length, 7, JSON.stringify(ring));
+    }
+  }
+});
+
 test('untouched tiles are written sparse (offset 0) and GDAL reads them as nodata; NaN pixels of touched tiles are nodata too', async () => {
   const { readTiffLayout } = await import('../../src/io/tiff-layout.ts');
   const bundle = tmp();
