@@ -180,13 +180,20 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
 
   const quantization = opts.quantize ? quantizationOf(opts.format, range, opts.expectedMinmax) : null;
   const visit = !needScan || withCoverage;
+  let floatScratch: Raster | undefined;
+  let intScratch: Raster | undefined;
   const source = {
     height, width, bands, dtype: quantization ? quantizeDtypeOf(quantization) : stitcher.dtype,
+    // the writer copies each block before asking for the next, so one float and one
+    // integer block are reused throughout (no per-block garbage for the GC to chase)
     readBlock: (y0: number, x0: number, h: number, w: number): Raster | null => {
-      const blk = stitcher.finalizeBlock(y0, x0, h, w);
+      const blk = stitcher.finalizeBlock(y0, x0, h, w, floatScratch);
       if (blk === null) return null;
+      floatScratch = blk;
       if (visit) stats.visit(y0, x0, blk);
-      return quantization ? quantizeBlock(blk, quantization) : blk;
+      if (!quantization) return blk;
+      intScratch = quantizeBlock(blk, quantization, undefined, intScratch);
+      return intScratch;
     },
   };
   const options: WriteCogOptions = {

@@ -122,8 +122,10 @@ function inferDtype(q: QuantizationLike): QuantizeDtype {
  * [quant_min, quant_max] and round to the nearest integer; NaN -> nodata;
  * +-Infinity are clipped like any other out-of-range value. Bands are kept.
  * `dtype` defaults to the integer dtype the quantization was made for.
+ * `out` (optional): a raster of that dtype and size to write into instead of
+ * allocating (streaming callers pass the previous block's result back).
  */
-export function quantizeBlock(raster: Raster, quantization: QuantizationLike, dtype?: QuantizeDtype): Raster {
+export function quantizeBlock(raster: Raster, quantization: QuantizationLike, dtype?: QuantizeDtype, out?: Raster): Raster {
   const q = checkQuantization(quantization, true);
   const d = dtype === undefined ? inferDtype(quantization) : checkQuantizeDtype(dtype);
   const info = DTYPES[d];
@@ -131,9 +133,11 @@ export function quantizeBlock(raster: Raster, quantization: QuantizationLike, dt
     throw new DtypeError(`quantization ${JSON.stringify(quantization)} does not fit in ${d} (${info.min}..${info.max})`);
   }
   const src = raster.data;
-  const out = allocate(d, src.length);
-  quantizeInto(src, out, q.orig_min, q.orig_max, q.quant_min, q.quant_max, q.nodata!);
-  return new Raster(out, raster.shape);
+  // a caller streaming many blocks passes the previous result back to be reused
+  const reuse = out !== undefined && out.dtype === d && out.data.length === src.length;
+  const dst = reuse ? out.data : allocate(d, src.length);
+  quantizeInto(src, dst, q.orig_min, q.orig_max, q.quant_min, q.quant_max, q.nodata!);
+  return reuse && out.shape.every((v, i) => v === raster.shape[i]) ? out : new Raster(dst, raster.shape);
 }
 
 function quantizeInto(src: TypedArray, out: TypedArray, lo: number, hi: number, qmin: number, qmax: number, nodata: number): void {

@@ -188,12 +188,16 @@ export class Stitcher {
     }
   }
 
-  /** sums / weight over the rectangle (clipped to the canvas); null if no block touched. */
-  finalizeBlock(y0: number, x0: number, h: number, w: number): Raster | null {
-    return this.#region(y0, x0, h, w, true, false);
+  /**
+   * sums / weight over the rectangle (clipped to the canvas); null if no block touched.
+   * `out` (optional): an h x w x bands raster of the stitcher's dtype to fill instead of
+   * allocating one (a streaming writer hands back the previous block).
+   */
+  finalizeBlock(y0: number, x0: number, h: number, w: number, out?: Raster): Raster | null {
+    return this.#region(y0, x0, h, w, true, false, out);
   }
 
-  #region(y0: number, x0: number, h: number, w: number, nullIfEmpty: boolean, weightOnly: boolean): Raster | null {
+  #region(y0: number, x0: number, h: number, w: number, nullIfEmpty: boolean, weightOnly: boolean, reuse?: Raster): Raster | null {
     if (![y0, x0, h, w].every(Number.isInteger) || h < 0 || w < 0) {
       throw new StitchError(`region (${y0}, ${x0}, ${h}, ${w}) must be integers with h, w >= 0`);
     }
@@ -206,10 +210,17 @@ export class Stitcher {
       for (let bx = Math.floor(cx0 / bs); bx * bs < cx1; bx++) if (!store.has(by * nbx + bx)) { full = false; break; }
     }
     const n = h * w * oc;
-    const od = full
-      ? new (this.dtype === 'float64' ? Float64Array : Float32Array)(Buffer.allocUnsafeSlow(n * E).buffer, 0, n)
-      : new (this.dtype === 'float64' ? Float64Array : Float32Array)(n).fill(weightOnly ? 0 : NaN);
-    const out = new Raster(od, [h, w, oc]);
+    const fits = reuse !== undefined && reuse.dtype === this.dtype && reuse.height === h && reuse.width === w && reuse.bands === oc;
+    let od: Float32Array | Float64Array;
+    if (fits) {
+      od = reuse.data as Float32Array | Float64Array;
+      if (!full) od.fill(weightOnly ? 0 : NaN);
+    } else {
+      od = full
+        ? new (this.dtype === 'float64' ? Float64Array : Float32Array)(Buffer.allocUnsafeSlow(n * E).buffer, 0, n)
+        : new (this.dtype === 'float64' ? Float64Array : Float32Array)(n).fill(weightOnly ? 0 : NaN);
+    }
+    const out = fits ? reuse : new Raster(od, [h, w, oc]);
     let any = false;
     for (let by = Math.floor(cy0 / bs); by * bs < cy1; by++) {
       const ry0 = by * bs > cy0 ? by * bs : cy0, ry1 = (by + 1) * bs < cy1 ? (by + 1) * bs : cy1, rows = ry1 - ry0;

@@ -217,3 +217,16 @@ test('seed example: randn data, auto bounds and uint8, error bounded by half ste
     assert.ok(worst <= halfStep(quantization) * 1.0001 + 1e-5, `${dtype}: worst ${worst} vs half step ${halfStep(quantization)}`);
   }
 });
+
+test('quantizeBlock into a reused raster equals a fresh result; a raster of another dtype or size is not used', () => {
+  const q = quantizationFor('int16', 0, 1);
+  const a = new Raster(Float32Array.from([0, 0.25, NaN, 1, 0.5, 2]), [1, 2, 3]);
+  const b = new Raster(Float32Array.from([1, 0.75, 0, NaN, -1, 0.125]), [1, 2, 3]);
+  const first = quantizeBlock(a, q);
+  const again = quantizeBlock(b, q, undefined, first);
+  assert.equal(again, first);
+  assert.deepEqual([...again.data], [...quantizeBlock(b, q).data]);
+  assert.notEqual(quantizeBlock(b, q, undefined, Raster.zeros([1, 2, 3], 'int32')), undefined);
+  assert.equal(quantizeBlock(b, q, undefined, Raster.zeros([1, 2, 3], 'int32')).dtype, 'int16');
+  assert.notEqual(quantizeBlock(b, q, undefined, Raster.zeros([1, 1, 3], 'int16')).data.length, 3);
+});

@@ -330,3 +330,23 @@ test('memmap: tiny cache forces eviction, file removed on dispose', async () => 
   s.dispose();
   assert.equal(readdirSync(dir).length, 0);
 });
+
+test('finalizeBlock into a reused raster equals a fresh one (full, partly covered and empty blocks)', () => {
+  const s = new Stitcher([40, 40, 3], { blocksize: 16 });
+  s.add([slice(0, 20), slice(0, 40)], new Raster(rand(20 * 40 * 3, 5), [20, 40, 3]));
+  s.add([slice(20, 26), slice(3, 9)], new Raster(rand(6 * 6 * 3, 6), [6, 6, 3]), 2);
+  let scratch: Raster | undefined;
+  for (const [y0, x0] of [[0, 0], [16, 16], [16, 0], [32, 32], [0, 16], [16, 0]]) {
+    const fresh = s.finalizeBlock(y0, x0, 16, 16);
+    const reused = s.finalizeBlock(y0, x0, 16, 16, scratch);
+    if (fresh === null) { assert.equal(reused, null); continue; }
+    assert.ok(reused !== null);
+    if (scratch) assert.equal(reused, scratch, 'the given raster is filled, not a new one');
+    assert.deepEqual([...reused.data].map(String), [...fresh.data].map(String), `block (${y0}, ${x0})`);
+    scratch = reused;
+  }
+  // a raster of another shape or dtype is not used
+  const other = Raster.zeros([8, 8, 3]);
+  assert.notEqual(s.finalizeBlock(0, 0, 16, 16, other), other);
+  assert.notEqual(s.finalizeBlock(0, 0, 16, 16, Raster.zeros([16, 16, 3], 'float64')), undefined);
+});

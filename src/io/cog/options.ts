@@ -19,7 +19,8 @@ export interface BlockSource {
    * The pixels of rows y0..y0+h, columns x0..x0+w as an h x w x bands raster
    * of `dtype`, or null when the block is empty (written as a sparse tile,
    * which reads as nodata, or 0 without one). Blocks are asked for in
-   * row-major order, each at most once.
+   * row-major order, each at most once. The writer copies a block before it
+   * asks for the next one, so a source may hand out the same buffer again.
    */
   readBlock(y0: number, x0: number, h: number, w: number): Raster | null | Promise<Raster | null>;
 }
