@@ -43,6 +43,9 @@ function isAllFill(src: TypedArray, offset: number, stride: number, h: number, r
   return true;
 }
 
+/** Compressed tile rows that may wait for storage before the source is paused. */
+const MAX_ROWS_UNSTORED = 2;
+
 /** Tiles one level: cut, predict, compress (bounded), store in row-major order. */
 export class LevelWriter {
   readonly tilesAcross: number;
@@ -65,6 +68,8 @@ export class LevelWriter {
   #nextTileRow = 0;
   #submitted: Promise<void> = Promise.resolve();
   #appended: Promise<void> = Promise.resolve();
+  /** tile rows whose tiles are all in the sink */
+  #rowsStored = 0;
   /** the first compression or storage failure, reported at the next backpressure point */
   #failure: { error: unknown } | null = null;
 
@@ -88,7 +93,10 @@ export class LevelWriter {
    * so the caller stops reading the source.
    */
   get submitted(): Promise<void> {
-    return this.#submitted.then(() => {
+    return this.#submitted.then(async () => {
+      // storing can be slower than compressing (a busy disk): keep at most
+      // MAX_ROWS_UNSTORED compressed tile rows waiting, or they pile up in memory
+      while (this.#nextTileRow - this.#rowsStored > MAX_ROWS_UNSTORED && !this.#failure) await this.#appended;
       if (this.#failure) throw this.#failure.error;
     });
   }
@@ -162,6 +170,7 @@ export class LevelWriter {
           this.offsets[i] = await this.sink.appendTile(data);
           this.counts[i] = data.length;
         }
+        this.#rowsStored++;
       });
       this.#appended.catch((error: unknown) => { this.#failure ??= { error }; });
     });
