@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { validateManifest } from '../../src/coco/schema.ts';
 import { demoCocoStitchingManager } from '../../src/stitch/demo-manager.ts';
 import { validateCog } from '../helpers/gdal.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 test('demoCocoStitchingManager: 4 frames stitched with edge weights, COGs valid, manifest dumped and valid', async () => {
-  const dpath = mkdtempSync(join(tmpdir(), 'mgr-demo-'));
+  const dpath = scratchDir('mgr-demo-');
   const dset = await demoCocoStitchingManager({ dpath });
   const fpath = join(dpath, 'demo_stitched.kwcoco.json');
   assert.equal(dset.fpath, fpath);
