@@ -40,6 +40,18 @@ test('heatmap model gives a 2-class softmax that rises with brightness', { skip:
   assert.ok(Math.abs(dark[centre] + dark[81 + centre] - 1) < 1e-6);
 });
 
+test('heatmap model with channel weights: p1 = sigmoid(gain * (weighted mean - threshold))', { skip: ort ? false : 'onnxruntime-node not installed' }, async () => {
+  const session = await ort!.InferenceSession.create(buildHeatmapModel(3, 0.34, 40, [1, 1, 0]));
+  // channel planes r = 0.6, g = 0.2, b = 0.9: only (r + g) / 2 = 0.4 counts
+  const x = new Float32Array(3 * 81);
+  x.fill(0.6, 0, 81); x.fill(0.2, 81, 162); x.fill(0.9, 162);
+  const out = await session.run({ x: new ort!.Tensor('float32', x, [1, 3, 9, 9]) });
+  const p1 = (out.probs.data as Float32Array)[81 + 4 * 9 + 4];
+  assert.ok(Math.abs(p1 - 1 / (1 + Math.exp(-40 * (0.4 - 0.34)))) < 1e-5, String(p1));
+  assert.throws(() => buildHeatmapModel(3, 0.3, 10, [1, 1]), /channelWeights must be 3 non-negative numbers/);
+  assert.throws(() => buildHeatmapModel(2, 0.3, 10, [0, 0]), /positive sum/);
+});
+
 test('initializer size mismatch is a clear error', () => {
   assert.throws(() => buildOnnxModel({
     inputs: [{ name: 'x', shape: [1] }], outputs: [{ name: 'x', shape: [1] }], nodes: [],

@@ -73,9 +73,10 @@ export async function runDemo(o: DemoOptions): Promise<string> {
   const src = input.fpath ?? join(inputDir, 'data.kwcoco.json');
   await access(src);
 
-  log('2/5 building the built-in ONNX model (5x5 smoothing + softmax: background|shapes)');
+  log('2/5 building the built-in ONNX model (5x5 smoothing of (r+g)/2 + softmax: background|shapes)');
   const modelPath = join(out, 'heatmap.onnx');
-  await writeFile(modelPath, buildHeatmapModel(3));
+  // the demo's background is blue: red and green tell the shapes apart from it
+  await writeFile(modelPath, buildHeatmapModel(3, 0.34, 40, [1, 1, 0]));
 
   log(`3/5 predicting with a ${o.window}px window, overlap 0.3, edges down-weighted`);
   const dst = join(out, 'predicted.kwcoco.json');

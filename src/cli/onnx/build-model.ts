@@ -139,16 +139,24 @@ export function buildPointwiseModel(weights: readonly (readonly number[])[], bia
 
 /**
  * The built-in demo model: a 2-class heatmap of "bright structure". A 5x5
- * box filter of the channel mean against a fixed threshold, through a
- * softmax over the two classes: class 1 ("shape") is high where the smoothed
- * brightness is above `threshold` (in normalised input units).
+ * box filter of the channel mean (weighted by `channelWeights`, default
+ * equal) against a fixed threshold, through a softmax over the two classes:
+ * class 1 ("shape") is high where the smoothed brightness is above
+ * `threshold` (in normalised input units).
  */
-export function buildHeatmapModel(inChannels: number, threshold = 0.35, gain = 12): Uint8Array {
+export function buildHeatmapModel(inChannels: number, threshold = 0.35, gain = 12, channelWeights?: readonly number[]): Uint8Array {
   const k = 5;
+  const mix = channelWeights ?? new Array<number>(inChannels).fill(1);
+  const total = mix.reduce((a, b) => a + b, 0);
+  if (mix.length !== inChannels || !mix.every((v) => Number.isFinite(v) && v >= 0) || !(total > 0)) {
+    throw new RangeError(`channelWeights must be ${inChannels} non-negative numbers with a positive sum, got [${mix.join(', ')}]`);
+  }
   const w = new Float32Array(2 * inChannels * k * k);
-  const per = gain / (inChannels * k * k);
-  // class 0 ("background") gets a constant bias, class 1 the smoothed brightness
-  for (let i = 0; i < inChannels * k * k; i++) w[inChannels * k * k + i] = per;
+  // class 0 ("background") gets a constant bias, class 1 the smoothed weighted brightness
+  for (let c = 0; c < inChannels; c++) {
+    const per = (gain * mix[c]) / (total * k * k);
+    for (let i = 0; i < k * k; i++) w[(inChannels + c) * k * k + i] = per;
+  }
   return buildOnnxModel({
     name: 'coco-stitcher-heatmap',
     inputs: [{ name: 'x', shape: ['N', inChannels, 'H', 'W'] }],
