@@ -24,6 +24,9 @@ export class LevelSink {
 
   /** Appends one framed tile; returns the offset of its data (after the leader) within the level. */
   async appendTile(data: Uint8Array): Promise<number> {
+    // a codec may return a view on a worst-case-sized buffer (zstd, LZW): keep
+    // only the bytes, or a few KB of tile pin 100+ KB each while they wait here
+    if (!this.#fh && data.byteLength < data.buffer.byteLength / 2) data = data.slice();
     const n = data.length;
     const leader = new Uint8Array(4);
     new DataView(leader.buffer).setUint32(0, n, true);

@@ -32,7 +32,7 @@ import { RowReducer } from './overviews.ts';
 export type { WriteCogOptions, BlockSource } from './options.ts';
 
 /** Compressed tiles kept in memory per level before spilling to a temporary file. */
-const SINK_MEMORY_LIMIT = 16 << 20;
+const SINK_MEMORY_LIMIT = 4 << 20;
 /** Tiles compressing at once (zlib runs them on libuv's thread pool). */
 const MAX_IN_FLIGHT = 16;
 

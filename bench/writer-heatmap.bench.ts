@@ -1,0 +1,151 @@
+/**
+ * The foundation issue's writer benchmark: the same 4096 x 4096 x 4 int16
+ * smooth heatmap (a quantized probability field) written as a COG with
+ * 128 px tiles and 2 overview levels, by our writeCog (streamed from a block
+ * source, and from a Raster in memory) and by GDAL's COG driver from a MEM
+ * dataset holding the same pixels (python3-gdal; only CreateCopy is timed),
+ * in the same run. DEFLATE level 6 + predictor 2 is the headline case; LZW
+ * and ZSTD follow. Then geotiff.js, our reader and GDAL read our files back.
+ *
+ * "Streamed memory" is the peak RSS growth of the child process while
+ * writing from the block source (its RSS before the write is subtracted), to
+ * compare with the raster's own size.
+ *
+ *   npm run bench -- writer-heatmap
+ */
+import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fromArrayBuffer } from 'geotiff';
+import { writeCog, type BlockSource } from '../src/io/cog/write-cog.ts';
+import { readRaster } from '../src/io/read-raster.ts';
+import { Raster } from '../src/array/raster.ts';
+import { gdalPython } from '../test/helpers/gdal.ts';
+
+const N = Number(process.env.HEATMAP_SIZE ?? 4096);
+const C = 4;
+type Compress = 'DEFLATE' | 'LZW' | 'ZSTD';
+
+/** Quantized smooth heatmap in 0..32767, one phase per band. */
+function fill(r: Raster, y0: number, x0: number): void {
+  const [h, w, c] = r.shape;
+  const d = r.data;
+  for (let y = 0, i = 0; y < h; y++) {
+    const cy = Math.cos((y0 + y) / 61);
+    for (let x = 0; x < w; x++) {
+      for (let b = 0; b < c; b++) d[i++] = Math.round(32767 * (0.5 + 0.5 * Math.sin((x0 + x) / 97 + b) * cy));
+    }
+  }
+}
+
+const source: BlockSource = {
+  height: N, width: N, bands: C, dtype: 'int16',
+  readBlock(y0, x0, h, w) { const r = Raster.zeros([h, w, C], 'int16'); fill(r, y0, x0); return r; },
+};
+
+function options(compress: Compress) {
+  return { compress, blocksize: 128, overviews: 2, overviewResample: 'nearest' as const,
+    ...(compress === 'DEFLATE' ? { level: 6, predictor: 2 as const } : { predictor: 2 as const }) };
+}
+
+/**
+ * This process's own peak RSS (VmHWM). Not getrusage's maxRSS: Linux carries
+ * that across fork + exec, so a child reports at least its parent's size.
+ */
+function peakRssMB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
+}
+
+async function child(kind: string, compress: Compress, out: string): Promise<void> {
+  if (kind === 'input') {
+    await writeCog(out, source, { compress: 'NONE', blocksize: 256 });
+    return;
+  }
+  let input: Raster | BlockSource = source;
+  if (kind === 'raster') { const r = Raster.zeros([N, N, C], 'int16'); fill(r, 0, 0); input = r; }
+  const before = process.memoryUsage().rss / 2 ** 20;
+  const t = performance.now();
+  await writeCog(out, input, options(compress));
+  const seconds = (performance.now() - t) / 1000;
+  console.log(JSON.stringify({ seconds, peak: peakRssMB(), before }));
+}
+
+function runChild(kind: string, compress: Compress, out: string): { seconds: number; peak: number; before: number } {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', kind, compress, out], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`child ${kind} failed: ${res.stderr}`);
+  return kind === 'input' ? { seconds: 0, peak: 0, before: 0 } : JSON.parse(res.stdout.trim().split('\n').at(-1)!);
+}
+
+function runGdal(input: string, out: string, compress: Compress): { seconds: number } {
+  const script = `
+import sys, json, time
+from osgeo import gdal
+gdal.UseExceptions()
+src = gdal.Open(sys.argv[1])
+mem = gdal.GetDriverByName('MEM').CreateCopy('', src)
+opts = ['COMPRESS=' + sys.argv[3], 'PREDICTOR=2', 'BLOCKSIZE=128', 'OVERVIEW_COUNT=2', 'RESAMPLING=NEAREST', 'NUM_THREADS=ALL_CPUS']
+if sys.argv[3] == 'DEFLATE':
+    opts.append('LEVEL=6')
+t = time.perf_counter()
+gdal.GetDriverByName('COG').CreateCopy(sys.argv[2], mem, options=opts)
+print(json.dumps({'seconds': time.perf_counter() - t}))
+`;
+  return JSON.parse(gdalPython(script, [input, out, compress]));
+}
+
+async function readTimes(path: string): Promise<[number, number, number]> {
+  let t = performance.now();
+  await readRaster(path);
+  const ours = performance.now() - t;
+  t = performance.now();
+  const bytes = readFileSync(path);
+  const tiff = await fromArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  await (await tiff.getImage(0)).readRasters({ interleave: true });
+  const gjs = performance.now() - t;
+  const g = JSON.parse(gdalPython(`
+import sys, json, time
+from osgeo import gdal
+t = time.perf_counter(); gdal.Open(sys.argv[1]).ReadAsArray(); print(json.dumps(time.perf_counter() - t))
+`, [path]));
+  return [ours, gjs, g * 1000];
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'writer-heatmap-'));
+  const rasterMB = (N * N * C * 2) / 2 ** 20;
+  const rows: string[] = [];
+  const reads: string[] = [];
+  try {
+    const input = join(dir, 'input.tif');
+    runChild('input', 'DEFLATE', input);
+    for (const compress of ['DEFLATE', 'LZW', 'ZSTD'] as Compress[]) {
+      const ours = join(dir, `ours-${compress}.tif`);
+      const gdal = join(dir, `gdal-${compress}.tif`);
+      const s = runChild('blocks', compress, ours);
+      const r = runChild('raster', compress, join(dir, 'ours-raster.tif'));
+      let g: { seconds: number } | null = null;
+      try { g = runGdal(input, gdal, compress); } catch (err) { rows.push(`| ${compress} | GDAL failed: ${(err as Error).message.split('\n')[0]} | | | | |`); }
+      const sizeOurs = statSync(ours).size / 2 ** 20;
+      const sizeGdal = g ? statSync(gdal).size / 2 ** 20 : NaN;
+      rows.push(`| ${compress} | ${s.seconds.toFixed(2)} | ${r.seconds.toFixed(2)} | ${g ? g.seconds.toFixed(2) : '-'} | ${g ? (s.seconds / g.seconds).toFixed(2) : '-'} | ${sizeOurs.toFixed(1)} / ${sizeGdal.toFixed(1)} (${g ? ((100 * (sizeOurs - sizeGdal)) / sizeGdal).toFixed(1) : '-'}%) | ${(s.peak - s.before).toFixed(0)} MB = ${((100 * (s.peak - s.before)) / rasterMB).toFixed(0)}% (peak ${s.peak.toFixed(0)}) |`);
+      const [ro, rg, rgd] = await readTimes(ours);
+      reads.push(`| ${compress} | ${ro.toFixed(0)} | ${rg.toFixed(0)} | ${rgd.toFixed(0)} |`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`${N}x${N}x${C} int16 smooth heatmap (${rasterMB.toFixed(0)} MiB), 128 px tiles, 2 overviews, predictor 2; GDAL: MEM -> COG, NUM_THREADS=ALL_CPUS`);
+  console.log('| compression | ours streamed s | ours from Raster s | GDAL s | ours streamed / GDAL | MB ours / GDAL | streamed memory growth |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
+  console.log('\nfull read of our files, ms');
+  console.log('| compression | our reader | geotiff.js | GDAL |');
+  console.log('|---|---|---|---|');
+  for (const r of reads) console.log(r);
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3]!, process.argv[4] as Compress, process.argv[5]!);
+else await main();
