@@ -107,9 +107,3 @@ export const enum GeoKey {
   ProjectedCSType = 3072,
 }
 
-/** GeoKey values. */
-export const enum GeoKeyValue {
-  ModelProjected = 1,
-  ModelGeographic = 2,
-  RasterPixelIsArea = 1,
-}
