@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CocoDataset } from '../src/coco/dataset.ts';
+import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
 const NUM_VIDEOS = 100;
 const FRAMES = 100;
@@ -77,12 +78,12 @@ async function child(mode: string, path: string): Promise<void> {
     const ms = performance.now() - t1;
     rmSync(join(dirname(path), `dump-${process.pid}.kwcoco.json`), { force: true });
     gc?.();
-    process.stdout.write(JSON.stringify({ ms, maxRssMB: process.resourceUsage().maxRSS / 1024, heapMB: process.memoryUsage().heapUsed / 2 ** 20 }));
+    process.stdout.write(JSON.stringify({ ms, maxRssMB: peakRssMB(), heapMB: process.memoryUsage().heapUsed / 2 ** 20 }));
     return;
   }
   const ms = performance.now() - t0;
   gc?.();
-  const out: Measure = { ms, maxRssMB: process.resourceUsage().maxRSS / 1024, heapMB: process.memoryUsage().heapUsed / 2 ** 20 };
+  const out: Measure = { ms, maxRssMB: peakRssMB(), heapMB: process.memoryUsage().heapUsed / 2 ** 20 };
   if (!keep) throw new Error('nothing loaded');
   process.stdout.write(JSON.stringify(out));
 }

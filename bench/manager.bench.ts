@@ -28,6 +28,7 @@ import { CocoDataset } from '../src/coco/dataset.ts';
 import { CocoStitchingManager } from '../src/stitch/manager.ts';
 import { quantizationFor, quantizeBlock } from '../src/stitch/quantize.ts';
 import { upweightCenterMask } from '../src/stitch/weights.ts';
+import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
 interface Case { N: number; P: number; C: number; overlap: number; naive?: boolean; memmap?: boolean; videos?: number }
 const CASES: Record<string, Case> = {
@@ -66,7 +67,7 @@ async function runManyImages(c: Case, dir: string) {
   await m.flushImages();
   const total = performance.now() - t0;
   m.dispose();
-  return { n, total, rss: process.resourceUsage().maxRSS / 1024, rssAfterVideo, images: images.length };
+  return { n, total, rss: peakRssMB(), rssAfterVideo, images: images.length };
 }
 
 const GDAL_WRITE = `
@@ -113,7 +114,7 @@ async function runManager(c: Case, dir: string) {
   const asset = dset.cocoImage(1).assets.at(-1)!;
   const bytes = statSync(join(dir, asset.file_name)).size;
   m.dispose();
-  return { n: wins.length, acc: t1 - t0, fin: t2 - t1, rss: process.resourceUsage().maxRSS / 1024, bytes };
+  return { n: wins.length, acc: t1 - t0, fin: t2 - t1, rss: peakRssMB(), bytes };
 }
 
 function runNaive(c: Case, dir: string) {
@@ -150,7 +151,7 @@ function runNaive(c: Case, dir: string) {
   const t2 = performance.now();
   const raw = join(dir, 'quant.i16');
   writeFileSync(raw, new Uint8Array(quant.data.buffer, quant.data.byteOffset, quant.data.byteLength));
-  const rss = process.resourceUsage().maxRSS / 1024;
+  const rss = peakRssMB();
   const out = join(dir, 'gdal.tif');
   const r = spawnSync('/usr/bin/python3', ['-c', GDAL_WRITE, raw, out, String(N), String(N), String(C)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`GDAL failed: ${r.stderr}`);

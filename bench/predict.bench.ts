@@ -14,6 +14,7 @@ import { CocoDataset } from '../src/coco/dataset.ts';
 import { buildHeatmapModel } from '../src/cli/onnx/build-model.ts';
 import { loadModel } from '../src/cli/predict/model.ts';
 import { runPredict } from '../src/cli/predict/run-predict.ts';
+import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
 const VIDEOS = Number(process.env.VIDEOS ?? 4);
 const FRAMES = Number(process.env.FRAMES ?? 10);
@@ -31,14 +32,14 @@ try {
   const modelPath = join(root, 'heatmap.onnx');
   writeFileSync(modelPath, buildHeatmapModel(3));
 
-  const rssBefore = process.resourceUsage().maxRSS / 1024;
+  const rssBefore = peakRssMB();
   t = performance.now();
   const summary = await runPredict({
     src: dset.fpath!, dst: join(root, 'out', 'pred.kwcoco.json'), model: modelPath, channels: 'r|g|b',
     std: [255], window: WINDOW, overlap: 0.3, downweightEdges: true, expectedMinmax: [0, 1], batchSize: BATCH,
   });
   const total = (performance.now() - t) / 1000;
-  const peak = process.resourceUsage().maxRSS / 1024;
+  const peak = peakRssMB();
 
   // reference: the model alone on as many windows, same batch size
   const model = await loadModel(modelPath);

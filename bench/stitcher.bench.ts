@@ -14,6 +14,7 @@ import { Raster } from '../src/array/raster.ts';
 import { slice } from '../src/array/slices.ts';
 import { SlidingWindow } from '../src/array/sliding-window.ts';
 import { Stitcher, type StitcherOptions } from '../src/stitch/stitcher.ts';
+import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
 /** `second`: stitch the canvas twice in the process and time the second one (block memory of the first is reused). */
 interface Case { N: number; P: number; C: number; overlap: number; opts: StitcherOptions; weights?: boolean; dense?: boolean; second?: boolean }
@@ -51,7 +52,7 @@ if (mode) {
     for (let y = 0; y < N; y += 128) for (let x = 0; x < N; x += 128) if (s.finalizeBlock(y, x, 128, 128)) blocks++;
     fin = performance.now() - t1;
     s.dispose();
-    console.log(JSON.stringify({ n: wins.length, acc: t1 - t0, cpu, fin, rss: process.resourceUsage().maxRSS / 1024, rss0, blocks }));
+    console.log(JSON.stringify({ n: wins.length, acc: t1 - t0, cpu, fin, rss: peakRssMB(), rss0, blocks }));
   } else {
     const sums = new Float32Array(N * N * C), wts = new Float32Array(N * N * C), pd = patch.data as Float32Array;
     for (const [rs, cs] of wins) {
@@ -68,7 +69,7 @@ if (mode) {
       for (let r = 0; r < 128; r++) { const o = ((y + r) * N + x) * C;
         for (let i = 0; i < 128 * C; i++) blk[r * 128 * C + i] = sums[o + i] / wts[o + i]; }
     fin = performance.now() - t1;
-    console.log(JSON.stringify({ n: wins.length, acc: t1 - t0, cpu, fin, rss: process.resourceUsage().maxRSS / 1024, rss0, blocks: 0 }));
+    console.log(JSON.stringify({ n: wins.length, acc: t1 - t0, cpu, fin, rss: peakRssMB(), rss0, blocks: 0 }));
   }
 } else {
   const self = fileURLToPath(import.meta.url);

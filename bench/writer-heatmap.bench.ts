@@ -23,6 +23,7 @@ import { writeCog, type BlockSource } from '../src/io/cog/write-cog.ts';
 import { readRaster } from '../src/io/read-raster.ts';
 import { Raster } from '../src/array/raster.ts';
 import { gdalPython } from '../test/helpers/gdal.ts';
+import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
 const N = Number(process.env.HEATMAP_SIZE ?? 4096);
 const C = 4;
@@ -48,15 +49,6 @@ const source: BlockSource = {
 function options(compress: Compress) {
   return { compress, blocksize: 128, overviews: 2, overviewResample: 'nearest' as const,
     ...(compress === 'DEFLATE' ? { level: 6, predictor: 2 as const } : { predictor: 2 as const }) };
-}
-
-/**
- * This process's own peak RSS (VmHWM). Not getrusage's maxRSS: Linux carries
- * that across fork + exec, so a child reports at least its parent's size.
- */
-function peakRssMB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
 }
 
 async function child(kind: string, compress: Compress, out: string): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Writer benchmark: our writeCog against GDAL's COG driver on the same data,
  * timed in the same run, each case in its own child process so peak RSS
- * (getrusage maxRSS) belongs to that case alone.
+ * (VmHWM, see test/helpers/peak-rss.ts) belongs to that case alone.
  *
  * - Raster sources held in memory: 4096 x 4096 x 4 float32 and 4096 x 4096 x 3
  *   uint8, DEFLATE, predictor (3 / 2), 128 px tiles, 2 nearest overview levels.
@@ -25,6 +25,7 @@ import { writeCog, type BlockSource } from '../src/io/write-cog.ts';
 import { Raster } from '../src/array/raster.ts';
 import type { Dtype } from '../src/array/dtypes.ts';
 import { gdalPython } from '../test/helpers/gdal.ts';
+import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
 const QUICK = process.env.WRITER_BENCH_QUICK === '1';
 const N = QUICK ? 1024 : 4096;
@@ -90,7 +91,7 @@ async function child(kind: string, spec: Spec, out: string): Promise<void> {
     await writeCog(out, blockSource(spec), COG_OPTS);
     seconds = (performance.now() - t) / 1000;
   }
-  console.log(JSON.stringify({ seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(JSON.stringify({ seconds, maxRssMB: peakRssMB() }));
 }
 
 function runChild(kind: string, spec: Spec, out: string): { seconds: number; maxRssMB: number } {
