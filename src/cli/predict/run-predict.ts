@@ -198,27 +198,30 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
     let batch: PendingWindow[] = [];
     // reads run ahead of the model: while onnxruntime computes on its own
     // threads, the event loop decodes and resamples the next windows
-    const jobs = plans.flatMap((plan) => plan.windows.map((win, i) => ({ plan, win, first: i === 0 })));
+    const jobs = plans.flatMap((plan) => {
+      const assetDsize: [number, number] = [
+        Math.round(plan.canvas[1] * outputScale), Math.round(plan.canvas[0] * outputScale),
+      ];
+      return plan.windows.map(([rs, cs], i) => ({
+        plan, first: i === 0, assetDsize,
+        rows: [rs.start!, rs.stop!] as [number, number], cols: [cs.start!, cs.stop!] as [number, number],
+      }));
+    });
     const ahead: Promise<Raster>[] = [];
     const prefetch = Math.max(2, 2 * batchSize);
     let next = 0;
     const fill = () => {
       while (ahead.length < prefetch && next < jobs.length) {
-        const { plan, win: [rs, cs] } = jobs[next++];
-        const read = readInputWindow(result.cocoImage(plan.gid), inChannels.spec, space, [rs.start!, rs.stop!], [cs.start!, cs.stop!], inputScale);
+        const { plan, rows, cols } = jobs[next++];
+        const read = readInputWindow(result.cocoImage(plan.gid), inChannels.spec, space, rows, cols, inputScale);
         read.catch(() => {}); // rejections surface when awaited below; this only marks them handled
         ahead.push(read);
       }
     };
     for (let j = 0; j < jobs.length; j++) {
       if (interrupted || opts.signal?.aborted) { interrupted = true; break; }
-      const { plan, win: [rs, cs], first } = jobs[j];
+      const { plan, first, assetDsize, rows, cols } = jobs[j];
       if (first) manager.expectWindows(plan.gid, plan.windows.length);
-      const assetDsize: [number, number] = [
-        Math.round(plan.canvas[1] * outputScale), Math.round(plan.canvas[0] * outputScale),
-      ];
-      const rows: [number, number] = [rs.start!, rs.stop!];
-      const cols: [number, number] = [cs.start!, cs.stop!];
       fill();
       const t = now();
       const raster = await ahead.shift()!;
