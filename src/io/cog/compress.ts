@@ -1,11 +1,13 @@
 /**
- * Tile compression: DEFLATE through node:zlib's asynchronous API (runs on
+ * Tile compression: DEFLATE through libdeflate (the optional native addon,
+ * ../libdeflate.ts) or else node:zlib's asynchronous API (both run on
  * libuv's thread pool, so tiles compress in parallel), ZSTD through the
  * optional native `zstd-napi`, our LZW, or none; and a small limiter that
  * bounds how many compressions are in flight.
  */
 import { deflate } from 'node:zlib';
 import { UnsupportedError } from '../errors.ts';
+import { libdeflate, libdeflateLoadError } from '../libdeflate.ts';
 import { lzwEncode } from './lzw-encode.ts';
 import { Compression } from './tags.ts';
 
@@ -44,17 +46,32 @@ function deflateAsync(data: Uint8Array, level: number): Promise<Uint8Array> {
   });
 }
 
+/**
+ * Which DEFLATE implementation compresses: 'auto' takes libdeflate when its
+ * addon is built, else node:zlib; 'libdeflate' fails clearly without it.
+ */
+export type DeflateEngine = 'auto' | 'libdeflate' | 'zlib';
+
+/** The engine 'auto' resolves to on this installation. */
+export function defaultDeflateEngine(): 'libdeflate' | 'zlib' {
+  return libdeflate() ? 'libdeflate' : 'zlib';
+}
+
 /** A tile compressor for one method and level. */
 export type TileCompressor = (raw: Uint8Array) => Promise<Uint8Array>;
 
 /** Creates the compressor of `method` (loads zstd-napi for ZSTD, failing clearly without it). */
-export async function createCompressor(method: CompressName, level: number | undefined): Promise<TileCompressor> {
+export async function createCompressor(method: CompressName, level: number | undefined, engine: DeflateEngine = 'auto'): Promise<TileCompressor> {
   switch (method) {
     case 'NONE': return async (raw) => raw;
     case 'LZW': return async (raw) => lzwEncode(raw);
     case 'DEFLATE': {
       const lv = level ?? LEVELS.DEFLATE!.default;
-      return (raw) => deflateAsync(raw, lv);
+      const lib = engine === 'zlib' ? null : libdeflate();
+      if (engine === 'libdeflate' && !lib) {
+        throw new UnsupportedError(`deflateEngine 'libdeflate' needs the optional addon coco-stitcher-native (built at npm ci when libdeflate-dev is installed), which could not be loaded: ${libdeflateLoadError()}`);
+      }
+      return lib ? (raw) => lib.zlibCompress(raw, lv) : (raw) => deflateAsync(raw, lv);
     }
     case 'ZSTD': {
       const compress = await loadZstd();

@@ -6,7 +6,7 @@ import { Affine } from '../../array/affine.ts';
 import { DTYPES, isDtype, type Dtype } from '../../array/dtypes.ts';
 import { Raster } from '../../array/raster.ts';
 import { WriterOptionError } from '../errors.ts';
-import { LEVELS, type CompressName } from './compress.ts';
+import { LEVELS, type CompressName, type DeflateEngine } from './compress.ts';
 import type { OverviewResample } from './overviews.ts';
 
 /** A raster delivered block by block (a Stitcher's blockSource(), a huge image). */
@@ -51,6 +51,8 @@ export interface WriteCogOptions {
   bigtiff?: boolean | 'auto';
   /** write empty blocks (null from readBlock, or all nodata / all 0) as sparse tiles (default true) */
   sparse?: boolean;
+  /** DEFLATE implementation: 'auto' (default: libdeflate when its addon is built, else node:zlib), 'libdeflate' or 'zlib' */
+  deflateEngine?: DeflateEngine;
 }
 
 /** Options resolved to their final values. */
@@ -72,11 +74,12 @@ export interface CogPlan {
   transform: Affine | null;
   bigtiff: boolean | 'auto';
   sparse: boolean;
+  deflateEngine: DeflateEngine;
 }
 
 const COMPRESS_NAMES: readonly CompressName[] = ['DEFLATE', 'LZW', 'ZSTD', 'NONE'];
 const KNOWN_OPTIONS = new Set(['compress', 'level', 'predictor', 'blocksize', 'overviews', 'overviewResample', 'nodata', 'metadata',
-  'epsg', 'transform', 'bigtiff', 'sparse']);
+  'epsg', 'transform', 'bigtiff', 'sparse', 'deflateEngine']);
 
 const show = (v: unknown): string => {
   if (typeof v === 'string') return JSON.stringify(v);
@@ -218,5 +221,9 @@ export function resolveOptions(options: WriteCogOptions | undefined, src: { heig
   const sparse = o.sparse ?? true;
   if (typeof sparse !== 'boolean') throw new WriterOptionError(`sparse must be a boolean, got ${show(sparse)}`);
 
-  return { ...src, compress, level, predictor, blocksize, overviews, resample, nodata, metadata, epsg, transform, bigtiff, sparse };
+  const deflateEngine = o.deflateEngine ?? 'auto';
+  if (deflateEngine !== 'auto' && deflateEngine !== 'libdeflate' && deflateEngine !== 'zlib') {
+    throw new WriterOptionError(`deflateEngine must be 'auto', 'libdeflate' or 'zlib', got ${show(deflateEngine)}`);
+  }
+  return { ...src, compress, level, predictor, blocksize, overviews, resample, nodata, metadata, epsg, transform, bigtiff, sparse, deflateEngine };
 }

@@ -47,7 +47,7 @@ export async function writeCog(path: string, source: Raster | BlockSource, optio
   const src = checkSource(source);
   const { height, width, bands, dtype } = src;
   const plan = resolveOptions(options, { height, width, bands, dtype });
-  const compressor = await createCompressor(plan.compress, plan.level);
+  const compressor = await createCompressor(plan.compress, plan.level, plan.deflateEngine);
   const ctx = { plan, limiter: new Limiter(MAX_IN_FLIGHT), compressor };
 
   await withAtomicFile(path, async (fh) => {

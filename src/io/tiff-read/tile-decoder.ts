@@ -1,7 +1,8 @@
 /**
  * Tile decoding for the TIFF reader: decompression and predictor undoing
  * through geotiff.js's decoders, except DEFLATE, which goes through
- * node:zlib's asynchronous inflate (it runs on libuv's thread pool, so the
+ * libdeflate when its optional addon is built (../libdeflate.ts), else
+ * node:zlib's asynchronous inflate (both run on libuv's thread pool, so the
  * tiles of one read inflate in parallel without worker threads, and it is
  * faster than the pure-JS inflate geotiff.js ships), and LZW, which goes
  * through our own decoder (./lzw-decode.ts, about ten times faster than
@@ -14,6 +15,7 @@ import { inflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import { getDecoder, type BaseDecoder, type Pool } from 'geotiff';
 import { UnsupportedError } from '../errors.ts';
+import { libdeflate } from '../libdeflate.ts';
 import { lzwDecode } from './lzw-decode.ts';
 import { undoFloatingPoint, undoHorizontal } from './predictor.ts';
 
@@ -120,14 +122,17 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
   };
   // Each codec returns a buffer this tile owns (in-place steps follow); the
   // input is a view into a read buffer this tile may also own (NONE).
+  const perPixel = planarConfiguration === 2 ? sampleBytes : sampleBytes * bitsPerSample.length;
+  const expected = layout.tileWidth * layout.tileHeight * perPixel;
   let decode: (view: Uint8Array) => Promise<Uint8Array>;
   if (compression === Compression.None) {
     decode = async (view) => view;
   } else if (compression === Compression.Deflate || compression === Compression.AdobeDeflate) {
-    decode = (view) => inflateAsync(view);
+    const lib = libdeflate();
+    // A stream libdeflate rejects (corrupt, or longer than a tile) goes to
+    // zlib, whose error messages the reader already reports.
+    decode = lib ? (view) => lib.zlibDecompress(view, expected).catch(() => inflateAsync(view)) : (view) => inflateAsync(view);
   } else if (compression === Compression.LZW) {
-    const perPixel = planarConfiguration === 2 ? sampleBytes : sampleBytes * bitsPerSample.length;
-    const expected = layout.tileWidth * layout.tileHeight * perPixel;
     decode = async (view) => lzwDecode(view, expected);
   } else if (compression === Compression.ZSTD && await loadNativeZstd()) {
     const decompress = (await loadNativeZstd())!;

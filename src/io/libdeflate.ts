@@ -1,0 +1,37 @@
+/**
+ * The optional native addon `coco-stitcher-native` (./native): zlib-format
+ * DEFLATE through the system's libdeflate on libuv's thread pool, several
+ * times faster than node:zlib at the same level. It builds at `npm ci` when
+ * libdeflate's headers are installed (Debian: libdeflate-dev); without it
+ * the writer and reader use node:zlib, with the same file format.
+ */
+import { createRequire } from 'node:module';
+
+/** The addon's API (see native/index.d.ts). */
+export interface Libdeflate {
+  zlibCompress(data: Uint8Array, level: number): Promise<Uint8Array>;
+  zlibDecompress(data: Uint8Array, size: number): Promise<Uint8Array>;
+  readonly libdeflateVersion: string;
+}
+
+let loaded: { lib: Libdeflate | null; error: string } | undefined;
+
+function load(): { lib: Libdeflate | null; error: string } {
+  if (loaded) return loaded;
+  try {
+    loaded = { lib: createRequire(import.meta.url)('coco-stitcher-native') as Libdeflate, error: '' };
+  } catch (err) {
+    loaded = { lib: null, error: (err as Error)?.message ?? String(err) };
+  }
+  return loaded;
+}
+
+/** The addon, or null when it is not built. */
+export function libdeflate(): Libdeflate | null {
+  return load().lib;
+}
+
+/** Why the addon could not be loaded ('' when it is loaded). */
+export function libdeflateLoadError(): string {
+  return load().error;
+}

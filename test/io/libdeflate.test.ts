@@ -1,0 +1,110 @@
+/**
+ * The optional libdeflate addon (native/): its zlib streams round trip
+ * through node:zlib (an independent implementation) both ways; its errors
+ * name the bad value; COGs written with it and with node:zlib read back
+ * exactly in GDAL and validate; and without the addon the writer falls back
+ * to node:zlib ('auto') or fails clearly ('libdeflate').
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deflateSync, inflateSync } from 'node:zlib';
+import fc from 'fast-check';
+import { libdeflate, libdeflateLoadError } from '../../src/io/libdeflate.ts';
+import { writeCog } from '../../src/io/write-cog.ts';
+import { openRaster } from '../../src/io/read-raster.ts';
+import { scratchDir } from '../helpers/scratch.ts';
+import { gdalBatch, patternRaster } from './write-cog.helpers.ts';
+
+const lib = libdeflate();
+const skip = lib ? false : `coco-stitcher-native is not built here (${libdeflateLoadError().split('\n')[0]}); install libdeflate-dev and run npm ci`;
+
+describe('libdeflate addon', { skip }, () => {
+  it('compresses to zlib streams node:zlib inflates exactly, at every level, any size', async () => {
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 70000 }), fc.integer({ min: 1, max: 12 }), async (data, level) => {
+      const z = await lib!.zlibCompress(data, level);
+      assert.deepEqual(new Uint8Array(inflateSync(z)), data);
+    }), { numRuns: 60 });
+  });
+
+  it('decompresses node:zlib streams exactly, a short stream to its own length', async () => {
+    const r = patternRaster([64, 64, 3], 'uint16');
+    const data = new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+    const z = deflateSync(data, { level: 9 });
+    assert.deepEqual(new Uint8Array(await lib!.zlibDecompress(z, data.length)), data);
+    assert.deepEqual(new Uint8Array(await lib!.zlibDecompress(z, data.length + 100)), data);
+  });
+
+  it('rejects a corrupt stream, one longer than expected, and bad arguments, naming them', async () => {
+    const z = await lib!.zlibCompress(new Uint8Array(5000).fill(7), 6);
+    await assert.rejects(lib!.zlibDecompress(z.subarray(0, 5), 5000), /corrupt zlib stream/);
+    await assert.rejects(lib!.zlibDecompress(z, 4999), /more than the expected 4999 bytes/);
+    assert.throws(() => lib!.zlibCompress(new Uint8Array(4), 0), /level 0 is not an integer in 1\.\.12/);
+    assert.throws(() => lib!.zlibCompress(new Uint8Array(4), 2.5), /level 2\.5/);
+    assert.throws(() => lib!.zlibCompress(new Float32Array(4) as never, 6), /Uint8Array/);
+    assert.throws(() => lib!.zlibDecompress(new Uint8Array(4), -1), /size -1 is not a byte count/);
+  });
+
+  it('writes COGs that GDAL reads exactly and validates, as node:zlib\'s do', async () => {
+    const dir = scratchDir('libdeflate-cog-');
+    const cases = [['uint8', 3], ['int16', 4], ['float32', 1], ['float64', 2]] as const;
+    const paths: string[] = [];
+    const rasters = cases.map(([dtype, bands]) => patternRaster([150, 201, bands], dtype));
+    for (const [i, r] of rasters.entries()) {
+      for (const engine of ['libdeflate', 'zlib'] as const) {
+        const path = join(dir, `${i}-${engine}.tif`);
+        await writeCog(path, r, { compress: 'DEFLATE', deflateEngine: engine, blocksize: 64, overviews: 1 });
+        paths.push(path);
+        const back = await openRaster(path).then((f) => f.read());
+        assert.deepEqual(back.data, r.data, `${path}: our reader`);
+      }
+    }
+    const res = gdalBatch(paths);
+    for (const [k, g] of res.entries()) {
+      const r = rasters[k >> 1];
+      assert.deepEqual(g.errors, [], paths[k]);
+      assert.deepEqual(g.levels[0].shape, [...r.shape]);
+      assert.deepEqual(g.levels[0].data, Float64Array.from(r.data as ArrayLike<number>), paths[k]);
+    }
+    // both engines give the same overviews
+    for (let k = 0; k < res.length; k += 2) assert.deepEqual(res[k].levels[1].data, res[k + 1].levels[1].data);
+  });
+});
+
+describe('without the addon', () => {
+  // A child process where resolving coco-stitcher-native fails, as on a machine without libdeflate-dev.
+  const blocker = `const M = require('node:module'); const r = M._resolveFilename;
+M._resolveFilename = function (req, ...a) { if (req === 'coco-stitcher-native') throw new Error('Cannot find module coco-stitcher-native'); return r.call(this, req, ...a); };`;
+  const script = `
+import { writeCog } from ${JSON.stringify(fileURLToPath(new URL('../../src/io/write-cog.ts', import.meta.url)))};
+import { openRaster } from ${JSON.stringify(fileURLToPath(new URL('../../src/io/read-raster.ts', import.meta.url)))};
+import { Raster } from ${JSON.stringify(fileURLToPath(new URL('../../src/array/raster.ts', import.meta.url)))};
+const dir = process.argv[2];
+const r = Raster.zeros([40, 50, 2], 'uint16'); for (let i = 0; i < r.data.length; i++) r.data[i] = (i * 37) % 1000;
+await writeCog(dir + '/auto.tif', r, { compress: 'DEFLATE', blocksize: 16 });
+const back = await (await openRaster(dir + '/auto.tif')).read();
+console.log('auto', back.data.every((v, i) => v === r.data[i]));
+await writeCog(dir + '/forced.tif', r, { compress: 'DEFLATE', deflateEngine: 'libdeflate' }).catch((e) => console.log('forced', e.name, e.message));
+`;
+
+  it("'auto' falls back to node:zlib; 'libdeflate' is a clear error and writes nothing", () => {
+    const dir = scratchDir('no-libdeflate-');
+    writeFileSync(join(dir, 'block.cjs'), blocker);
+    writeFileSync(join(dir, 'run.mts'), script);
+    const res = spawnSync(process.execPath, ['--require', join(dir, 'block.cjs'), '--import', 'tsx', join(dir, 'run.mts'), dir], { encoding: 'utf8' });
+    assert.equal(res.status, 0, res.stderr);
+    assert.match(res.stdout, /^auto true$/m);
+    assert.match(res.stdout, /^forced UnsupportedError deflateEngine 'libdeflate' needs the optional addon coco-stitcher-native .*libdeflate-dev/m);
+    assert.ok(existsSync(join(dir, 'auto.tif')));
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('forced')), []);
+  });
+
+  it('an unknown deflateEngine is a WriterOptionError naming it', async () => {
+    const dir = scratchDir('bad-engine-');
+    await assert.rejects(writeCog(join(dir, 'x.tif'), patternRaster([16, 16, 1], 'uint8'), { deflateEngine: 'pigz' as never }),
+      (e: Error) => e.name === 'WriterOptionError' && /deflateEngine must be 'auto', 'libdeflate' or 'zlib', got "pigz"/.test(e.message));
+  });
+});
