@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 
 /** The addon's API (see native/index.d.ts). */
 export interface Libdeflate {
-  zlibCompress(data: Uint8Array, level: number): Promise<Uint8Array>;
+  zlibCompressInto(input: Uint8Array, level: number, output: Uint8Array): Promise<number>;
+  zlibCompressBound(n: number): number;
   zlibDecompress(data: Uint8Array, size: number): Promise<Uint8Array>;
   readonly libdeflateVersion: string;
 }

@@ -8,6 +8,7 @@
 import { deflate } from 'node:zlib';
 import { UnsupportedError } from '../errors.ts';
 import { libdeflate, libdeflateLoadError } from '../libdeflate.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { lzwEncode } from './lzw-encode.ts';
 import { Compression } from './tags.ts';
 
@@ -52,31 +53,56 @@ function deflateAsync(data: Uint8Array, level: number): Promise<Uint8Array> {
  */
 export type DeflateEngine = 'auto' | 'libdeflate' | 'zlib';
 
-/** The engine 'auto' resolves to on this installation. */
-export function defaultDeflateEngine(): 'libdeflate' | 'zlib' {
-  return libdeflate() ? 'libdeflate' : 'zlib';
+/** A tile compressor for one method and level. */
+export interface TileCompressor {
+  /** The compressed tile; it may be `raw` itself (NONE) or a view on a buffer of the compressor's. */
+  compress(raw: Uint8Array): Promise<Uint8Array>;
+  /** Takes back a result of compress() once it is stored, so its buffer can be reused. */
+  release(out: Uint8Array): void;
 }
 
-/** A tile compressor for one method and level. */
-export type TileCompressor = (raw: Uint8Array) => Promise<Uint8Array>;
+const noRelease = (): void => {};
 
-/** Creates the compressor of `method` (loads zstd-napi for ZSTD, failing clearly without it). */
-export async function createCompressor(method: CompressName, level: number | undefined, engine: DeflateEngine = 'auto'): Promise<TileCompressor> {
+/**
+ * libdeflate into pooled output buffers sized for `tileBytes` (every full-
+ * resolution and overview tile of one file has that size).
+ */
+function libdeflateCompressor(lib: NonNullable<ReturnType<typeof libdeflate>>, level: number, tileBytes: number): TileCompressor {
+  const pool = new BufferPool(lib.zlibCompressBound(tileBytes));
+  return {
+    async compress(raw) {
+      const out = raw.length === tileBytes ? pool.acquire() : new Uint8Array(lib.zlibCompressBound(raw.length));
+      try {
+        return out.subarray(0, await lib.zlibCompressInto(raw, level, out));
+      } catch (err) {
+        pool.release(out);
+        throw err;
+      }
+    },
+    release: (out) => pool.release(out),
+  };
+}
+
+/**
+ * Creates the compressor of `method` for tiles of `tileBytes` raw bytes
+ * (loads zstd-napi for ZSTD, failing clearly without it).
+ */
+export async function createCompressor(method: CompressName, level: number | undefined, engine: DeflateEngine, tileBytes: number): Promise<TileCompressor> {
   switch (method) {
-    case 'NONE': return async (raw) => raw;
-    case 'LZW': return async (raw) => lzwEncode(raw);
+    case 'NONE': return { compress: async (raw) => raw, release: noRelease };
+    case 'LZW': return { compress: async (raw) => lzwEncode(raw), release: noRelease };
     case 'DEFLATE': {
       const lv = level ?? LEVELS.DEFLATE!.default;
       const lib = engine === 'zlib' ? null : libdeflate();
       if (engine === 'libdeflate' && !lib) {
         throw new UnsupportedError(`deflateEngine 'libdeflate' needs the optional addon coco-stitcher-native (built at npm ci when libdeflate-dev is installed), which could not be loaded: ${libdeflateLoadError()}`);
       }
-      return lib ? (raw) => lib.zlibCompress(raw, lv) : (raw) => deflateAsync(raw, lv);
+      return lib ? libdeflateCompressor(lib, lv, tileBytes) : { compress: (raw) => deflateAsync(raw, lv), release: noRelease };
     }
     case 'ZSTD': {
       const compress = await loadZstd();
       const params = { compressionLevel: level ?? LEVELS.ZSTD!.default };
-      return async (raw) => compress(raw, params);
+      return { compress: async (raw) => compress(raw, params), release: noRelease };
     }
   }
 }

@@ -8,66 +8,102 @@
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
 
-const COPY_CHUNK = 8 << 20;
+/** Size of the slabs tiles are copied into (at most the memory limit), and of the copy buffer. */
+const SLAB_BYTES = 1 << 20;
+const COPY_CHUNK = SLAB_BYTES;
 
 /** Compressed, framed tiles of one level: in memory, then in a spill file. */
 export class LevelSink {
-  #chunks: Uint8Array[] = [];
+  /** in-memory bytes: full slabs, then the last one filled to #slabUsed */
+  #slabs: Uint8Array[] = [];
+  #slabUsed = 0;
   #size = 0;
+  /** bytes in the spill file */
+  #fileBytes = 0;
   #fh: FileHandle | null = null;
   #spillPath: string | null = null;
+  /** size leader and trailer of the tile being appended (appends never overlap) */
+  readonly #frame = { leader: new Uint8Array(4), trailer: new Uint8Array(4) };
 
   constructor(readonly makeSpillPath: () => string, readonly memoryLimit: number) {}
 
   /** Bytes stored so far. */
   get size(): number { return this.#size; }
 
-  /** Appends one framed tile; returns the offset of its data (after the leader) within the level. */
+  /**
+   * Appends one framed tile; returns the offset of its data (after the
+   * leader) within the level. `data` is copied before this resolves, so the
+   * caller may reuse its buffer then.
+   */
   async appendTile(data: Uint8Array): Promise<number> {
-    // a codec may return a view on a worst-case-sized buffer (zstd, LZW): keep
-    // only the bytes, or a few KB of tile pin 100+ KB each while they wait here
-    if (!this.#fh && data.byteLength < data.buffer.byteLength / 2) data = data.slice();
     const n = data.length;
-    const leader = new Uint8Array(4);
+    const { leader, trailer } = this.#frame;
     new DataView(leader.buffer).setUint32(0, n, true);
-    const trailer = new Uint8Array(4);
+    trailer.fill(0);
     trailer.set(data.subarray(Math.max(0, n - 4)), Math.max(0, 4 - n));
     const at = this.#size + 4;
-    const parts = [leader, data, trailer];
     if (!this.#fh && this.#size + n + 8 > this.memoryLimit) await this.#spill();
-    if (this.#fh) {
-      await writeAll(this.#fh, parts, this.#size);
-    } else {
-      this.#chunks.push(leader, data, trailer);
-    }
+    await this.#put(leader);
+    await this.#put(data);
+    await this.#put(trailer);
     this.#size += n + 8;
     return at;
+  }
+
+  /**
+   * Copies `bytes` into the slabs. Once spilled, a full slab is written to
+   * the file and reused: one write per slab, not one per tile (tile-sized
+   * writes queued behind compression jobs on the same thread pool).
+   */
+  async #put(bytes: Uint8Array): Promise<void> {
+    for (let done = 0; done < bytes.length;) {
+      let slab = this.#slabs.at(-1);
+      if (slab && this.#slabUsed === slab.length && this.#fh) {
+        await this.#flush();
+        continue;
+      }
+      if (!slab || this.#slabUsed === slab.length) {
+        slab = new Uint8Array(Math.min(SLAB_BYTES, Math.max(this.memoryLimit, 8)));
+        this.#slabs.push(slab);
+        this.#slabUsed = 0;
+      }
+      const k = Math.min(bytes.length - done, slab.length - this.#slabUsed);
+      slab.set(bytes.subarray(done, done + k), this.#slabUsed);
+      this.#slabUsed += k;
+      done += k;
+    }
+  }
+
+  /** The in-memory bytes, in order. */
+  #memoryParts(): Uint8Array[] {
+    return this.#slabs.map((slab, i) => (i === this.#slabs.length - 1 ? slab.subarray(0, this.#slabUsed) : slab));
+  }
+
+  /** Spilled: writes the in-memory bytes to the end of the file, keeping the last slab for reuse. */
+  async #flush(): Promise<void> {
+    const parts = this.#memoryParts();
+    let bytes = 0;
+    for (const p of parts) bytes += p.length;
+    await writeAll(this.#fh!, parts, this.#fileBytes);
+    this.#fileBytes += bytes;
+    this.#slabs = this.#slabs.slice(-1);
+    this.#slabUsed = 0;
   }
 
   async #spill(): Promise<void> {
     this.#spillPath = this.makeSpillPath();
     this.#fh = await open(this.#spillPath, 'wx+');
-    let pos = 0;
-    for (let i = 0; i < this.#chunks.length; i += 1024) {
-      const batch = this.#chunks.slice(i, i + 1024);
-      await writeAll(this.#fh, batch, pos);
-      for (const c of batch) pos += c.length;
-    }
-    this.#chunks = [];
+    await this.#flush();
   }
 
   /** Writes the level's bytes into `out` from `position`. */
   async copyTo(out: FileHandle, position: number): Promise<void> {
     if (!this.#fh) {
-      let pos = position;
-      for (let i = 0; i < this.#chunks.length; i += 1024) {
-        const batch = this.#chunks.slice(i, i + 1024);
-        await writeAll(out, batch, pos);
-        for (const c of batch) pos += c.length;
-      }
+      await writeAll(out, this.#memoryParts(), position);
       return;
     }
-    const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(1, this.#size)));
+    await this.#flush();
+    const buf = this.#slabs[0] ?? new Uint8Array(COPY_CHUNK);
     for (let off = 0; off < this.#size;) {
       const { bytesRead } = await this.#fh.read(buf, 0, Math.min(buf.length, this.#size - off), off);
       if (bytesRead === 0) throw new Error(`temporary tile file ${this.#spillPath} ended at ${off} of ${this.#size} bytes`);
@@ -78,7 +114,7 @@ export class LevelSink {
 
   /** Frees memory and removes the spill file. */
   async dispose(): Promise<void> {
-    this.#chunks = [];
+    this.#slabs = [];
     if (this.#fh) await this.#fh.close().catch(() => {});
     this.#fh = null;
     if (this.#spillPath) await rm(this.#spillPath, { force: true }).catch(() => {});

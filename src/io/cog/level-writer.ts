@@ -7,6 +7,7 @@
  * keep only one tile row of them.
  */
 import { allocate, DTYPES, type TypedArray } from '../../array/dtypes.ts';
+import type { BufferPool } from './buffer-pool.ts';
 import type { Limiter, TileCompressor } from './compress.ts';
 import type { LevelSink } from './level-sink.ts';
 import type { CogPlan } from './options.ts';
@@ -18,6 +19,8 @@ export interface LevelContext {
   readonly plan: CogPlan;
   readonly limiter: Limiter;
   readonly compressor: TileCompressor;
+  /** buffers of one raw tile's bytes, reused once a tile is compressed */
+  readonly tiles: BufferPool;
 }
 
 const bytesOf = (a: TypedArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -82,7 +85,7 @@ export class LevelWriter {
     this.offsets = new Array<number>(n).fill(-1);
     this.counts = new Array<number>(n).fill(0);
     this.#sampleBytes = DTYPES[dtype].bytes;
-    this.#tileBytes = bs * bs * bands * this.#sampleBytes;
+    this.#tileBytes = ctx.tiles.size;
     this.#fill = nodata ?? 0;
     this.#scratch = new Uint8Array(bs * bands * this.#sampleBytes);
   }
@@ -107,13 +110,6 @@ export class LevelWriter {
     await this.#appended;
   }
 
-  /** An empty (all-fill) tile, for an absent block when sparse tiles are off. */
-  fillTile(): Uint8Array {
-    const tile = new Uint8Array(this.#tileBytes);
-    if (this.#fill !== 0) new (DTYPES[this.#ctx.plan.dtype].ctor)(tile.buffer).fill(this.#fill);
-    return this.#predict(tile);
-  }
-
   /**
    * The raw (predicted, uncompressed) tile cut from the h x w region of `src`
    * starting at sample `offset`, rows `stride` samples apart; null when it
@@ -123,7 +119,8 @@ export class LevelWriter {
     const { bands, sparse, blocksize: bs } = this.#ctx.plan;
     const rowSamples = w * bands;
     if (sparse && isAllFill(src, offset, stride, h, rowSamples, this.#fill)) return null;
-    const tile = new Uint8Array(this.#tileBytes);
+    const tile = this.#ctx.tiles.acquire();
+    if (h < bs || w < bs) tile.fill(0); // edge tiles are zero-padded
     const b = this.#sampleBytes;
     const bytes = bytesOf(src);
     const tileRowBytes = bs * bands * b;
@@ -154,26 +151,66 @@ export class LevelWriter {
 
   /** Hands the raw tiles of the next tile row (null = sparse) to the compression pool. */
   submitTileRow(tiles: (Uint8Array | null)[]): void {
+    this.#submit((tx) => tiles[tx]);
+  }
+
+  /**
+   * Hands the next tile row to the compression pool, cutting each tile from
+   * `src` (as cutTileRow) only when a compression slot is free, so at most
+   * the pool's limit of raw tiles exist. `src` must not change until
+   * `submitted` resolves.
+   */
+  submitStrip(src: TypedArray, offset: number, stride: number, rows: number): void {
+    const { blocksize: bs, bands } = this.#ctx.plan;
+    this.#submit((tx) => this.cutTile(src, offset + tx * bs * bands, stride, rows, Math.min(bs, this.width - tx * bs)));
+  }
+
+  #submit(cut: (tx: number) => Uint8Array | null): void {
     const ty = this.#nextTileRow++;
-    const { limiter, compressor } = this.#ctx;
+    const { limiter, compressor, tiles: pool } = this.#ctx;
+    const compress = async (raw: Uint8Array | null): Promise<Uint8Array | null> => {
+      if (!raw) return null;
+      const out = await compressor.compress(raw);
+      if (out.buffer !== raw.buffer) pool.release(raw);
+      return out;
+    };
+    // the store stage takes each tile as soon as it is compressed (in order),
+    // not after the whole row has started, so finished tiles do not wait
+    const jobs: Promise<Uint8Array | null>[] = [];
+    const started: ((job: Promise<Uint8Array | null>) => void)[] = [];
+    for (let tx = 0; tx < this.tilesAcross; tx++) {
+      const job = new Promise<Promise<Uint8Array | null>>((resolve) => started.push(resolve)).then((j) => j);
+      job.catch(() => {}); // reported by the store stage, which awaits it
+      jobs.push(job);
+    }
+    let next = 0;
+    const failRest = (error: unknown): never => {
+      for (; next < started.length; next++) started[next](Promise.reject(error));
+      throw error;
+    };
     this.#submitted = this.#submitted.then(async () => {
-      const jobs: (Promise<Uint8Array> | null)[] = [];
-      for (const raw of tiles) jobs.push(raw ? (await limiter.start(() => compressor(raw))).result : null);
-      tiles.length = 0;
-      this.#appended = this.#appended.then(async () => {
-        for (let tx = 0; tx < jobs.length; tx++) {
-          const job = jobs[tx];
-          if (!job) continue;
-          const data = await job;
-          jobs[tx] = null;
-          const i = ty * this.tilesAcross + tx;
-          this.offsets[i] = await this.sink.appendTile(data);
-          this.counts[i] = data.length;
+      try {
+        for (; next < this.tilesAcross; next++) {
+          const tx = next;
+          started[tx]((await limiter.start(() => compress(cut(tx)))).result);
         }
-        this.#rowsStored++;
-      });
-      this.#appended.catch((error: unknown) => { this.#failure ??= { error }; });
+      } catch (error) {
+        failRest(error);
+      }
+    }, failRest);
+    this.#appended = this.#appended.then(async () => {
+      for (let tx = 0; tx < jobs.length; tx++) {
+        const data = await jobs[tx];
+        if (!data) continue;
+        const i = ty * this.tilesAcross + tx;
+        this.offsets[i] = await this.sink.appendTile(data);
+        this.counts[i] = data.length;
+        compressor.release(data);
+        pool.release(data); // NONE: the raw tile itself
+      }
+      this.#rowsStored++;
     });
+    this.#appended.catch((error: unknown) => { this.#failure ??= { error }; });
     this.#submitted.catch(() => {});
   }
 

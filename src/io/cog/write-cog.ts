@@ -21,6 +21,7 @@ import { DTYPES, type TypedArray } from '../../array/dtypes.ts';
 import { DtypeError, ShapeError } from '../../array/errors.ts';
 import { Raster } from '../../array/raster.ts';
 import { withAtomicFile, tempPathFor } from '../atomic.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { createCompressor, Limiter } from './compress.ts';
 import { layoutCog } from './cog-layout.ts';
 import { LevelSink, writeAll } from './level-sink.ts';
@@ -31,10 +32,16 @@ import { RowReducer } from './overviews.ts';
 /** Options and block-source types of {@link writeCog}. */
 export type { WriteCogOptions, BlockSource } from './options.ts';
 
-/** Compressed tiles kept in memory per level before spilling to a temporary file. */
-const SINK_MEMORY_LIMIT = 4 << 20;
-/** Tiles compressing at once (zlib runs them on libuv's thread pool). */
-const MAX_IN_FLIGHT = 16;
+/**
+ * Compressed tiles kept in memory per level before spilling to a temporary
+ * file (spilled tiles go out one 1 MiB slab at a time, so spilling is cheap).
+ */
+const SINK_MEMORY_LIMIT = 1 << 20;
+/**
+ * Tiles compressing at once: two per thread of libuv's pool, which runs
+ * them, so no thread idles between tiles and few raw tiles exist at once.
+ */
+const MAX_IN_FLIGHT = 2 * (Number(process.env.UV_THREADPOOL_SIZE) || 4);
 
 /**
  * Writes `source` (an HWC Raster, or a BlockSource read block by block in
@@ -47,8 +54,9 @@ export async function writeCog(path: string, source: Raster | BlockSource, optio
   const src = checkSource(source);
   const { height, width, bands, dtype } = src;
   const plan = resolveOptions(options, { height, width, bands, dtype });
-  const compressor = await createCompressor(plan.compress, plan.level, plan.deflateEngine);
-  const ctx = { plan, limiter: new Limiter(MAX_IN_FLIGHT), compressor };
+  const tileBytes = plan.blocksize * plan.blocksize * bands * DTYPES[dtype].bytes;
+  const compressor = await createCompressor(plan.compress, plan.level, plan.deflateEngine, tileBytes);
+  const ctx = { plan, limiter: new Limiter(MAX_IN_FLIGHT), compressor, tiles: new BufferPool(tileBytes) };
 
   await withAtomicFile(path, async (fh) => {
     const sizes = [{ width, height }, ...plan.overviews];
@@ -85,7 +93,7 @@ async function encodeRaster(r: Raster, levels: LevelWriter[], bs: number): Promi
   for (let ty = 0; ty < main.tilesDown; ty++) {
     const y0 = ty * bs;
     const rows = Math.min(bs, r.height - y0);
-    main.submitTileRow(main.cutTileRow(r.data, y0 * stride, stride, rows));
+    main.submitStrip(r.data, y0 * stride, stride, rows);
     if (main.next) for (let y = 0; y < rows; y++) main.next.pushRow(r.data, (y0 + y) * stride);
     await backpressure(levels);
   }
@@ -109,29 +117,26 @@ async function encodeBlocks(src: BlockSource, levels: LevelWriter[], plan: CogPl
   const { blocksize: bs, bands, dtype } = plan;
   const stride = src.width * bands;
   const fill = plan.nodata ?? 0;
-  const strip: TypedArray | null = main.next ? new (DTYPES[dtype].ctor)(bs * stride) : null;
+  // one tile row of the source: tiles are cut from it as compression slots
+  // free up, and overview rows come from it; an absent block is fill (a sparse tile)
+  const strip: TypedArray = new (DTYPES[dtype].ctor)(bs * stride);
   for (let ty = 0; ty < main.tilesDown; ty++) {
     const y0 = ty * bs;
     const h = Math.min(bs, src.height - y0);
-    const tiles: (Uint8Array | null)[] = [];
     for (let tx = 0; tx < main.tilesAcross; tx++) {
       const x0 = tx * bs;
       const w = Math.min(bs, src.width - x0);
       const got = await src.readBlock(y0, x0, h, w);
       if (got === null || got === undefined) {
-        tiles.push(plan.sparse ? null : main.fillTile());
-        if (strip) for (let y = 0; y < h; y++) strip.fill(fill, y * stride + x0 * bands, y * stride + (x0 + w) * bands);
+        for (let y = 0; y < h; y++) strip.fill(fill, y * stride + x0 * bands, y * stride + (x0 + w) * bands);
         continue;
       }
       const block = checkBlock(got, src, y0, x0, h, w);
-      tiles.push(main.cutTile(block.data, 0, w * bands, h, w));
-      if (strip) {
-        const rowSamples = w * bands;
-        for (let y = 0; y < h; y++) strip.set(block.data.subarray(y * rowSamples, (y + 1) * rowSamples), y * stride + x0 * bands);
-      }
+      const rowSamples = w * bands;
+      for (let y = 0; y < h; y++) strip.set(block.data.subarray(y * rowSamples, (y + 1) * rowSamples), y * stride + x0 * bands);
     }
-    main.submitTileRow(tiles);
-    if (strip && main.next) for (let y = 0; y < h; y++) main.next.pushRow(strip, y * stride);
+    main.submitStrip(strip, 0, stride, h);
+    if (main.next) for (let y = 0; y < h; y++) main.next.pushRow(strip, y * stride);
     await backpressure(levels);
   }
 }
