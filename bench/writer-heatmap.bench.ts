@@ -4,8 +4,11 @@
  * 128 px tiles and 2 overview levels, by our writeCog (streamed from a block
  * source, and from a Raster in memory) and by GDAL's COG driver from a MEM
  * dataset holding the same pixels (python3-gdal; only CreateCopy is timed),
- * in the same run. DEFLATE level 6 + predictor 2 is the headline case; LZW
- * and ZSTD follow. Then geotiff.js, our reader and GDAL read our files back.
+ * in the same run. DEFLATE level 6 + predictor 2 is the headline case, with
+ * libdeflate (the optional addon, as GDAL) and with node:zlib; LZW and ZSTD
+ * follow. Each case runs HEATMAP_REPS times (default 3), ours and GDAL
+ * alternating, and medians are reported. Then geotiff.js, our reader and
+ * GDAL read our files back.
  *
  * "Streamed memory" is the peak RSS growth of the child process while
  * writing from the block source (its RSS before the write is subtracted), to
@@ -121,28 +124,37 @@ async function main(): Promise<void> {
     const input = join(dir, 'input.tif');
     runChild('input', 'DEFLATE', input);
     const cases = (process.env.HEATMAP_CASES?.split(',') ?? ['DEFLATE/libdeflate', 'DEFLATE/zlib', 'LZW', 'ZSTD']) as Case[];
-    const gdalSeconds = new Map<Compress, { seconds: number }>();
+    // each case runs REPS times, ours and GDAL alternating; medians are reported
+    const reps = Number(process.env.HEATMAP_REPS ?? 3);
+    const gdalSeconds = new Map<Compress, number[]>();
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
     for (const name of cases) {
       const compress = name.split('/')[0] as Compress;
       const ours = join(dir, `ours-${name.replace('/', '-')}.tif`);
       const gdal = join(dir, `gdal-${compress}.tif`);
-      const s = runChild('blocks', name, ours);
-      const r = runChild('raster', name, join(dir, 'ours-raster.tif'));
-      let g = gdalSeconds.get(compress) ?? null;
-      if (!g) {
-        try { g = runGdal(input, gdal, compress); gdalSeconds.set(compress, g); } catch (err) { rows.push(`| ${name} | GDAL failed: ${(err as Error).message.split('\n')[0]} | | | | | |`); }
+      const runs: { s: ReturnType<typeof runChild>; r: ReturnType<typeof runChild> }[] = [];
+      let gdalError = '';
+      for (let k = 0; k < reps; k++) {
+        runs.push({ s: runChild('blocks', name, ours), r: runChild('raster', name, join(dir, 'ours-raster.tif')) });
+        try { gdalSeconds.set(compress, [...(gdalSeconds.get(compress) ?? []), runGdal(input, gdal, compress).seconds]); } catch (err) { gdalError = (err as Error).message.split('\n')[0]; }
       }
+      if (gdalError) rows.push(`| ${name} | GDAL failed: ${gdalError} | | | | | |`);
+      const gs = gdalSeconds.get(compress);
+      const g = gs ? median(gs) : NaN;
+      const ss = median(runs.map((x) => x.s.seconds));
+      const rs = median(runs.map((x) => x.r.seconds));
+      const growth = median(runs.map((x) => x.s.peak - x.s.before));
       const sizeOurs = statSync(ours).size / 2 ** 20;
-      const sizeGdal = g ? statSync(gdal).size / 2 ** 20 : NaN;
-      const ratio = (x: number) => (g ? (x / g.seconds).toFixed(2) : '-');
-      rows.push(`| ${name} | ${s.seconds.toFixed(2)} | ${r.seconds.toFixed(2)} | ${g ? g.seconds.toFixed(2) : '-'} | ${ratio(s.seconds)} / ${ratio(r.seconds)} | ${sizeOurs.toFixed(1)} / ${sizeGdal.toFixed(1)} (${g ? ((100 * (sizeOurs - sizeGdal)) / sizeGdal).toFixed(1) : '-'}%) | ${(s.peak - s.before).toFixed(0)} MB = ${((100 * (s.peak - s.before)) / rasterMB).toFixed(0)}% (peak ${s.peak.toFixed(0)}) |`);
+      const sizeGdal = gs ? statSync(gdal).size / 2 ** 20 : NaN;
+      const ratio = (x: number) => (x / g).toFixed(2);
+      rows.push(`| ${name} | ${ss.toFixed(2)} | ${rs.toFixed(2)} | ${g.toFixed(2)} | ${ratio(ss)} / ${ratio(rs)} | ${sizeOurs.toFixed(1)} / ${sizeGdal.toFixed(1)} (${((100 * (sizeOurs - sizeGdal)) / sizeGdal).toFixed(1)}%) | ${growth.toFixed(0)} MB = ${((100 * growth) / rasterMB).toFixed(0)}% |`);
       const [ro, rg, rgd] = await readTimes(ours);
       reads.push(`| ${name} | ${ro.toFixed(0)} | ${rg.toFixed(0)} | ${rgd.toFixed(0)} |`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`${N}x${N}x${C} int16 smooth heatmap (${rasterMB.toFixed(0)} MiB), 128 px tiles, 2 overviews, predictor 2; GDAL: MEM -> COG, NUM_THREADS=ALL_CPUS`);
+  console.log(`${N}x${N}x${C} int16 smooth heatmap (${rasterMB.toFixed(0)} MiB), 128 px tiles, 2 overviews, predictor 2; GDAL: MEM -> COG, NUM_THREADS=ALL_CPUS; medians of ${process.env.HEATMAP_REPS ?? 3} runs`);
   console.log('| compression | ours streamed s | ours from Raster s | GDAL s | ours / GDAL: streamed / from Raster | MB ours / GDAL | streamed memory growth |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);

@@ -13,20 +13,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
-import { libdeflate, libdeflateLoadError } from '../../src/io/libdeflate.ts';
+import { nativeAddon, nativeAddonLoadError } from '../../src/io/native-addon.ts';
 import { writeCog } from '../../src/io/write-cog.ts';
 import { openRaster } from '../../src/io/read-raster.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { gdalBatch, patternRaster } from './write-cog.helpers.ts';
 
-const lib = libdeflate();
+const lib = nativeAddon();
 
 /** zlibCompressInto into a buffer of the bound's size, trimmed to the result. */
 async function compress(data: Uint8Array, level: number): Promise<Uint8Array> {
   const out = new Uint8Array(lib!.zlibCompressBound(data.length));
   return out.subarray(0, await lib!.zlibCompressInto(data, level, out));
 }
-const skip = lib ? false : `coco-stitcher-native is not built here (${libdeflateLoadError().split('\n')[0]}); install libdeflate-dev and run npm ci`;
+const skip = lib ? false : `coco-stitcher-native is not built here (${nativeAddonLoadError().split('\n')[0]}); install libdeflate-dev and run npm ci`;
 
 describe('libdeflate addon', { skip }, () => {
   it('compresses to zlib streams node:zlib inflates exactly, at every level, any size, within the bound', async () => {

@@ -1,13 +1,13 @@
 /**
  * Tile compression: DEFLATE through libdeflate (the optional native addon,
- * ../libdeflate.ts) or else node:zlib's asynchronous API (both run on
+ * ../native-addon.ts) or else node:zlib's asynchronous API (both run on
  * libuv's thread pool, so tiles compress in parallel), ZSTD through the
  * optional native `zstd-napi`, our LZW, or none; and a small limiter that
  * bounds how many compressions are in flight.
  */
 import { deflate } from 'node:zlib';
 import { UnsupportedError } from '../errors.ts';
-import { libdeflate, libdeflateLoadError } from '../libdeflate.ts';
+import { nativeAddon, nativeAddonLoadError, type NativeAddon } from '../native-addon.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { lzwEncode } from './lzw-encode.ts';
 import { Compression } from './tags.ts';
@@ -67,7 +67,7 @@ const noRelease = (): void => {};
  * libdeflate into pooled output buffers sized for `tileBytes` (every full-
  * resolution and overview tile of one file has that size).
  */
-function libdeflateCompressor(lib: NonNullable<ReturnType<typeof libdeflate>>, level: number, tileBytes: number): TileCompressor {
+function libdeflateCompressor(lib: NativeAddon, level: number, tileBytes: number): TileCompressor {
   const pool = new BufferPool(lib.zlibCompressBound(tileBytes));
   return {
     async compress(raw) {
@@ -93,9 +93,9 @@ export async function createCompressor(method: CompressName, level: number | und
     case 'LZW': return { compress: async (raw) => lzwEncode(raw), release: noRelease };
     case 'DEFLATE': {
       const lv = level ?? LEVELS.DEFLATE!.default;
-      const lib = engine === 'zlib' ? null : libdeflate();
+      const lib = engine === 'zlib' ? null : nativeAddon();
       if (engine === 'libdeflate' && !lib) {
-        throw new UnsupportedError(`deflateEngine 'libdeflate' needs the optional addon coco-stitcher-native (built at npm ci when libdeflate-dev is installed), which could not be loaded: ${libdeflateLoadError()}`);
+        throw new UnsupportedError(`deflateEngine 'libdeflate' needs the optional addon coco-stitcher-native (built at npm ci when libdeflate-dev is installed), which could not be loaded: ${nativeAddonLoadError()}`);
       }
       return lib ? libdeflateCompressor(lib, lv, tileBytes) : { compress: (raw) => deflateAsync(raw, lv), release: noRelease };
     }

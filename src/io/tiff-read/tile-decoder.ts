@@ -1,7 +1,7 @@
 /**
  * Tile decoding for the TIFF reader: decompression and predictor undoing
  * through geotiff.js's decoders, except DEFLATE, which goes through
- * libdeflate when its optional addon is built (../libdeflate.ts), else
+ * libdeflate when its optional addon is built (../native-addon.ts), else
  * node:zlib's asynchronous inflate (both run on libuv's thread pool, so the
  * tiles of one read inflate in parallel without worker threads, and it is
  * faster than the pure-JS inflate geotiff.js ships), and LZW, which goes
@@ -15,7 +15,7 @@ import { inflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import { getDecoder, type BaseDecoder, type Pool } from 'geotiff';
 import { UnsupportedError } from '../errors.ts';
-import { libdeflate } from '../libdeflate.ts';
+import { nativeAddon } from '../native-addon.ts';
 import { lzwDecode } from './lzw-decode.ts';
 import { undoFloatingPoint, undoHorizontal } from './predictor.ts';
 
@@ -128,7 +128,7 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
   if (compression === Compression.None) {
     decode = async (view) => view;
   } else if (compression === Compression.Deflate || compression === Compression.AdobeDeflate) {
-    const lib = libdeflate();
+    const lib = nativeAddon();
     // A stream libdeflate rejects (corrupt, or longer than a tile) goes to
     // zlib, whose error messages the reader already reports.
     decode = lib ? (view) => lib.zlibDecompress(view, expected).catch(() => inflateAsync(view)) : (view) => inflateAsync(view);

@@ -8,19 +8,19 @@
 import { createRequire } from 'node:module';
 
 /** The addon's API (see native/index.d.ts). */
-export interface Libdeflate {
+export interface NativeAddon {
   zlibCompressInto(input: Uint8Array, level: number, output: Uint8Array): Promise<number>;
   zlibCompressBound(n: number): number;
   zlibDecompress(data: Uint8Array, size: number): Promise<Uint8Array>;
   readonly libdeflateVersion: string;
 }
 
-let loaded: { lib: Libdeflate | null; error: string } | undefined;
+let loaded: { lib: NativeAddon | null; error: string } | undefined;
 
-function load(): { lib: Libdeflate | null; error: string } {
+function load(): { lib: NativeAddon | null; error: string } {
   if (loaded) return loaded;
   try {
-    loaded = { lib: createRequire(import.meta.url)('coco-stitcher-native') as Libdeflate, error: '' };
+    loaded = { lib: createRequire(import.meta.url)('coco-stitcher-native') as NativeAddon, error: '' };
   } catch (err) {
     loaded = { lib: null, error: (err as Error)?.message ?? String(err) };
   }
@@ -28,11 +28,11 @@ function load(): { lib: Libdeflate | null; error: string } {
 }
 
 /** The addon, or null when it is not built. */
-export function libdeflate(): Libdeflate | null {
+export function nativeAddon(): NativeAddon | null {
   return load().lib;
 }
 
 /** Why the addon could not be loaded ('' when it is loaded). */
-export function libdeflateLoadError(): string {
+export function nativeAddonLoadError(): string {
   return load().error;
 }
