@@ -1,9 +1,13 @@
 /**
- * Compresses `data` as a zlib stream (RFC 1950: the format of TIFF's DEFLATE
- * tiles) with libdeflate at `level` (1-12), on libuv's thread pool.
+ * Compresses `input` as a zlib stream (RFC 1950: the format of TIFF's DEFLATE
+ * tiles) with libdeflate at `level` (1-12) into `output`, on libuv's thread
+ * pool; resolves to the compressed length. Neither buffer may be touched
+ * until it resolves. `output` needs zlibCompressBound(input.length) bytes.
  */
-export function zlibCompress(data: Uint8Array, level: number): Promise<Buffer>;
-/** Decompresses a zlib stream whose decompressed size is exactly `size` bytes, on libuv's thread pool. */
+export function zlibCompressInto(input: Uint8Array, level: number, output: Uint8Array): Promise<number>;
+/** The output size zlibCompressInto needs for `n` input bytes, at any level. */
+export function zlibCompressBound(n: number): number;
+/** Decompresses a zlib stream whose decompressed size is at most `size` bytes, on libuv's thread pool. */
 export function zlibDecompress(data: Uint8Array, size: number): Promise<Buffer>;
 /** libdeflate's version string, e.g. "1.14". */
 export const libdeflateVersion: string;

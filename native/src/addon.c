@@ -5,7 +5,9 @@
  * Why: node:zlib's deflate is the writer's bottleneck (about 37 MB/s per core
  * at level 6); libdeflate, which GDAL also uses, is several times faster at
  * the same level and ratio. Each pool thread keeps one compressor per level
- * (and one decompressor), so no job allocates libdeflate state.
+ * (and one decompressor), so no job allocates libdeflate state; compression
+ * writes into the caller's buffer, so the writer can reuse its buffers
+ * instead of leaving garbage for the GC.
  */
 #define NAPI_VERSION 8
 #include <libdeflate.h>
@@ -23,12 +25,13 @@ static _Thread_local struct libdeflate_decompressor *tl_decompressor;
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref input_ref; /* keeps the input's memory alive while a pool thread reads it */
+  napi_ref input_ref;  /* keeps the input's memory alive while a pool thread reads it */
+  napi_ref output_ref; /* compress: the caller's output buffer, likewise */
   const uint8_t *in;
   size_t in_len;
-  int level;        /* compress: level; decompress: 0 */
-  size_t out_cap;   /* decompress: the expected size */
-  uint8_t *out;
+  int level;           /* compress: level; decompress: 0 */
+  size_t out_cap;      /* compress: the output buffer's size; decompress: the expected size */
+  uint8_t *out;        /* compress: the caller's buffer; decompress: malloc'd here */
   size_t out_len;
   char error[160];
 } Job;
@@ -50,14 +53,10 @@ static void compress_execute(napi_env env, void *data) {
     snprintf(job->error, sizeof job->error, "libdeflate could not allocate a level-%d compressor", job->level);
     return;
   }
-  size_t bound = libdeflate_zlib_compress_bound(*slot, job->in_len);
-  job->out = malloc(bound > 0 ? bound : 1);
-  if (job->out == NULL) {
-    snprintf(job->error, sizeof job->error, "out of memory for a %zu-byte compressed tile", bound);
-    return;
+  job->out_len = libdeflate_zlib_compress(*slot, job->in, job->in_len, job->out, job->out_cap);
+  if (job->out_len == 0) {
+    snprintf(job->error, sizeof job->error, "%zu bytes did not compress into the %zu-byte output (zlibCompressBound gives the size needed)", job->in_len, job->out_cap);
   }
-  job->out_len = libdeflate_zlib_compress(*slot, job->in, job->in_len, job->out, bound);
-  if (job->out_len == 0) snprintf(job->error, sizeof job->error, "libdeflate_zlib_compress failed on %zu bytes", job->in_len);
 }
 
 static void decompress_execute(napi_env env, void *data) {
@@ -93,13 +92,17 @@ static void free_out(napi_env env, void *data, void *hint) {
 static void complete(napi_env env, napi_status status, void *data) {
   Job *job = data;
   napi_value result;
+  int compressing = job->output_ref != NULL;
   if (status != napi_ok && job->error[0] == 0) snprintf(job->error, sizeof job->error, "async work failed (napi status %d)", (int)status);
   if (job->error[0] != 0) {
     napi_value msg;
     napi_create_string_utf8(env, job->error, NAPI_AUTO_LENGTH, &msg);
     napi_create_error(env, NULL, msg, &result);
-    free(job->out);
+    if (!compressing) free(job->out);
     napi_reject_deferred(env, job->deferred, result);
+  } else if (compressing) {
+    napi_create_double(env, (double)job->out_len, &result);
+    napi_resolve_deferred(env, job->deferred, result);
   } else if (napi_create_external_buffer(env, job->out_len, job->out, free_out, NULL, &result) == napi_ok) {
     napi_resolve_deferred(env, job->deferred, result);
   } else {
@@ -110,28 +113,40 @@ static void complete(napi_env env, napi_status status, void *data) {
     napi_resolve_deferred(env, job->deferred, result);
   }
   napi_delete_reference(env, job->input_ref);
+  if (compressing) napi_delete_reference(env, job->output_ref);
   napi_delete_async_work(env, job->work);
   free(job);
 }
 
-/* Reads (typedArray, number) arguments into a new Job and queues it. */
-static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_execute_callback execute, int is_compress) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+/* The bytes of a Uint8Array argument; false (with a TypeError thrown) for anything else. */
+static bool get_bytes(napi_env env, napi_value value, const char *what, uint8_t **ptr, size_t *length) {
   bool is_typed = false;
-  if (argc < 2 || napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed) {
-    napi_throw_type_error(env, NULL, "expected (Uint8Array, number)");
-    return NULL;
-  }
   napi_typedarray_type type;
-  size_t length;
-  void *ptr;
-  CHECK(env, napi_get_typedarray_info(env, argv[0], &type, &length, &ptr, NULL, NULL));
-  if (type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "expected a Uint8Array");
+  void *data = NULL;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, value, &type, length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "%s must be a Uint8Array", what);
+    napi_throw_type_error(env, NULL, msg);
+    return false;
+  }
+  *ptr = data;
+  return true;
+}
+
+/* Reads (input, number[, output]) arguments into a new Job and queues it. */
+static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_execute_callback execute, int is_compress) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < (is_compress ? 3u : 2u)) {
+    napi_throw_type_error(env, NULL, is_compress ? "expected (input: Uint8Array, level: number, output: Uint8Array)" : "expected (input: Uint8Array, size: number)");
     return NULL;
   }
+  uint8_t *ptr, *out = NULL;
+  size_t length, out_cap = 0;
+  if (!get_bytes(env, argv[0], "input", &ptr, &length)) return NULL;
+  if (is_compress && !get_bytes(env, argv[2], "output", &out, &out_cap)) return NULL;
   double number;
   if (napi_get_value_double(env, argv[1], &number) != napi_ok) {
     napi_throw_type_error(env, NULL, is_compress ? "level must be a number" : "size must be a number");
@@ -150,18 +165,46 @@ static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_ex
   }
   job->in = ptr;
   job->in_len = length;
-  if (is_compress) job->level = (int)number; else job->out_cap = (size_t)number;
+  if (is_compress) {
+    job->level = (int)number;
+    job->out = out;
+    job->out_cap = out_cap;
+    CHECK(env, napi_create_reference(env, argv[2], 1, &job->output_ref));
+  } else {
+    job->out_cap = (size_t)number;
+  }
   napi_value promise, name;
   CHECK(env, napi_create_reference(env, argv[0], 1, &job->input_ref));
   CHECK(env, napi_create_promise(env, &job->deferred, &promise));
-  CHECK(env, napi_create_string_utf8(env, is_compress ? "zlibCompress" : "zlibDecompress", NAPI_AUTO_LENGTH, &name));
+  CHECK(env, napi_create_string_utf8(env, is_compress ? "zlibCompressInto" : "zlibDecompress", NAPI_AUTO_LENGTH, &name));
   CHECK(env, napi_create_async_work(env, NULL, name, execute, complete, job, &job->work));
   CHECK(env, napi_queue_async_work(env, job->work));
   return promise;
 }
 
-static napi_value zlib_compress(napi_env env, napi_callback_info info) {
+static napi_value zlib_compress_into(napi_env env, napi_callback_info info) {
   return queue_job(env, info, compress_execute, 1);
+}
+
+/* libdeflate's worst-case zlib size of n input bytes (the same at every level >= 1 in libdeflate 1.14). */
+static napi_value zlib_compress_bound(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  double n;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_double(env, argv[0], &n) != napi_ok || !(n >= 0 && n <= 9007199254740991.0 && n == (double)(size_t)n)) {
+    napi_throw_range_error(env, NULL, "zlibCompressBound expects a byte count");
+    return NULL;
+  }
+  struct libdeflate_compressor *c = libdeflate_alloc_compressor(1);
+  if (c == NULL) {
+    napi_throw_error(env, NULL, "libdeflate could not allocate a compressor");
+    return NULL;
+  }
+  size_t bound = libdeflate_zlib_compress_bound(c, (size_t)n);
+  libdeflate_free_compressor(c);
+  CHECK(env, napi_create_double(env, (double)bound, &result));
+  return result;
 }
 
 static napi_value zlib_decompress(napi_env env, napi_callback_info info) {
@@ -170,8 +213,10 @@ static napi_value zlib_decompress(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn, version;
-  CHECK(env, napi_create_function(env, "zlibCompress", NAPI_AUTO_LENGTH, zlib_compress, NULL, &fn));
-  CHECK(env, napi_set_named_property(env, exports, "zlibCompress", fn));
+  CHECK(env, napi_create_function(env, "zlibCompressInto", NAPI_AUTO_LENGTH, zlib_compress_into, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "zlibCompressInto", fn));
+  CHECK(env, napi_create_function(env, "zlibCompressBound", NAPI_AUTO_LENGTH, zlib_compress_bound, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "zlibCompressBound", fn));
   CHECK(env, napi_create_function(env, "zlibDecompress", NAPI_AUTO_LENGTH, zlib_decompress, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "zlibDecompress", fn));
   CHECK(env, napi_create_string_utf8(env, LIBDEFLATE_VERSION_STRING, NAPI_AUTO_LENGTH, &version));
