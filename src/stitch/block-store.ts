@@ -72,6 +72,8 @@ export class Arena {
       this.memory.grow(Math.ceil((want - have) / PAGE));
     }
   }
+  /** Bytes of scratch at the start of the arena. */
+  get reserve(): number { return this.#reserve; }
   /** Scratch offset (0) with `bytes` available (at most the reserve). */
   scratch(bytes: number): number {
     if (bytes > this.#reserve) throw new StitchError(`stitcher scratch of ${bytes} bytes exceeds the arena's ${this.#reserve}-byte reserve`);
@@ -171,6 +173,11 @@ export class BlockStore {
   /** Keep `key` resident until {@link unpinAll} (blocks of one operation). */
   pin(key: number): void { this.#pinned.add(key); }
   unpinAll(): void { this.#pinned.clear(); }
+
+  /** An arena for scratch work (the first one, created when no block exists yet). */
+  scratchArena(): Arena {
+    return this.arenas[0] ?? this.#arenaWithRoom();
+  }
 
   #arenaWithRoom(): Arena {
     let a = this.arenas[this.arenas.length - 1];

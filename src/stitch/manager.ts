@@ -363,8 +363,7 @@ export class CocoStitchingManager {
     }
     // NaN (and Inf under 'omit'): that pixel gets zero weight in every band, its value 0
     const d = data.data;
-    const bad = d instanceof Float32Array ? hasNonFinite32(d) : hasNonFinite64(d as Float64Array);
-    if (bad) [data, weights] = this.#maskInvalid(gid, data, weights, y0, x0);
+    if (stitcher.firstNonFinite(d as Float32Array | Float64Array) >= 0) [data, weights] = this.#maskInvalid(gid, data, weights, y0, x0);
     stitcher.add([slice(y0, y0 + sh), slice(x0, x0 + sw)], data, weights);
   }
 
@@ -587,22 +586,4 @@ function multiplyRasters(a: Raster, b: Raster): Raster {
   const out = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) out[i] = x[i] * y[i];
   return new Raster(out, a.shape);
-}
-
-// Whether any value is NaN or +-Inf: x * 0 is NaN exactly for those, and NaN sticks
-// in a sum, so the loop has no branch (monomorphic per array type: hot for every window).
-function hasNonFinite32(d: Float32Array): boolean {
-  let a = 0, b = 0, c = 0, e = 0, i = 0;
-  const n4 = d.length - (d.length % 4);
-  for (; i < n4; i += 4) { a += d[i] * 0; b += d[i + 1] * 0; c += d[i + 2] * 0; e += d[i + 3] * 0; }
-  for (; i < d.length; i++) a += d[i] * 0;
-  return (a + b + c + e) !== 0;
-}
-
-function hasNonFinite64(d: Float64Array): boolean {
-  let a = 0, b = 0, c = 0, e = 0, i = 0;
-  const n4 = d.length - (d.length % 4);
-  for (; i < n4; i += 4) { a += d[i] * 0; b += d[i + 1] * 0; c += d[i + 2] * 0; e += d[i + 3] * 0; }
-  for (; i < d.length; i++) a += d[i] * 0;
-  return (a + b + c + e) !== 0;
 }

@@ -350,3 +350,26 @@ test('finalizeBlock into a reused raster equals a fresh one (full, partly covere
   assert.notEqual(s.finalizeBlock(0, 0, 16, 16, other), other);
   assert.notEqual(s.finalizeBlock(0, 0, 16, 16, Raster.zeros([16, 16, 3], 'float64')), undefined);
 });
+
+test('firstNonFinite finds the first NaN or Inf as a plain loop does: both dtypes, across scratch chunks, other data types', () => {
+  const naive = (d: Float32Array | Float64Array): number => {
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return i;
+    return -1;
+  };
+  // a 16 x 16 x 1 canvas: its scratch holds a few thousand samples, so longer data is scanned in chunks
+  const stitchers = [new Stitcher([16, 16, 1], { blocksize: 16 }), new Stitcher([16, 16, 1], { blocksize: 16, dtype: 'float64' })];
+  const bad = fc.constantFrom(NaN, Infinity, -Infinity);
+  fc.assert(fc.property(
+    fc.integer({ min: 0, max: 20000 }), fc.array(fc.tuple(fc.nat(), bad), { maxLength: 3 }), fc.boolean(), fc.nat(1),
+    (n, holes, f64, which) => {
+      const d = f64 ? new Float64Array(n) : new Float32Array(n);
+      for (let i = 0; i < n; i++) d[i] = (i % 17) - 8.5 + (f64 ? 1e300 * (i % 2) : 3e38 * (i % 2));
+      for (const [at, v] of holes) if (n > 0) d[at % n] = v;
+      assert.equal(stitchers[which].firstNonFinite(d), naive(d));
+    }), { numRuns: 300 });
+  // the largest finite values and the smallest subnormals are finite; -0 too
+  for (const s of stitchers) {
+    assert.equal(s.firstNonFinite(Float32Array.of(3.4028234663852886e38, -3.4028234663852886e38, 1e-45, -0)), -1);
+    assert.equal(s.firstNonFinite(Float64Array.of(Number.MAX_VALUE, -Number.MAX_VALUE, 5e-324, -0)), -1);
+  }
+});
