@@ -50,11 +50,15 @@ export class Arena {
   readonly free: number[] = [];
   readonly #F: Float32ArrayConstructor | Float64ArrayConstructor;
   readonly #reserve: number;
+  /** Bytes below which the memory may hold old data; above, it is still zero from the kernel. */
+  readonly #dirtyEnd: number;
   constructor(dtype: 'float32' | 'float64', reserve: number) {
     this.#reserve = (reserve + 15) & ~15;
     this.top = this.#reserve;
     const reused = pool.pop();
     if (reused) pooledBytes -= reused.buffer.byteLength;
+    // slots start above the scratch, so in a new memory they are all zero
+    this.#dirtyEnd = reused ? reused.buffer.byteLength : this.#reserve;
     this.memory = reused ?? new Wasm.Memory({ initial: 1, maximum: ARENA_MAX / PAGE });
     const k = instantiateKernels(this.memory, dtype);
     if (!k) throw new StitchError('this JavaScript runtime has no WebAssembly SIMD (needed by Stitcher); use Node.js >= 20');
@@ -71,6 +75,19 @@ export class Arena {
       const want = Math.min(ARENA_MAX, Math.max(bytes, have + Math.min(have / 4, 256 * 2 ** 20), 16 * 2 ** 20));
       this.memory.grow(Math.ceil((want - have) / PAGE));
     }
+  }
+  /**
+   * Zeroes a new slot at [off, off + bytes) (slots are handed out upward).
+   * Memory the kernel has not given out yet is zero already: there one
+   * write per page faults it in (the kernels' load-then-store would take a
+   * read fault, then a write fault), at half the cost of writing every byte.
+   */
+  zeroNewSlot(off: number, bytes: number): void {
+    const u8 = new Uint8Array(this.memory.buffer, off, bytes);
+    const dirty = Math.min(bytes, Math.max(0, this.#dirtyEnd - off));
+    if (dirty > 0) u8.fill(0, 0, dirty);
+    for (let i = dirty === 0 ? 0 : (dirty + 4095) & ~4095; i < bytes; i += 4096) u8[i] = 0;
+    if (bytes > dirty) u8[bytes - 1] = 0;
   }
   /** Bytes of scratch at the start of the arena. */
   get reserve(): number { return this.#reserve; }
@@ -222,9 +239,7 @@ export class BlockStore {
       a.ensure(off + this.slotBytes);
       a.top = off + this.slotBytes;
       slot = { arena: a, off, dirty: true };
-      // zero it: it may hold old scratch or pooled data (and writing first costs one page fault
-      // per fresh page, where the kernels' load-then-store would take a read and a write fault)
-      a.bytes(off, this.slotBytes).fill(0);
+      a.zeroNewSlot(off, this.slotBytes);
     }
     if (onDisk) this.#read(key, slot);
     slot.dirty = write || !onDisk;
