@@ -230,3 +230,21 @@ test('quantizeBlock into a reused raster equals a fresh result; a raster of anot
   assert.equal(quantizeBlock(b, q, undefined, Raster.zeros([1, 2, 3], 'int32')).dtype, 'int16');
   assert.notEqual(quantizeBlock(b, q, undefined, Raster.zeros([1, 1, 3], 'int16')).data.length, 3);
 });
+
+test('quantizeBlock rounds to the nearest level with a negative quant_min too (`| 0` would round toward zero), float32 and float64 alike', () => {
+  const q = { orig_min: 0, orig_max: 1, quant_min: -100, quant_max: 100, nodata: -128 };
+  // by hand: -100 + 200 v, rounded half up
+  const v = [0, 0.1, 0.25, 0.5, 0.7578125, 1, NaN, -3, 7]; // 0.7578125 = 97/128, exact in float32
+  const want = [-100, -80, -50, 0, 52, 100, -128, -100, 100];
+  for (const Arr of [Float32Array, Float64Array]) {
+    const out = quantizeBlock(new Raster(Arr.from(v), [1, v.length, 1]), q, 'int16');
+    assert.deepEqual(Array.from(out.data), want, Arr.name);
+  }
+  fc.assert(fc.property(fc.array(fc.float({ noDefaultInfinity: false }), { minLength: 1, maxLength: 300 }), fc.integer({ min: 0, max: 1000 }), (xs, qmin) => {
+    const qq = { orig_min: -2, orig_max: 3, quant_min: qmin, quant_max: 32767, nodata: -9999 };
+    const f32 = Float32Array.from(xs);
+    const a = quantizeBlock(new Raster(f32, [1, xs.length, 1]), qq, 'int16');
+    const b = quantizeBlock(new Raster(Float64Array.from(f32), [1, xs.length, 1]), qq, 'int16');
+    assert.deepEqual(a.data, b.data);
+  }), { numRuns: 200 });
+});
