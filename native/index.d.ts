@@ -3,8 +3,10 @@
  * tiles) with libdeflate at `level` (1-12) into `output`, on libuv's thread
  * pool; resolves to the compressed length. Neither buffer may be touched
  * until it resolves. `output` needs zlibCompressBound(input.length) bytes.
+ * With `sampleBytes` (1, 2 or 4), TIFF predictor 2 is applied to `input` in
+ * place first (rows of `width` pixels of `spp` samples, little-endian).
  */
-export function zlibCompressInto(input: Uint8Array, level: number, output: Uint8Array): Promise<number>;
+export function zlibCompressInto(input: Uint8Array, level: number, output: Uint8Array, sampleBytes?: number, width?: number, spp?: number): Promise<number>;
 /** The output size zlibCompressInto needs for `n` input bytes, at any level. */
 export function zlibCompressBound(n: number): number;
 /** Decompresses a zlib stream whose decompressed size is at most `size` bytes, on libuv's thread pool. */

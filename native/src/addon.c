@@ -32,6 +32,9 @@ typedef struct {
   int level;           /* compress: level; decompress: 0 */
   size_t out_cap;      /* compress: the output buffer's size; decompress: the expected size */
   uint8_t *out;        /* compress: the caller's buffer; decompress: malloc'd here */
+  int pred_bytes;      /* compress: apply TIFF predictor 2 to samples of this size first (0: no) */
+  size_t pred_row;     /* samples per row */
+  size_t pred_spp;     /* samples per pixel */
   size_t out_len;
   char error[160];
 } Job;
@@ -44,9 +47,28 @@ typedef struct {
     }                                                                 \
   } while (0)
 
+/*
+ * TIFF predictor 2 in place: each sample minus the same band of the previous
+ * pixel, wrapping, row by row, from the end (as predictor-encode.ts does).
+ */
+#define DIFFERENCE(T)                                                        \
+  do {                                                                       \
+    T *a = (T *)buf;                                                         \
+    size_t n = len / sizeof(T);                                              \
+    for (size_t row = 0; row + row_len <= n; row += row_len)                 \
+      for (size_t i = row + row_len - 1; i >= row + spp; i--) a[i] -= a[i - spp]; \
+  } while (0)
+
+static void horizontal_predictor(uint8_t *buf, size_t len, int sample_bytes, size_t row_len, size_t spp) {
+  if (sample_bytes == 1) DIFFERENCE(uint8_t);
+  else if (sample_bytes == 2) DIFFERENCE(uint16_t);
+  else DIFFERENCE(uint32_t);
+}
+
 static void compress_execute(napi_env env, void *data) {
   (void)env;
   Job *job = data;
+  if (job->pred_bytes) horizontal_predictor((uint8_t *)job->in, job->in_len, job->pred_bytes, job->pred_row, job->pred_spp);
   struct libdeflate_compressor **slot = &tl_compressors[job->level];
   if (*slot == NULL) *slot = libdeflate_alloc_compressor(job->level);
   if (*slot == NULL) {
@@ -136,8 +158,8 @@ static bool get_bytes(napi_env env, napi_value value, const char *what, uint8_t 
 
 /* Reads (input, number[, output]) arguments into a new Job and queues it. */
 static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_execute_callback execute, int is_compress) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < (is_compress ? 3u : 2u)) {
     napi_throw_type_error(env, NULL, is_compress ? "expected (input: Uint8Array, level: number, output: Uint8Array)" : "expected (input: Uint8Array, size: number)");
@@ -158,6 +180,23 @@ static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_ex
     napi_throw_range_error(env, NULL, msg);
     return NULL;
   }
+  /* compress: optional (sampleBytes, width, spp) of predictor 2 to apply first */
+  double pred[3] = {0, 0, 0};
+  if (is_compress && argc >= 6) {
+    for (int k = 0; k < 3; k++) {
+      if (napi_get_value_double(env, argv[3 + k], &pred[k]) != napi_ok) {
+        napi_throw_type_error(env, NULL, "predictor sampleBytes, width and spp must be numbers");
+        return NULL;
+      }
+    }
+    if (pred[0] != 0 && (!(pred[0] == 1 || pred[0] == 2 || pred[0] == 4) || !(pred[1] >= 1 && pred[1] == (double)(size_t)pred[1]) ||
+                         !(pred[2] >= 1 && pred[2] == (double)(size_t)pred[2]) || ((uintptr_t)ptr % (size_t)pred[0]) != 0)) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "predictor (sampleBytes %g, width %g, spp %g) is not 1/2/4-byte samples in whole pixels of an aligned input", pred[0], pred[1], pred[2]);
+      napi_throw_range_error(env, NULL, msg);
+      return NULL;
+    }
+  }
   Job *job = calloc(1, sizeof *job);
   if (job == NULL) {
     napi_throw_error(env, NULL, "out of memory");
@@ -167,6 +206,9 @@ static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_ex
   job->in_len = length;
   if (is_compress) {
     job->level = (int)number;
+    job->pred_bytes = (int)pred[0];
+    job->pred_row = (size_t)pred[1] * (size_t)pred[2];
+    job->pred_spp = (size_t)pred[2];
     job->out = out;
     job->out_cap = out_cap;
     CHECK(env, napi_create_reference(env, argv[2], 1, &job->output_ref));

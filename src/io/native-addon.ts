@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 
 /** The addon's API (see native/index.d.ts). */
 export interface NativeAddon {
-  zlibCompressInto(input: Uint8Array, level: number, output: Uint8Array): Promise<number>;
+  zlibCompressInto(input: Uint8Array, level: number, output: Uint8Array, sampleBytes?: number, width?: number, spp?: number): Promise<number>;
   zlibCompressBound(n: number): number;
   zlibDecompress(data: Uint8Array, size: number): Promise<Uint8Array>;
   readonly libdeflateVersion: string;

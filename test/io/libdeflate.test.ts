@@ -14,8 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { nativeAddon, nativeAddonLoadError } from '../../src/io/native-addon.ts';
+import { applyHorizontal } from '../../src/io/cog/predictor-encode.ts';
 import { writeCog } from '../../src/io/write-cog.ts';
-import { openRaster } from '../../src/io/read-raster.ts';
+import { readRaster } from '../../src/io/read-raster.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { gdalBatch, patternRaster } from './write-cog.helpers.ts';
 
@@ -44,6 +45,22 @@ describe('libdeflate addon', { skip }, () => {
     assert.deepEqual(new Uint8Array(await lib!.zlibDecompress(z, data.length + 100)), data);
   });
 
+  it('applies predictor 2 before compressing exactly as predictor-encode.ts does (1, 2, 4-byte samples)', async () => {
+    await fc.assert(fc.asyncProperty(fc.constantFrom(1, 2, 4), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 6 }), fc.integer(),
+      async (sampleBytes, width, spp, rows, seed) => {
+        const raw = new Uint8Array(rows * width * spp * sampleBytes);
+        let x = seed >>> 0;
+        for (let i = 0; i < raw.length; i++) { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; raw[i] = x >>> 24; }
+        const want = raw.slice();
+        applyHorizontal(want, sampleBytes, width, spp);
+        const out = new Uint8Array(lib!.zlibCompressBound(raw.length));
+        const n = await lib!.zlibCompressInto(raw, 6, out, sampleBytes, width, spp);
+        assert.deepEqual(new Uint8Array(inflateSync(out.subarray(0, n))), want);
+        assert.deepEqual(raw, want, 'the input is predicted in place');
+      }), { numRuns: 150 });
+    assert.throws(() => lib!.zlibCompressInto(new Uint8Array(12), 6, new Uint8Array(64), 3, 2, 2), /predictor \(sampleBytes 3, width 2, spp 2\)/);
+  });
+
   it('rejects a corrupt stream, one longer than expected, and bad arguments, naming them', async () => {
     const z = await compress(new Uint8Array(5000).fill(7), 6);
     await assert.rejects(lib!.zlibDecompress(z.subarray(0, 5), 5000), /corrupt zlib stream/);
@@ -68,7 +85,7 @@ describe('libdeflate addon', { skip }, () => {
         const path = join(dir, `${i}-${engine}.tif`);
         await writeCog(path, r, { compress: 'DEFLATE', deflateEngine: engine, blocksize: 64, overviews: 1 });
         paths.push(path);
-        const back = await openRaster(path).then((f) => f.read());
+        const { raster: back } = await readRaster(path);
         assert.deepEqual(back.data, r.data, `${path}: our reader`);
       }
     }
@@ -90,12 +107,12 @@ describe('without the addon', () => {
 M._resolveFilename = function (req, ...a) { if (req === 'coco-stitcher-native') throw new Error('Cannot find module coco-stitcher-native'); return r.call(this, req, ...a); };`;
   const script = `
 import { writeCog } from ${JSON.stringify(fileURLToPath(new URL('../../src/io/write-cog.ts', import.meta.url)))};
-import { openRaster } from ${JSON.stringify(fileURLToPath(new URL('../../src/io/read-raster.ts', import.meta.url)))};
+import { readRaster } from ${JSON.stringify(fileURLToPath(new URL('../../src/io/read-raster.ts', import.meta.url)))};
 import { Raster } from ${JSON.stringify(fileURLToPath(new URL('../../src/array/raster.ts', import.meta.url)))};
 const dir = process.argv[2];
 const r = Raster.zeros([40, 50, 2], 'uint16'); for (let i = 0; i < r.data.length; i++) r.data[i] = (i * 37) % 1000;
 await writeCog(dir + '/auto.tif', r, { compress: 'DEFLATE', blocksize: 16 });
-const back = await (await openRaster(dir + '/auto.tif')).read();
+const { raster: back } = await readRaster(dir + '/auto.tif');
 console.log('auto', back.data.every((v, i) => v === r.data[i]));
 await writeCog(dir + '/forced.tif', r, { compress: 'DEFLATE', deflateEngine: 'libdeflate' }).catch((e) => console.log('forced', e.name, e.message));
 `;

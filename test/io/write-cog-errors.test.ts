@@ -192,7 +192,7 @@ describe('storage failures stop the reading early', () => {
     const { BufferPool } = await import('../../src/io/cog/buffer-pool.ts');
     const plan = resolveOptions({ blocksize: 16 }, { height: 64, width: 32, bands: 1, dtype: 'uint8' });
     const failingSink = { size: 0, appendTile: async () => { throw new Error('ENOSPC: no space left on device (simulated)'); } };
-    const lw = new LevelWriter({ plan, limiter: new Limiter(4), compressor: { compress: async (raw: Uint8Array) => raw, release: () => {} }, tiles: new BufferPool(16 * 16) }, 32, 64, failingSink as never);
+    const lw = new LevelWriter({ plan, limiter: new Limiter(4), compressor: { compress: async (raw: Uint8Array) => raw, release: () => {}, predicts: false }, tiles: new BufferPool(16 * 16) }, 32, 64, failingSink as never);
     const data = Raster.full([64, 32, 1], 9, 'uint8').data;
     lw.submitTileRow(lw.cutTileRow(data, 0, 32, 16));
     await lw.submitted; // the first row is handed over; its storage fails afterwards

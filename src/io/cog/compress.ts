@@ -59,7 +59,12 @@ export interface TileCompressor {
   compress(raw: Uint8Array): Promise<Uint8Array>;
   /** Takes back a result of compress() once it is stored, so its buffer can be reused. */
   release(out: Uint8Array): void;
+  /** compress() applies predictor 2 to the raw tile itself (on the pool thread), so the caller must not */
+  readonly predicts: boolean;
 }
+
+/** Predictor 2's layout of a tile: sample size in bytes, pixels per row, samples per pixel. */
+export interface HorizontalLayout { sampleBytes: number; width: number; spp: number }
 
 const noRelease = (): void => {};
 
@@ -67,13 +72,15 @@ const noRelease = (): void => {};
  * libdeflate into pooled output buffers sized for `tileBytes` (every full-
  * resolution and overview tile of one file has that size).
  */
-function libdeflateCompressor(lib: NativeAddon, level: number, tileBytes: number): TileCompressor {
+function libdeflateCompressor(lib: NativeAddon, level: number, tileBytes: number, horizontal: HorizontalLayout | null): TileCompressor {
   const pool = new BufferPool(lib.zlibCompressBound(tileBytes));
+  const { sampleBytes = 0, width = 0, spp = 0 } = horizontal ?? {};
   return {
+    predicts: horizontal !== null,
     async compress(raw) {
       const out = raw.length === tileBytes ? pool.acquire() : new Uint8Array(lib.zlibCompressBound(raw.length));
       try {
-        return out.subarray(0, await lib.zlibCompressInto(raw, level, out));
+        return out.subarray(0, await lib.zlibCompressInto(raw, level, out, sampleBytes, width, spp));
       } catch (err) {
         pool.release(out);
         throw err;
@@ -85,24 +92,25 @@ function libdeflateCompressor(lib: NativeAddon, level: number, tileBytes: number
 
 /**
  * Creates the compressor of `method` for tiles of `tileBytes` raw bytes
- * (loads zstd-napi for ZSTD, failing clearly without it).
+ * (loads zstd-napi for ZSTD, failing clearly without it). `horizontal`: the
+ * tiles get predictor 2, which libdeflate's compressor applies itself.
  */
-export async function createCompressor(method: CompressName, level: number | undefined, engine: DeflateEngine, tileBytes: number): Promise<TileCompressor> {
+export async function createCompressor(method: CompressName, level: number | undefined, engine: DeflateEngine, tileBytes: number, horizontal: HorizontalLayout | null = null): Promise<TileCompressor> {
   switch (method) {
-    case 'NONE': return { compress: async (raw) => raw, release: noRelease };
-    case 'LZW': return { compress: async (raw) => lzwEncode(raw), release: noRelease };
+    case 'NONE': return { compress: async (raw) => raw, release: noRelease, predicts: false };
+    case 'LZW': return { compress: async (raw) => lzwEncode(raw), release: noRelease, predicts: false };
     case 'DEFLATE': {
       const lv = level ?? LEVELS.DEFLATE!.default;
       const lib = engine === 'zlib' ? null : nativeAddon();
       if (engine === 'libdeflate' && !lib) {
         throw new UnsupportedError(`deflateEngine 'libdeflate' needs the optional addon coco-stitcher-native (built at npm ci when libdeflate-dev is installed), which could not be loaded: ${nativeAddonLoadError()}`);
       }
-      return lib ? libdeflateCompressor(lib, lv, tileBytes) : { compress: (raw) => deflateAsync(raw, lv), release: noRelease };
+      return lib ? libdeflateCompressor(lib, lv, tileBytes, horizontal) : { compress: (raw) => deflateAsync(raw, lv), release: noRelease, predicts: false };
     }
     case 'ZSTD': {
       const compress = await loadZstd();
       const params = { compressionLevel: level ?? LEVELS.ZSTD!.default };
-      return { compress: async (raw) => compress(raw, params), release: noRelease };
+      return { compress: async (raw) => compress(raw, params), release: noRelease, predicts: false };
     }
   }
 }

@@ -133,7 +133,7 @@ export class LevelWriter {
 
   #predict(tile: Uint8Array): Uint8Array {
     const { predictor, blocksize: bs, bands } = this.#ctx.plan;
-    if (predictor === 2) applyHorizontal(tile, this.#sampleBytes, bs, bands);
+    if (predictor === 2) { if (!this.#ctx.compressor.predicts) applyHorizontal(tile, this.#sampleBytes, bs, bands); }
     else if (predictor === 3) applyFloatingPoint(tile, this.#sampleBytes, bs, bands, this.#scratch);
     return tile;
   }

@@ -55,7 +55,9 @@ export async function writeCog(path: string, source: Raster | BlockSource, optio
   const { height, width, bands, dtype } = src;
   const plan = resolveOptions(options, { height, width, bands, dtype });
   const tileBytes = plan.blocksize * plan.blocksize * bands * DTYPES[dtype].bytes;
-  const compressor = await createCompressor(plan.compress, plan.level, plan.deflateEngine, tileBytes);
+  const sampleBytes = DTYPES[dtype].bytes;
+  const horizontal = plan.predictor === 2 && sampleBytes <= 4 ? { sampleBytes, width: plan.blocksize, spp: bands } : null;
+  const compressor = await createCompressor(plan.compress, plan.level, plan.deflateEngine, tileBytes, horizontal);
   const ctx = { plan, limiter: new Limiter(MAX_IN_FLIGHT), compressor, tiles: new BufferPool(tileBytes) };
 
   await withAtomicFile(path, async (fh) => {
