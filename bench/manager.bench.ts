@@ -10,6 +10,7 @@
  * - `naive`: the dense reference of the same job (+ GDAL writing its output)
  * - `manager-961x4`: the issue's baseline job: 961 windows of 256x256x4 (overlap 0.5)
  * - `naive-961x4`: its dense reference (+ GDAL)
+ * - `manager-961x4-noise`, `naive-961x4-noise`: the same job on hash-pattern windows (hardly compressible)
  * - `manager-961x4-memmap`: the same with `memmap` (blocks in a temp file, 256 MB cache)
  * - `manager-16k-memmap` (only with --only=manager-16k-memmap): 16384x16384x4 with memmap, 512 px windows
  * - `manager-40-images`: 4 videos x 10 frames of 1024x1024x2 (256 px windows, overlap 0.3) through the
@@ -30,12 +31,19 @@ import { quantizationFor, quantizeBlock } from '../src/stitch/quantize.ts';
 import { upweightCenterMask } from '../src/stitch/weights.ts';
 import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
-interface Case { N: number; P: number; C: number; overlap: number; naive?: boolean; memmap?: boolean; videos?: number }
+/**
+ * `noise`: every window is the same hash pattern (uniform in [0, 1], hardly
+ * compressible: the worst case for DEFLATE); otherwise the windows sample one
+ * smooth field of canvas position, as a model's heatmaps of one scene do.
+ */
+interface Case { N: number; P: number; C: number; overlap: number; naive?: boolean; memmap?: boolean; videos?: number; noise?: boolean }
 const CASES: Record<string, Case> = {
   manager: { N: 4096, P: 360, C: 2, overlap: 0.3 },
   naive: { N: 4096, P: 360, C: 2, overlap: 0.3, naive: true },
   'manager-961x4': { N: 4096, P: 256, C: 4, overlap: 0.5 },
   'naive-961x4': { N: 4096, P: 256, C: 4, overlap: 0.5, naive: true },
+  'manager-961x4-noise': { N: 4096, P: 256, C: 4, overlap: 0.5, noise: true },
+  'naive-961x4-noise': { N: 4096, P: 256, C: 4, overlap: 0.5, naive: true, noise: true },
   'manager-961x4-memmap': { N: 4096, P: 256, C: 4, overlap: 0.5, memmap: true },
   'manager-40-images': { N: 1024, P: 256, C: 2, overlap: 0.3, videos: 4 },
   // the issue's large case: 16384x16384x4 (5.4 GB of sums + weights) with memmap; off by default (minutes, disk)
@@ -50,14 +58,14 @@ async function runManyImages(c: Case, dir: string) {
   const images = videos.flatMap((v) => Array.from({ length: F }, (_, f) => ({ id: (v.id - 1) * F + f + 1, name: `v${v.id}-f${f}`, width: N, height: N, video_id: v.id, frame_index: f })));
   const dset = CocoDataset.fromJSON({ videos, images }, { bundleDpath: dir });
   const m = new CocoStitchingManager(dset, { shortCode: 'many', chanCode: 'p.0|p.1', stitchingSpace: 'video' });
-  const patch = makePatch(P, C);
+  const { patch, fill } = windowData(c);
   const wins = [...new SlidingWindow([N, N], [P, P], { overlap, keepbound: true, allowOvershoot: true })];
   const rssAfterVideo: number[] = [];
   const t0 = performance.now();
   let n = 0;
   for (const v of videos) {
     for (const gid of dset.index.vidToGids.get(v.id)!) {
-      for (const [rs, cs] of wins) { m.accumulateImage(gid, [rs, cs], patch, { downweightEdges: true }); n++; }
+      for (const [rs, cs] of wins) { fill(rs.start!, cs.start!); m.accumulateImage(gid, [rs, cs], patch, { downweightEdges: true }); n++; }
       for (const ready of m.readyImageIds()) await m.submitFinalizeImage(ready);
     }
     (globalThis as { gc?: () => void }).gc?.();
@@ -92,11 +100,27 @@ res['rss'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(res))
 `;
 
-/** Deterministic smooth-ish window data in [0, 1]. */
-function makePatch(P: number, C: number): Raster {
+/** The data of each window of a case: `fill(y0, x0)` makes `patch` the window at (y0, x0). */
+function windowData(c: Case): { patch: Raster; fill: (y0: number, x0: number) => void } {
+  const { N, P, C } = c;
   const d = new Float32Array(P * P * C);
-  for (let i = 0; i < d.length; i++) d[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
-  return new Raster(d, [P, P, C]);
+  const patch = new Raster(d, [P, P, C]);
+  if (c.noise) {
+    for (let i = 0; i < d.length; i++) d[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
+    return { patch, fill: () => {} };
+  }
+  // 0.5 + 0.5 sin(x / 97 + b) cos(y / 61) over the canvas, from tables (cheap next to the stitching)
+  const SIN = Float32Array.from({ length: (N + P) * C }, (_, i) => 0.5 * Math.sin(Math.floor(i / C) / 97 + (i % C)));
+  const COS = Float32Array.from({ length: N + P }, (_, y) => Math.cos(y / 61));
+  return {
+    patch,
+    fill(y0, x0) {
+      for (let r = 0, i = 0; r < P; r++) {
+        const cy = COS[y0 + r];
+        for (let j = x0 * C, end = (x0 + P) * C; j < end; j++) d[i++] = 0.5 + SIN[j] * cy;
+      }
+    },
+  };
 }
 
 async function runManager(c: Case, dir: string) {
@@ -104,29 +128,36 @@ async function runManager(c: Case, dir: string) {
   const dset = CocoDataset.fromJSON({ images: [{ id: 1, name: 'big', width: N, height: N }] }, { bundleDpath: dir });
   const chanCode = Array.from({ length: C }, (_, i) => `p.${i}`).join('|');
   const m = new CocoStitchingManager(dset, { shortCode: 'bench', chanCode, stitchingSpace: 'image', memmap: c.memmap ?? false, memmapCacheBytes: 256 * 2 ** 20, writePredictionAttrs: true });
-  const patch = makePatch(P, C);
+  const { patch, fill } = windowData(c);
   const wins = [...new SlidingWindow([N, N], [P, P], { overlap, keepbound: true, allowOvershoot: true })];
-  const t0 = performance.now();
-  for (const [rs, cs] of wins) m.accumulateImage(1, [rs, cs], patch, { downweightEdges: true });
+  let acc = 0; // accumulateImage calls only, not making the window data
+  for (const [rs, cs] of wins) {
+    fill(rs.start!, cs.start!);
+    const t = performance.now();
+    m.accumulateImage(1, [rs, cs], patch, { downweightEdges: true });
+    acc += performance.now() - t;
+  }
   const t1 = performance.now();
   await m.finalizeImage(1);
   const t2 = performance.now();
   const asset = dset.cocoImage(1).assets.at(-1)!;
   const bytes = statSync(join(dir, asset.file_name)).size;
   m.dispose();
-  return { n: wins.length, acc: t1 - t0, fin: t2 - t1, rss: peakRssMB(), bytes };
+  return { n: wins.length, acc, fin: t2 - t1, rss: peakRssMB(), bytes };
 }
 
 function runNaive(c: Case, dir: string) {
   const { N, P, C, overlap } = c;
-  const patch = makePatch(P, C);
+  const { patch, fill } = windowData(c);
   const pd = patch.data as Float32Array;
   const wd = upweightCenterMask([P, P]).data;
   const wins = [...new SlidingWindow([N, N], [P, P], { overlap, keepbound: true, allowOvershoot: true })];
-  const t0 = performance.now();
+  let acc = 0;
   const sums = new Float32Array(N * N * C), wts = new Float32Array(N * N);
   for (const [rs, cs] of wins) {
     const y = rs.start!, x = cs.start!;
+    fill(y, x);
+    const t = performance.now();
     const h = Math.min(P, N - y), w = Math.min(P, N - x);
     for (let r = 0; r < h; r++) {
       const o = (y + r) * N + x, po = r * P;
@@ -136,6 +167,7 @@ function runNaive(c: Case, dir: string) {
         for (let b = 0; b < C; b++) sums[(o + i) * C + b] += pd[(po + i) * C + b] * wt;
       }
     }
+    acc += performance.now() - t;
   }
   const t1 = performance.now();
   // dense finalize + range + quantization (the original's stitcher.finalize() + quantize_image)
@@ -156,7 +188,7 @@ function runNaive(c: Case, dir: string) {
   const r = spawnSync('/usr/bin/python3', ['-c', GDAL_WRITE, raw, out, String(N), String(N), String(C)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`GDAL failed: ${r.stderr}`);
   const g = JSON.parse(r.stdout.trim().split('\n').pop()!);
-  return { n: wins.length, acc: t1 - t0, quant: t2 - t1, gdal: g.gdal, gdalThreads: g['gdal-threads'], gdalRss: g.rss, rss, bytes: statSync(out).size };
+  return { n: wins.length, acc, quant: t2 - t1, gdal: g.gdal, gdalThreads: g['gdal-threads'], gdalRss: g.rss, rss, bytes: statSync(out).size };
 }
 
 const arg = process.argv[2];

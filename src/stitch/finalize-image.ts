@@ -71,18 +71,25 @@ export class CanvasStats {
   covered = 0;
   bbox: [number, number, number, number];
   readonly withCoverage: boolean;
+  /** gather min, max, sum and valid (false when a scan pass already has them: coverage only) */
+  readonly withValues: boolean;
   readonly width: number;
   readonly height: number;
 
-  constructor(height: number, width: number, withCoverage: boolean) {
+  constructor(height: number, width: number, withCoverage: boolean, withValues = true) {
     this.height = height;
     this.width = width;
     this.withCoverage = withCoverage;
+    this.withValues = withValues;
     this.bbox = [width, height, 0, 0];
   }
 
   /** Fold in the finalized block at (y0, x0). */
   visit(y0: number, x0: number, blk: Raster): void {
+    if (!this.withValues) {
+      if (this.withCoverage) this.#visitCoverage(y0, x0, blk);
+      return;
+    }
     const d = blk.data as Float32Array | Float64Array;
     const C = blk.bands, h = blk.height, w = blk.width, W = this.width;
     const hh = Math.min(h, this.height - y0), ww = Math.min(w, W - x0);
@@ -114,6 +121,29 @@ export class CanvasStats {
     if (bmax > this.max) this.max = bmax;
     this.sum += bsum;
     this.valid += n;
+    this.covered += covered;
+  }
+
+  /** Coverage only: one look at the first band of each pixel (a pixel is NaN in all bands or none). */
+  #visitCoverage(y0: number, x0: number, blk: Raster): void {
+    const d = blk.data as Float32Array | Float64Array;
+    const C = blk.bands, w = blk.width;
+    const hh = Math.min(blk.height, this.height - y0), ww = Math.min(w, this.width - x0);
+    const bbox = this.bbox;
+    let covered = 0;
+    for (let y = 0; y < hh; y++) {
+      const row = y * w * C;
+      let first = -1, last = -1;
+      for (let x = 0, i = row; x < ww; x++, i += C) {
+        if (d[i] === d[i]) { if (first < 0) first = x; last = x; covered++; }
+      }
+      if (first >= 0) {
+        if (x0 + first < bbox[0]) bbox[0] = x0 + first;
+        if (x0 + last + 1 > bbox[2]) bbox[2] = x0 + last + 1;
+        if (y0 + y < bbox[1]) bbox[1] = y0 + y;
+        if (y0 + y + 1 > bbox[3]) bbox[3] = y0 + y + 1;
+      }
+    }
     this.covered += covered;
   }
 
@@ -160,8 +190,8 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   const needScan = opts.quantize && !opts.expectedMinmax && opts.format !== 'png';
   // the range comes from a scan pass (the stitcher's own stats kernel, no rasters) when the
   // quantization needs it first; the sum and coverage are gathered while the writer pulls blocks
-  const stats = new CanvasStats(height, width, withCoverage);
   const scanned = needScan ? stitcher.finalizedStats() : null;
+  const stats = new CanvasStats(height, width, withCoverage, !scanned);
   const range = scanned ?? stats;
   const writeCog = opts.io?.writeCog ?? defaultWriteCog;
   const writePng = opts.io?.writePng ?? defaultWritePng;
