@@ -1,7 +1,7 @@
 /**
  * Hand-assembled WebAssembly (SIMD) kernels for the Stitcher's hot loops: accumulate rows of a
  * patch into a block (scalar or per-pixel weight, NaN/Inf omission), find the first non-finite
- * value, and divide sums by weights. All addresses are byte offsets into one imported memory;
+ * value, divide sums by weights, and quantize floats to 8/16-bit integers (quantize.ts). All addresses are byte offsets into one imported memory;
  * strides are in bytes, lengths in elements. One module per element type (f32 / f64).
  *
  * Written as bytes (no toolchain dependency): a tiny emitter with structured loops below.
@@ -392,6 +392,70 @@ function kernels(T: ElemType): Bytes {
     fns.push({ name: 'finstats', f, body });
   }
 
+  // quant(src, dst, n, lo, hi, f, bias, nodata, ob): dst[i] = v != v ? nodata : trunc((min(max(v, lo), hi) - lo) * f + bias),
+  // in f64 as quantize.ts's JS loop does (so the results are identical), stored as ob = 1 or 2 bytes
+  {
+    const F64T = 0x7c;
+    const f = new Fn([['src', I32], ['dst', I32], ['n', I32], ['lo', F64T], ['hi', F64T], ['f', F64T], ['bias', F64T], ['nodata', I32], ['ob', I32]], null);
+    f.local('end', I32); f.local('v', F64T);
+    const load = T.vt === F32 ? [...T.load, 0xbb /* f64.promote_f32 */] : T.load;
+    const value = [
+      ...f.get('src'), ...load, ...f.set('v'),
+      ...f.get('v'), ...f.get('v'), 0x62 /* f64.ne */, 0x04, I32,
+      ...f.get('nodata'),
+      0x05,
+      ...f.get('v'), ...f.get('lo'), 0xa5 /* f64.max */, ...f.get('hi'), 0xa4 /* f64.min */, ...f.get('lo'), 0xa1 /* sub */,
+      ...f.get('f'), 0xa2 /* mul */, ...f.get('bias'), 0xa0 /* add */, 0xfc, 0x02 /* i32.trunc_sat_f64_s */,
+      0x0b,
+    ];
+    const loop = (store: Bytes, ob: number): Bytes => whileLoop([...f.get('src'), ...f.get('end'), ltU], [
+      ...f.get('dst'), ...value, ...store,
+      ...f.inc('src', i32c(E)), ...f.inc('dst', i32c(ob)),
+    ]);
+    const body = [
+      ...f.get('src'), ...f.get('n'), ...i32c(E), mul32, add32, ...f.set('end'),
+      ...ifElse([...f.get('ob'), ...i32c(2), eq32], loop([0x3b, 1, 0] /* i32.store16 */, 2), loop([0x3a, 0, 0] /* i32.store8 */, 1)),
+    ];
+    fns.push({ name: 'quant', f, body });
+  }
+
+  // quant16v(src, dst, n, lo, hi, f, bias, nodata, signed): quant's float32 -> 16-bit case, four values
+  // at a time in f64x2 arithmetic (so the same results as quant); n a multiple of 4; signed: int16 out, else uint16
+  if (T.vt === F32) {
+    const F64T = 0x7c;
+    const f = new Fn([['src', I32], ['dst', I32], ['n', I32], ['lo', F64T], ['hi', F64T], ['f', F64T], ['bias', F64T], ['nodata', I32], ['signed', I32]], null);
+    for (const v of ['LO', 'HI', 'F', 'B', 'ND', 'a', 'x', 'y']) f.local(v, V128);
+    f.local('end', I32);
+    const shuffle = (...lanes: number[]): Bytes => simd(0x0d, ...lanes);
+    const range = (a: number, n: number) => Array.from({ length: n }, (_, i) => a + i);
+    // clamp, shift, scale and round (trunc of + bias) the two f64 lanes on the stack -> i32x4 [r0, r1, 0, 0]
+    const scale: Bytes = [
+      // pmax / pmin: one instruction each; they differ from max / min only for NaN (masked below) and signed zeros (equal after the shift)
+      ...f.get('LO'), ...simd(247) /* f64x2.pmax */, ...f.get('HI'), ...simd(246) /* f64x2.pmin */,
+      ...f.get('LO'), ...simd(241) /* f64x2.sub */, ...f.get('F'), ...simd(242) /* f64x2.mul */, ...f.get('B'), ...simd(240) /* f64x2.add */,
+      ...simd(252) /* i32x4.trunc_sat_f64x2_s_zero */,
+    ];
+    const loop = (narrow: number): Bytes => whileLoop([...f.get('src'), ...f.get('end'), ltU], [
+      ...f.get('src'), ...vload, ...f.set('a'),
+      ...f.get('a'), ...simd(95) /* f64x2.promote_low_f32x4 */, ...scale, ...f.set('x'),
+      ...f.get('a'), ...f.get('a'), ...shuffle(...range(8, 8), ...range(8, 8)), ...simd(95), ...scale, ...f.set('y'),
+      // NaN lanes -> nodata (v128.bitselect takes the first operand where the mask is set)
+      ...f.get('ND'), ...f.get('x'), ...f.get('y'), ...shuffle(...range(0, 8), ...range(16, 8)),
+      ...f.get('a'), ...f.get('a'), ...simd(0x42) /* f32x4.ne */, ...simd(82) /* v128.bitselect */, ...f.set('x'),
+      // values and nodata fit the output type, so the saturating narrow is exact; store the low four lanes
+      ...f.get('dst'), ...f.get('x'), ...f.get('x'), ...simd(narrow), ...simd(0x5b, 3, 0, 0) /* v128.store64_lane */,
+      ...f.inc('src', i32c(16)), ...f.inc('dst', i32c(8)),
+    ]);
+    const body = [
+      ...f.get('src'), ...f.get('n'), ...i32c(4), mul32, add32, ...f.set('end'),
+      ...f.get('lo'), ...simd(0x14), ...f.set('LO'), ...f.get('hi'), ...simd(0x14), ...f.set('HI'),
+      ...f.get('f'), ...simd(0x14), ...f.set('F'), ...f.get('bias'), ...simd(0x14), ...f.set('B'),
+      ...f.get('nodata'), ...simd(0x11) /* i32x4.splat */, ...f.set('ND'),
+      ...ifElse(f.get('signed'), loop(133 /* i16x8.narrow_i32x4_s */), loop(134 /* i16x8.narrow_i32x4_u */)),
+    ];
+    fns.push({ name: 'quant16v', f, body });
+  }
+
   const enc = fns.map(({ f, body }) => f.encode(body));
   return [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, vec(enc.map((e) => e.type))),
@@ -420,6 +484,9 @@ export interface Kernels {
   firstbad(src: number, ss: number, rows: number, len: number): number;
   fin(out: number, os: number, sums: number, sS: number, wt: number, wtS: number, rows: number, npix: number, C: number): void;
   finstats(sums: number, sS: number, wt: number, wtS: number, rows: number, npix: number, C: number, out: number): void;
+  quant(src: number, dst: number, n: number, lo: number, hi: number, f: number, bias: number, nodata: number, ob: number): void;
+  /** float32 module only */
+  quant16v?: (src: number, dst: number, n: number, lo: number, hi: number, f: number, bias: number, nodata: number, signed: number) => void;
 }
 
 const modules: Partial<Record<'float32' | 'float64', WasmModule | null>> = {};

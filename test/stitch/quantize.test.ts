@@ -248,3 +248,28 @@ test('quantizeBlock rounds to the nearest level with a negative quant_min too (`
     assert.deepEqual(a.data, b.data);
   }), { numRuns: 200 });
 });
+
+test('long arrays (the WebAssembly kernels, SIMD for float32 -> 16-bit) quantize as a plain per-value formula does', () => {
+  // the formula of quantizeInto, written out: clip, shift, scale, add quant_min + 0.5, floor; NaN -> nodata
+  const reference = (v: number, q: { orig_min: number; orig_max: number; quant_min: number; quant_max: number; nodata: number }): number => {
+    if (Number.isNaN(v)) return q.nodata;
+    const c = Math.min(Math.max(v, q.orig_min), q.orig_max);
+    const f = (q.quant_max - q.quant_min) / (q.orig_max - q.orig_min);
+    return Math.floor((c - q.orig_min) * f + (q.quant_min + 0.5));
+  };
+  const special = fc.constantFrom(NaN, Infinity, -Infinity, -0, 0, 1e-45, -1e-45, 3.4e38, -3.4e38);
+  const value = fc.oneof(fc.double({ min: -50, max: 50, noNaN: true }), special);
+  fc.assert(fc.property(
+    fc.integer({ min: 4096, max: 4300 }), fc.array(value, { minLength: 1, maxLength: 64 }), fc.constantFrom<QuantizeDtype>('int16', 'uint16', 'int8', 'uint8'),
+    fc.boolean(), fc.double({ min: -40, max: 10, noNaN: true }), fc.double({ min: 0.001, max: 60, noNaN: true }),
+    (n, seedValues, dtype, f64, lo, extent) => {
+      const q = quantizationFor(dtype, lo, lo + extent);
+      const data = f64 ? new Float64Array(n) : new Float32Array(n);
+      for (let i = 0; i < n; i++) data[i] = seedValues[(i * 7919) % seedValues.length] + (i % 13) * 0.37;
+      const out = quantizeBlock(new Raster(data, [1, n, 1]), q, dtype);
+      for (let i = 0; i < n; i++) {
+        const want = reference(data[i], q);
+        if (out.data[i] !== want) assert.fail(`${dtype} ${f64 ? 'f64' : 'f32'} n=${n} at ${i}: ${data[i]} -> ${out.data[i]}, expected ${want} (q ${JSON.stringify(q)})`);
+      }
+    }), { numRuns: 120 });
+});
