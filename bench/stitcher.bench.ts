@@ -38,7 +38,8 @@ if (mode) {
   if (second) {
     const s = new Stitcher([N, N, C], opts);
     for (const sl of wins) s.add([sl[0], sl[1]], patch, weights ? wr : 1);
-    for (let y = 0; y < N; y += 128) for (let x = 0; x < N; x += 128) s.finalizeBlock(y, x, 128, 128);
+    let out: Raster | undefined;
+    for (let y = 0; y < N; y += 128) for (let x = 0; x < N; x += 128) out = s.finalizeBlock(y, x, 128, 128, out) ?? out;
     s.dispose();
   }
   const t0 = performance.now(), c0 = process.cpuUsage();
@@ -49,7 +50,12 @@ if (mode) {
     const t1 = performance.now(), c1 = process.cpuUsage(c0);
     cpu = (c1.user + c1.system) / 1e6;
     let blocks = 0;
-    for (let y = 0; y < N; y += 128) for (let x = 0; x < N; x += 128) if (s.finalizeBlock(y, x, 128, 128)) blocks++;
+    // one output block reused, as a streaming writer does (finalize-image.ts)
+    let out: Raster | undefined;
+    for (let y = 0; y < N; y += 128) for (let x = 0; x < N; x += 128) {
+      const b = s.finalizeBlock(y, x, 128, 128, out);
+      if (b) { blocks++; out = b; }
+    }
     fin = performance.now() - t1;
     s.dispose();
     console.log(JSON.stringify({ n: wins.length, acc: t1 - t0, cpu, fin, rss: peakRssMB(), rss0, blocks }));

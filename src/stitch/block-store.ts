@@ -53,7 +53,8 @@ export class Arena {
   /** Bytes below which the memory may hold old data; above, it is still zero from the kernel. */
   readonly #dirtyEnd: number;
   constructor(dtype: 'float32' | 'float64', reserve: number) {
-    this.#reserve = (reserve + 15) & ~15;
+    // page-aligned, so with page-multiple slots a slot's weight plane starts on its own page
+    this.#reserve = (reserve + 4095) & ~4095;
     this.top = this.#reserve;
     const reused = pool.pop();
     if (reused) pooledBytes -= reused.buffer.byteLength;
@@ -80,14 +81,17 @@ export class Arena {
    * Zeroes a new slot at [off, off + bytes) (slots are handed out upward).
    * Memory the kernel has not given out yet is zero already: there one
    * write per page faults it in (the kernels' load-then-store would take a
-   * read fault, then a write fault), at half the cost of writing every byte.
+   * read fault, then a write fault), at half the cost of writing every byte;
+   * its last `lazyTail` bytes are left alone (a weight plane that may never
+   * be used costs no memory until it is).
    */
-  zeroNewSlot(off: number, bytes: number): void {
+  zeroNewSlot(off: number, bytes: number, lazyTail = 0): void {
     const u8 = new Uint8Array(this.memory.buffer, off, bytes);
     const dirty = Math.min(bytes, Math.max(0, this.#dirtyEnd - off));
     if (dirty > 0) u8.fill(0, 0, dirty);
-    for (let i = dirty === 0 ? 0 : (dirty + 4095) & ~4095; i < bytes; i += 4096) u8[i] = 0;
-    if (bytes > dirty) u8[bytes - 1] = 0;
+    const touch = bytes - lazyTail;
+    for (let i = dirty === 0 ? 0 : (dirty + 4095) & ~4095; i < touch; i += 4096) u8[i] = 0;
+    if (touch > dirty) u8[touch - 1] = 0;
   }
   /** Bytes of scratch at the start of the arena. */
   get reserve(): number { return this.#reserve; }
@@ -130,6 +134,8 @@ export interface BlockStoreOptions {
   scratchBytes: number;
   /** Arena size limit (default {@link ARENA_MAX}; smaller values exercise several arenas in tests). */
   arenaBytes?: number;
+  /** Bytes at the end of each slot that a new slot need not fault in (they are zero until written). */
+  lazyTailBytes?: number;
 }
 
 /** Lazily allocated blocks by integer key, in WebAssembly arenas; optional file backing with an LRU cache. */
@@ -137,6 +143,7 @@ export class BlockStore {
   readonly dtype: 'float32' | 'float64';
   readonly slotElems: number;
   readonly slotBytes: number;
+  readonly lazyTailBytes: number;
   readonly arenas: Arena[] = [];
   /** Resident blocks; in memmap mode in LRU order (oldest first). */
   readonly #resident = new Map<number, Slot>();
@@ -153,6 +160,7 @@ export class BlockStore {
     this.dtype = opts.dtype;
     this.slotElems = opts.slotElems;
     this.slotBytes = opts.slotElems * (opts.dtype === 'float64' ? 8 : 4);
+    this.lazyTailBytes = opts.lazyTailBytes ?? 0;
     this.#arenaBytes = Math.min(ARENA_MAX, opts.arenaBytes ?? ARENA_MAX);
     this.#reserve = Math.max(opts.scratchBytes, this.slotBytes) + 64;
     if (this.slotBytes + ((this.#reserve + 15) & ~15) > this.#arenaBytes) {
@@ -239,7 +247,7 @@ export class BlockStore {
       a.ensure(off + this.slotBytes);
       a.top = off + this.slotBytes;
       slot = { arena: a, off, dirty: true };
-      a.zeroNewSlot(off, this.slotBytes);
+      a.zeroNewSlot(off, this.slotBytes, this.lazyTailBytes);
     }
     if (onDisk) this.#read(key, slot);
     slot.dirty = write || !onDisk;

@@ -61,6 +61,13 @@ export class Stitcher {
   readonly #store: BlockStore;
   readonly #nbx: number;
   readonly #E: number;
+  /**
+   * Per block: the weight every pixel of it has, while only whole-block windows of scalar
+   * weight have touched it (grid-aligned windows: its weight plane is then never written and
+   * costs no memory); NaN once the block has a weight plane (or does not exist). Summed in
+   * the dtype's precision, as the plane would be.
+   */
+  readonly #uniform: Float64Array;
 
   constructor(shape: readonly [number, number, number], opts: StitcherOptions = {}) {
     if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isInteger(v) && v > 0)) {
@@ -82,7 +89,9 @@ export class Stitcher {
       dtype: this.dtype, slotElems: bs * bs * (shape[2] + 1), memmap: opts.memmap, cacheBytes: opts.cacheBytes,
       // add() copies one block row of the (clipped) patch and its weights at a time
       scratchBytes: bs * shape[1] * (shape[2] + 1) * this.#E + 32, arenaBytes: opts.arenaBytes,
+      lazyTailBytes: bs * bs * this.#E,
     });
+    this.#uniform = new Float64Array(Math.ceil(shape[0] / bs) * this.#nbx).fill(NaN);
   }
 
   /** Path of the memmap file, or null when blocks are in memory. */
@@ -122,12 +131,16 @@ export class Stitcher {
     const slots: Slot[] = [];
     for (let by = by0; by < by1; by++) for (let bx = bx0; bx < bx1; bx++) {
       const key = by * nbx + bx;
+      const created = !store.has(key);
       store.pin(key);
       slots.push(store.get(key, true)!);
+      if (created) this.#uniform[key] = 0;
     }
     try {
       const omit = this.nanPolicy === 'omit';
       const sw = wr === null ? (weight as number) : 0;
+      const swE = E === 4 ? Math.fround(sw) : sw;
+      const uniformAdd = !omit && wr === null;
       const pd = patch.data, cw = cx1 - cx0;
       const sumsBytes = bs * bs * C * E, srow = bs * C * E, wrow = bs * E, prow = cw * C * E, qrow = cw * E;
       let i = 0;
@@ -157,6 +170,16 @@ export class Stitcher {
           const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs), pi = rx0 - cx0;
           const dS = slot.off + bi * C * E, dW = slot.off + sumsBytes + bi * E, sP = src + pi * C * E, sQ = wsrc + pi * E;
           const k = a.k;
+          const key = by * nbx + bx, u = this.#uniform[key];
+          if (u === u) {
+            // a window of scalar weight over the whole block keeps it uniform (no plane)
+            if (uniformAdd && bi === 0 && rows === (H - by * bs < bs ? H - by * bs : bs) && npix === (W - bx * bs < bs ? W - bx * bs : bs)) {
+              k.acc(dS, srow, sP, prow, rows, npix * C, sw);
+              this.#uniform[key] = E === 4 ? Math.fround(u + swE) : u + swE;
+              continue;
+            }
+            this.#materialize(slot, key);
+          }
           if (omit) {
             k.accomit(dS, srow, dW, wrow, sP, prow, sQ, qrow, rows, npix, C, wr ? 1 : 0, sw);
           } else if (wr === null) {
@@ -172,6 +195,14 @@ export class Stitcher {
       store.unpinAll();
     }
     return { outside: false, clipped, pixels: (cy1 - cy0) * (cx1 - cx0) };
+  }
+
+  /** Gives a uniform block its weight plane (every pixel the block's weight). */
+  #materialize(slot: Slot, key: number): void {
+    const bs = this.blocksize;
+    slot.arena.view(slot.off + bs * bs * this.shape[2] * this.#E, bs * bs).fill(this.#uniform[key]);
+    slot.dirty = true;
+    this.#uniform[key] = NaN;
   }
 
   #checkFinite(patch: Raster, y0: number, x0: number, cy0: number, cy1: number, cx0: number, cx1: number): void {
@@ -233,14 +264,24 @@ export class Stitcher {
           any = true;
           const rx0 = bx * bs > cx0 ? bx * bs : cx0, rx1 = (bx + 1) * bs < cx1 ? (bx + 1) * bs : cx1, npix = rx1 - rx0;
           const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs);
-          const wOff = slot.off + bs * bs * C * E + bi * E;
+          const u = this.#uniform[key];
+          let wOff = slot.off + bs * bs * C * E + bi * E, wStride = bs * E;
           let sv: Float32Array | Float64Array, step: number, srcRow: number;
-          if (weightOnly) {
+          if (weightOnly && u === u) {
+            for (let r = 0, oi = (ry0 - y0) * w + (rx0 - x0); r < rows; r++, oi += w) od.fill(u, oi, oi + npix);
+            continue;
+          } else if (weightOnly) {
             sv = a.view(wOff, (rows - 1) * bs + npix);
             step = npix; srcRow = bs;
           } else {
-            const scr = a.scratch(rows * npix * C * E);
-            a.k.fin(scr, npix * C * E, slot.off + bi * C * E, bs * C * E, wOff, bs * E, rows, npix, C);
+            const outBytes = rows * npix * C * E;
+            const scr = a.scratch(outBytes + 16 + npix * E);
+            if (u === u) {
+              // a uniform block: one row of its weight, read for every row (stride 0)
+              wOff = (scr + outBytes + 15) & ~15; wStride = 0;
+              a.view(wOff, npix).fill(u);
+            }
+            a.k.fin(scr, npix * C * E, slot.off + bi * C * E, bs * C * E, wOff, wStride, rows, npix, C);
             sv = a.view(scr, rows * npix * C);
             step = npix * C; srcRow = npix * C;
           }
@@ -306,8 +347,9 @@ export class Stitcher {
       store.pin(key);
       try {
         const slot = store.get(key, false, false)!, a = slot.arena;
-        const out = a.scratch(32);
-        a.k.finstats(slot.off, bs * C * E, slot.off + bs * bs * C * E, bs * E, rows, npix, C, out);
+        const out = a.scratch(32 + npix * E), u = this.#uniform[key];
+        if (u === u) a.view(out + 32, npix).fill(u); // a uniform block: one weight row, stride 0
+        a.k.finstats(slot.off, bs * C * E, u === u ? out + 32 : slot.off + bs * bs * C * E, u === u ? 0 : bs * E, rows, npix, C, out);
         const r = new Float64Array(a.memory.buffer, out, 4);
         if (r[0] < min) min = r[0];
         if (r[1] > max) max = r[1];
@@ -357,14 +399,20 @@ export class Stitcher {
     const os = other.#store, store = this.#store, n = store.slotElems;
     for (const key of os.keys()) {
       store.pin(key);
+      os.pin(key);
       try {
+        const created = !store.has(key);
         const slot = store.get(key, true)!, a = slot.arena;
         const o = os.get(key, false, false)!;
+        // whole slots are added, so both blocks need their weight planes
+        if (!created && this.#uniform[key] === this.#uniform[key]) this.#materialize(slot, key);
+        if (other.#uniform[key] === other.#uniform[key]) other.#materialize(o, key);
         const scr = a.scratch(store.slotBytes);
         a.view(scr, n).set(o.arena.view(o.off, n));
         a.k.acc(slot.off, 0, scr, 0, 1, n, 1);
       } finally {
         store.unpinAll();
+        os.unpinAll();
       }
     }
   }
