@@ -9,6 +9,7 @@
  * one case: `node --import tsx bench/stitcher.bench.ts --only=stitcher,dense`.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Raster } from '../src/array/raster.ts';
 import { slice } from '../src/array/slices.ts';
@@ -17,15 +18,37 @@ import { Stitcher, type StitcherOptions } from '../src/stitch/stitcher.ts';
 import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
 /** `second`: stitch the canvas twice in the process and time the second one (block memory of the first is reused). */
-interface Case { N: number; P: number; C: number; overlap: number; opts: StitcherOptions; weights?: boolean; dense?: boolean; second?: boolean }
+/** `built`: the stitcher case in a plain node process on the compiled package (dist/, no tsx loader). */
+interface Case { N: number; P: number; C: number; overlap: number; opts: StitcherOptions; weights?: boolean; dense?: boolean; second?: boolean; built?: boolean }
 const CASES: Record<string, Case> = {
   stitcher: { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {} },
+  'stitcher-built': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {}, built: true },
   'stitcher-2nd-canvas': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {}, second: true },
   'stitcher-weights-omit': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: { nanPolicy: 'omit' }, weights: true },
   'stitcher-memmap-64MB': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: { memmap: true, cacheBytes: 64 * 2 ** 20 } },
   dense: { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {}, dense: true },
   'stitcher-16k-x2-memmap-256MB': { N: 16384, P: 512, C: 2, overlap: 0.25, opts: { memmap: true, cacheBytes: 256 * 2 ** 20 } },
 };
+
+/** The `stitcher` case again, as a user's plain node program importing the built package. */
+const BUILT_SCRIPT = `
+import { readFileSync } from 'node:fs';
+const { Raster, SlidingWindow, Stitcher } = await import('coco-stitcher');
+const N = 4096, P = 256, C = 4;
+const rss0 = process.memoryUsage().rss / 2 ** 20;
+const patch = new Raster(new Float32Array(P * P * C).map((_, i) => i % 97), [P, P, C]);
+const wins = [...new SlidingWindow([N, N], [P, P], { overlap: 0.5, keepbound: true, allowOvershoot: true })];
+const t0 = performance.now(), c0 = process.cpuUsage();
+const s = new Stitcher([N, N, C], {});
+for (const sl of wins) s.add([sl[0], sl[1]], patch, 1);
+const t1 = performance.now(), c1 = process.cpuUsage(c0);
+let out, blocks = 0;
+for (let y = 0; y < N; y += 128) for (let x = 0; x < N; x += 128) { const b = s.finalizeBlock(y, x, 128, 128, out); if (b) { blocks++; out = b; } }
+const fin = performance.now() - t1;
+s.dispose();
+const rss = Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+console.log(JSON.stringify({ n: wins.length, acc: t1 - t0, cpu: (c1.user + c1.system) / 1e6, fin, rss, rss0, blocks }));
+`;
 
 const arg = process.argv[2];
 const mode = arg && !arg.startsWith('--') ? arg : undefined;
@@ -79,6 +102,7 @@ if (mode) {
   }
 } else {
   const self = fileURLToPath(import.meta.url);
+  if (!existsSync(new URL('../dist/index.js', import.meta.url))) console.log('(no dist/: run `npm run build` for the stitcher-built case)');
   const only = arg?.startsWith('--only=') ? arg.slice(7).split(',') : [];
   console.log(`load: ${(await import('node:os')).loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   // windows per CPU-second (user + system time of the accumulating child) is robust to other load on the machine
@@ -86,7 +110,9 @@ if (mode) {
   for (const m of Object.keys(CASES)) {
     if (only.length && !only.includes(m)) continue;
     const { N, P, C } = CASES[m];
-    const r = spawnSync(process.execPath, ['--import', 'tsx', self, m], { encoding: 'utf8' });
+    const r = CASES[m].built
+      ? spawnSync(process.execPath, ['--input-type=module', '-e', BUILT_SCRIPT], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' })
+      : spawnSync(process.execPath, ['--import', 'tsx', self, m], { encoding: 'utf8' });
     if (r.status !== 0) { console.log(`| ${m} | failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')} |`); continue; }
     const o = JSON.parse(r.stdout.trim().split('\n').pop()!);
     const wps = o.n / (o.acc / 1000);

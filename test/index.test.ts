@@ -34,3 +34,20 @@ test('error classes share one base, so callers can catch ours apart from bugs', 
     assert.ok(new E('x') instanceof api.CocoStitcherError, E.name);
   }
 });
+
+test('the built package (dist/, what `import "coco-stitcher"` loads, without tsx) exports the same names and works', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  // a plain node process (no tsx loader) importing the package by name through its "exports"
+  const script = `
+const m = await import('coco-stitcher');
+const s = new m.Stitcher([4, 4, 1], { blocksize: 16 });
+s.add([m.slice(0, 2), m.slice(0, 2)], m.Raster.full([2, 2, 1], 3), 2);
+console.log(JSON.stringify({ names: Object.keys(m).sort(), v: s.finalize().get(1, 1), nan: Number.isNaN(s.finalize().get(3, 3)) }));`;
+  const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stderr);
+  const got = JSON.parse(res.stdout);
+  assert.deepEqual(got.names, Object.keys(api).sort());
+  assert.equal(got.v, 3);
+  assert.equal(got.nan, true);
+});

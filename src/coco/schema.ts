@@ -11,7 +11,9 @@
  */
 import { readFileSync } from 'node:fs';
 // ajv is CommonJS; its named `Ajv` export is the class both for tsc (NodeNext) and at run time.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+// Loaded on first validation only (it adds ~8 MB to every process that imports the package).
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
 
 /** Result of `validateManifest`: one readable line per violation. */
 export interface ManifestValidation { valid: boolean; errors: string[] }
@@ -24,7 +26,10 @@ export function kwcocoSchema(): Record<string, unknown> {
 }
 
 function validator(): ValidateFunction {
-  if (!compiled) compiled = new Ajv({ allErrors: true, strict: false }).compile(kwcocoSchema());
+  if (!compiled) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as { Ajv: typeof AjvClass };
+    compiled = new Ajv({ allErrors: true, strict: false }).compile(kwcocoSchema());
+  }
   return compiled;
 }
 

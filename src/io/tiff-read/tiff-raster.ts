@@ -5,7 +5,7 @@
  * TileByteCounts 0, written by GDAL with SPARSE_OK and by our writer) read as
  * the nodata value (0 without one), as GDAL reads them.
  */
-import { GeoTIFF } from 'geotiff';
+// geotiff.js is loaded when the first TIFF is opened (it adds ~10 MB to every process that imports the package)
 import { Affine } from '../../array/affine.ts';
 import { allocate, DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
 import { Raster } from '../../array/raster.ts';
@@ -163,6 +163,7 @@ export async function openTiff(source: FileByteSource, options: OpenTiffOptions 
   const path = source.path;
   try {
     let tiff: any;
+    const { GeoTIFF } = await import('geotiff');
     try {
       tiff = await (GeoTIFF as any).fromSource(source.asGeotiffSource());
     } catch (err) {

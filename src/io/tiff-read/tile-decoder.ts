@@ -13,7 +13,7 @@
  */
 import { inflate } from 'node:zlib';
 import { promisify } from 'node:util';
-import { getDecoder, type BaseDecoder, type Pool } from 'geotiff';
+import type { BaseDecoder, Pool } from 'geotiff';
 import { UnsupportedError } from '../errors.ts';
 import { nativeAddon } from '../native-addon.ts';
 import { lzwDecode } from './lzw-decode.ts';
@@ -145,7 +145,7 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     } else {
       let dec: BaseDecoder;
       try {
-        dec = await getDecoder(compression, params as never);
+        dec = await (await import('geotiff')).getDecoder(compression, params as never);
       } catch (err) {
         throw new UnsupportedError(`${layout.path}: TIFF compression ${compressionName(compression)} is not supported by geotiff.js: ${(err as Error).message}`, layout.path, { cause: err });
       }
