@@ -13,3 +13,8 @@ export function zlibCompressBound(n: number): number;
 export function zlibDecompress(data: Uint8Array, size: number): Promise<Buffer>;
 /** libdeflate's version string, e.g. "1.14". */
 export const libdeflateVersion: string;
+/**
+ * Faults in, for writing, the whole 4 KiB pages inside bytes [offset, offset + length)
+ * of `buffer` in one call (madvise MADV_POPULATE_WRITE); false when the kernel cannot.
+ */
+export function prefault(buffer: ArrayBuffer, offset: number, length: number): boolean;

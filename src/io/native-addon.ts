@@ -1,7 +1,8 @@
 /**
  * The optional native addon `coco-stitcher-native` (./native): zlib-format
  * DEFLATE through the system's libdeflate on libuv's thread pool, several
- * times faster than node:zlib at the same level. It builds at `npm ci` when
+ * times faster than node:zlib at the same level, and prefaulting of new
+ * Stitcher blocks in one madvise call. It builds at `npm ci` when
  * libdeflate's headers are installed (Debian: libdeflate-dev); without it
  * the writer and reader use node:zlib, with the same file format.
  */
@@ -12,6 +13,7 @@ export interface NativeAddon {
   zlibCompressInto(input: Uint8Array, level: number, output: Uint8Array, sampleBytes?: number, width?: number, spp?: number): Promise<number>;
   zlibCompressBound(n: number): number;
   zlibDecompress(data: Uint8Array, size: number): Promise<Uint8Array>;
+  prefault(buffer: ArrayBuffer, offset: number, length: number): boolean;
   readonly libdeflateVersion: string;
 }
 

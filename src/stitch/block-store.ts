@@ -11,6 +11,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nativeAddon } from '../io/native-addon.ts';
 import { StitchError } from './errors.ts';
 import { instantiateKernels, type Kernels, Wasm, type WasmMemory } from './wasm-kernels.ts';
 
@@ -89,9 +90,12 @@ export class Arena {
     const u8 = new Uint8Array(this.memory.buffer, off, bytes);
     const dirty = Math.min(bytes, Math.max(0, this.#dirtyEnd - off));
     if (dirty > 0) u8.fill(0, 0, dirty);
-    const touch = bytes - lazyTail;
-    for (let i = dirty === 0 ? 0 : (dirty + 4095) & ~4095; i < touch; i += 4096) u8[i] = 0;
-    if (touch > dirty) u8[touch - 1] = 0;
+    const touch = bytes - lazyTail, from = dirty === 0 ? 0 : (dirty + 4095) & ~4095;
+    // one madvise call for all pages when the native addon is there (no trap per page)
+    if (from < touch && !nativeAddon()?.prefault(this.memory.buffer, off + from, touch - from)) {
+      for (let i = from; i < touch; i += 4096) u8[i] = 0;
+      u8[touch - 1] = 0;
+    }
   }
   /** Bytes of scratch at the start of the arena. */
   get reserve(): number { return this.#reserve; }

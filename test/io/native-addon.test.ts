@@ -1,5 +1,6 @@
 /**
- * The optional libdeflate addon (native/): its zlib streams round trip
+ * The optional native addon (native/): prefault leaves memory zero and
+ * writable; its libdeflate zlib streams round trip
  * through node:zlib (an independent implementation) both ways; its errors
  * name the bad value; COGs written with it and with node:zlib read back
  * exactly in GDAL and validate; and without the addon the writer falls back
@@ -98,6 +99,22 @@ describe('libdeflate addon', { skip }, () => {
     }
     // both engines give the same overviews
     for (let k = 0; k < res.length; k += 2) assert.deepEqual(res[k].levels[1].data, res[k + 1].levels[1].data);
+  });
+});
+
+describe('prefault', { skip }, () => {
+  it('faults in whole pages of a WebAssembly memory, which stay zero and writable; a range outside is a RangeError', () => {
+    const m = new WebAssembly.Memory({ initial: 64 }); // 4 MiB
+    const u8 = new Uint8Array(m.buffer);
+    u8[5000] = 7;
+    assert.equal(lib!.prefault(m.buffer, 4096 + 100, 3 * 4096), true);
+    assert.equal(u8[5000], 7, 'contents are kept');
+    assert.ok(u8.every((v, i) => v === (i === 5000 ? 7 : 0)));
+    u8[3 * 4096] = 1;
+    assert.equal(u8[3 * 4096], 1);
+    assert.equal(lib!.prefault(m.buffer, 0, 0), true, 'an empty range is fine');
+    assert.throws(() => lib!.prefault(m.buffer, 4 << 20, 1), RangeError);
+    assert.throws(() => lib!.prefault(new Uint8Array(8) as never, 0, 1), RangeError);
   });
 });
 
