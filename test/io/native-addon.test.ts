@@ -16,6 +16,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { nativeAddon, nativeAddonLoadError } from '../../src/io/native-addon.ts';
 import { applyHorizontal } from '../../src/io/cog/predictor-encode.ts';
+import { Wasm } from '../../src/stitch/wasm-kernels.ts';
 import { writeCog } from '../../src/io/write-cog.ts';
 import { readRaster } from '../../src/io/read-raster.ts';
 import { scratchDir } from '../helpers/scratch.ts';
@@ -104,7 +105,7 @@ describe('libdeflate addon', { skip }, () => {
 
 describe('prefault', { skip }, () => {
   it('faults in whole pages of a WebAssembly memory, which stay zero and writable; a range outside is a RangeError', () => {
-    const m = new WebAssembly.Memory({ initial: 64 }); // 4 MiB
+    const m = new Wasm.Memory({ initial: 64 }); // 4 MiB
     const u8 = new Uint8Array(m.buffer);
     u8[5000] = 7;
     assert.equal(lib!.prefault(m.buffer, 4096 + 100, 3 * 4096), true);
