@@ -186,8 +186,7 @@ export class Stitcher {
             k.acc(dS, srow, sP, prow, rows, npix * C, sw);
             k.addc(dW, wrow, rows, npix, sw);
           } else {
-            k.accpw(dS, srow, sP, prow, sQ, qrow, rows, npix, C);
-            k.acc(dW, wrow, sQ, qrow, rows, npix, 1);
+            k.accpw(dS, srow, dW, wrow, sP, prow, sQ, qrow, rows, npix, C);
           }
         }
       }

@@ -140,10 +140,12 @@ function kernels(T: ElemType): Bytes {
     fns.push({ name: 'addc', f, body });
   }
 
-  // accpw(dst, ds, src, ss, wp, ws, rows, npix, C): dst[r][p*C+c] += src[r][p*C+c] * wp[r][p]
+  // accpw(dst, ds, wt, wtS, src, ss, wp, ws, rows, npix, C): dst[r][p*C+c] += src[r][p*C+c] * wp[r][p] and
+  // wt[r][p] += wp[r][p] (the weight plane in the same pass, not a second one over the weights)
   {
-    const f = new Fn([['dst', I32], ['ds', I32], ['src', I32], ['ss', I32], ['wp', I32], ['ws', I32], ['rows', I32], ['npix', I32], ['C', I32]], null);
-    f.local('d', I32); f.local('s', I32); f.local('q', I32); f.local('qend', I32); f.local('k', I32); f.local('w', T.vt);
+    const f = new Fn([['dst', I32], ['ds', I32], ['wt', I32], ['wtS', I32], ['src', I32], ['ss', I32], ['wp', I32], ['ws', I32], ['rows', I32], ['npix', I32], ['C', I32]], null);
+    f.local('d', I32); f.local('s', I32); f.local('q', I32); f.local('qend', I32); f.local('k', I32); f.local('w', T.vt); f.local('t', I32);
+    const addWeight = [...f.get('t'), ...f.get('t'), ...T.load, ...f.get('w'), T.add, ...T.store, ...f.inc('t', i32c(E))];
     const scalarPixel = [
       ...f.get('q'), ...T.load, ...f.set('w'),
       ...f.get('C'), ...f.set('k'),
@@ -151,22 +153,26 @@ function kernels(T: ElemType): Bytes {
         ...f.get('d'), ...f.get('d'), ...T.load, ...f.get('s'), ...T.load, ...f.get('w'), T.mul, T.add, ...T.store,
         ...f.inc('d', i32c(E)), ...f.inc('s', i32c(E)), ...f.get('k'), ...i32c(1), sub32, ...f.set('k'),
       ]),
+      ...addWeight,
       ...f.inc('q', i32c(E)),
     ];
-    const body = rowLoop(f, [['dst', 'ds'], ['src', 'ss'], ['wp', 'ws']], [
-      ...f.get('dst'), ...f.set('d'), ...f.get('src'), ...f.set('s'), ...f.get('wp'), ...f.set('q'),
+    const body = rowLoop(f, [['dst', 'ds'], ['wt', 'wtS'], ['src', 'ss'], ['wp', 'ws']], [
+      ...f.get('dst'), ...f.set('d'), ...f.get('src'), ...f.set('s'), ...f.get('wp'), ...f.set('q'), ...f.get('wt'), ...f.set('t'),
       ...f.get('wp'), ...f.get('npix'), ...i32c(E), mul32, add32, ...f.set('qend'),
       ...ifElse([...f.get('C'), ...i32c(lanes), eq32], [
         // one pixel per vector
         ...whileLoop([...f.get('q'), ...f.get('qend'), ltU], [
-          ...f.get('d'), ...f.get('d'), ...vload, ...f.get('s'), ...vload, ...f.get('q'), ...T.load, ...T.splat, ...T.vmul, ...T.vadd, ...vstore,
+          ...f.get('q'), ...T.load, ...f.set('w'),
+          ...f.get('d'), ...f.get('d'), ...vload, ...f.get('s'), ...vload, ...f.get('w'), ...T.splat, ...T.vmul, ...T.vadd, ...vstore,
+          ...addWeight,
           ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)), ...f.inc('q', i32c(E)),
         ]),
       ], ifElse([...f.get('C'), ...i32c(1), eq32], [
         // elementwise: `lanes` pixels per vector, then a scalar tail
         ...whileLoop([...f.get('q'), ...i32c(15), add32, ...f.get('qend'), ltU], [
           ...f.get('d'), ...f.get('d'), ...vload, ...f.get('s'), ...vload, ...f.get('q'), ...vload, ...T.vmul, ...T.vadd, ...vstore,
-          ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)), ...f.inc('q', i32c(16)),
+          ...f.get('t'), ...f.get('t'), ...vload, ...f.get('q'), ...vload, ...T.vadd, ...vstore,
+          ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)), ...f.inc('q', i32c(16)), ...f.inc('t', i32c(16)),
         ]),
         ...whileLoop([...f.get('q'), ...f.get('qend'), ltU], scalarPixel),
       ], whileLoop([...f.get('q'), ...f.get('qend'), ltU], scalarPixel))),
@@ -478,7 +484,7 @@ function ifElseValueV(cond: Bytes, a: Bytes, b: Bytes): Bytes {
 export interface Kernels {
   acc(dst: number, ds: number, src: number, ss: number, rows: number, len: number, w: number): void;
   addc(dst: number, ds: number, rows: number, len: number, w: number): void;
-  accpw(dst: number, ds: number, src: number, ss: number, wp: number, ws: number, rows: number, npix: number, C: number): void;
+  accpw(dst: number, ds: number, wt: number, wtS: number, src: number, ss: number, wp: number, ws: number, rows: number, npix: number, C: number): void;
   accomit(sums: number, sS: number, wt: number, wtS: number, src: number, ss: number, wp: number, ws: number,
     rows: number, npix: number, C: number, usewp: number, wsc: number): void;
   firstbad(src: number, ss: number, rows: number, len: number): number;
