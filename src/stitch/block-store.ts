@@ -80,22 +80,28 @@ export class Arena {
   }
   /**
    * Zeroes a new slot at [off, off + bytes) (slots are handed out upward).
-   * Memory the kernel has not given out yet is zero already: there one
-   * write per page faults it in (the kernels' load-then-store would take a
-   * read fault, then a write fault), at half the cost of writing every byte;
-   * its last `lazyTail` bytes are left alone (a weight plane that may never
-   * be used costs no memory until it is).
+   * Memory the kernel has not given out yet is zero already: there it is only
+   * faulted in for writing (the kernels' load-then-store would take a read
+   * fault, then a write fault), at a fraction of the cost of writing every
+   * byte; its last `lazyTail` bytes are left alone (a weight plane that may
+   * never be used costs no memory until it is).
    */
   zeroNewSlot(off: number, bytes: number, lazyTail = 0): void {
     const u8 = new Uint8Array(this.memory.buffer, off, bytes);
     const dirty = Math.min(bytes, Math.max(0, this.#dirtyEnd - off));
     if (dirty > 0) u8.fill(0, 0, dirty);
     const touch = bytes - lazyTail, from = dirty === 0 ? 0 : (dirty + 4095) & ~4095;
-    // one madvise call for all pages when the native addon is there (no trap per page)
-    if (from < touch && !nativeAddon()?.prefault(this.memory.buffer, off + from, touch - from)) {
-      for (let i = from; i < touch; i += 4096) u8[i] = 0;
-      u8[touch - 1] = 0;
-    }
+    if (from < touch) this.prefault(off + from, touch - from);
+  }
+  /**
+   * Faults in [off, off + bytes) for writing without changing it: one madvise call with the
+   * native addon, else one write of the byte already there per page (a trap per page).
+   */
+  prefault(off: number, bytes: number): void {
+    if (nativeAddon()?.prefault(this.memory.buffer, off, bytes)) return;
+    const u8 = new Uint8Array(this.memory.buffer, off, bytes);
+    for (let i = 0; i < bytes; i += 4096) u8[i] = u8[i];
+    if (bytes > 0) u8[bytes - 1] = u8[bytes - 1];
   }
   /** Bytes of scratch at the start of the arena. */
   get reserve(): number { return this.#reserve; }

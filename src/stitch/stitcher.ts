@@ -196,10 +196,15 @@ export class Stitcher {
     return { outside: false, clipped, pixels: (cy1 - cy0) * (cx1 - cx0) };
   }
 
-  /** Gives a uniform block its weight plane (every pixel the block's weight). */
+  /**
+   * Gives a uniform block its weight plane (every pixel the block's weight). A uniform
+   * block's plane bytes are zero (never written; new and reused slots are zeroed), so
+   * weight 0 (a block just created) only needs its pages faulted in.
+   */
   #materialize(slot: Slot, key: number): void {
-    const bs = this.blocksize;
-    slot.arena.view(slot.off + bs * bs * this.shape[2] * this.#E, bs * bs).fill(this.#uniform[key]);
+    const bs = this.blocksize, u = this.#uniform[key], off = slot.off + bs * bs * this.shape[2] * this.#E;
+    if (u === 0) slot.arena.prefault(off, bs * bs * this.#E);
+    else slot.arena.view(off, bs * bs).fill(u);
     slot.dirty = true;
     this.#uniform[key] = NaN;
   }
