@@ -361,10 +361,18 @@ export class CocoStitchingManager {
       if (typeof weights !== 'number' && (weights.height !== h || weights.width !== wd)) weights = weights.crop(0, 0, h, wd);
       sh = h; sw = wd;
     }
-    // NaN (and Inf under 'omit'): that pixel gets zero weight in every band, its value 0
-    const d = data.data;
-    if (stitcher.firstNonFinite(d as Float32Array | Float64Array) >= 0) [data, weights] = this.#maskInvalid(gid, data, weights, y0, x0);
-    stitcher.add([slice(y0, y0 + sh), slice(x0, x0 + sw)], data, weights);
+    // NaN (and Inf under 'omit'): that pixel gets zero weight in every band, its value 0.
+    // A window inside the canvas is scanned by the stitcher on the copy it accumulates from
+    // (nothing is added if it holds one); one reaching outside is scanned whole first.
+    const region: SpaceSlice = [slice(y0, y0 + sh), slice(x0, x0 + sw)];
+    if (y0 >= 0 && x0 >= 0 && y0 + sh <= H && x0 + sw <= W) {
+      if (!stitcher.add(region, data, weights, { skipIfNonFinite: true }).nonFinite) return;
+    } else if (stitcher.firstNonFinite(data.data as Float32Array | Float64Array) < 0) {
+      stitcher.add(region, data, weights);
+      return;
+    }
+    [data, weights] = this.#maskInvalid(gid, data, weights, y0, x0);
+    stitcher.add(region, data, weights);
   }
 
   #maskInvalid(gid: number, data: Raster, weights: Raster | number, y0: number, x0: number): [Raster, Raster] {

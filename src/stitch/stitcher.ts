@@ -29,7 +29,23 @@ export interface StitcherOptions {
 }
 
 /** Result of {@link Stitcher.add}. */
-export interface AddResult { clipped: boolean; outside: boolean; pixels: number }
+export interface AddResult {
+  clipped: boolean;
+  outside: boolean;
+  pixels: number;
+  /** with `skipIfNonFinite`: the part inside the canvas holds NaN or ±Inf, and nothing was added */
+  nonFinite?: boolean;
+}
+
+/** Options of {@link Stitcher.add}. */
+export interface AddOptions {
+  /**
+   * Scan the part of the patch inside the canvas for NaN / ±Inf first (SIMD, on the copy
+   * the accumulation uses anyway) and, if there is one, add nothing and report
+   * `nonFinite: true`, so the caller can mask and add again.
+   */
+  skipIfNonFinite?: boolean;
+}
 
 /** One finished block of {@link Stitcher.blocks}. */
 export interface FinishedBlock { y0: number; x0: number; height: number; width: number; raster: Raster | null }
@@ -98,7 +114,7 @@ export class Stitcher {
   get memmapPath(): string | null { return this.#store.path; }
 
   /** Accumulate `patch` (HxWxC) at `spaceSlice` with scalar or per-pixel (HxW[x1]) weight. */
-  add(spaceSlice: SpaceSlice, patch: Raster, weight: number | Raster = 1): AddResult {
+  add(spaceSlice: SpaceSlice, patch: Raster, weight: number | Raster = 1, options: AddOptions = {}): AddResult {
     const [H, W, C] = this.shape;
     if (patch.bands !== C) throw new StitchError(`patch has ${patch.bands} bands, canvas has ${C}`);
     const [y0, y1] = resolve(spaceSlice[0], H, 'rows');
@@ -120,6 +136,15 @@ export class Stitcher {
     const outside = cy1 <= cy0 || cx1 <= cx0;
     // 'raise' checks before anything changes (a failed add leaves no trace, counters included)
     if (!outside && this.nanPolicy === 'raise') this.#checkFinite(patch, y0, x0, cy0, cy1, cx0, cx1);
+    // the clipped patch staged in the first arena's scratch, scanned there (null: not staged)
+    let staged: Arena | null = null;
+    if (!outside && options.skipIfNonFinite) {
+      staged = this.#stage(patch, y0, x0, cy0, cy1, cx0, cx1, wr !== null);
+      const bad = staged
+        ? staged.k.firstbad(0, 0, 1, (cy1 - cy0) * (cx1 - cx0) * C) >= 0
+        : this.#firstNonFiniteIn(patch, y0, x0, cy0, cy1, cx0, cx1);
+      if (bad) return { outside: false, clipped, pixels: 0, nonFinite: true };
+    }
     this.stats.windows++;
     if (outside) { this.stats.outside++; return { outside: true, clipped, pixels: 0 }; }
     if (clipped) this.stats.clipped++;
@@ -149,7 +174,19 @@ export class Stitcher {
         let scratchArena: Arena | null = null, src = 0, wsrc = 0;
         for (let bx = bx0; bx < bx1; bx++) {
           const slot = slots[i++], a = slot.arena;
-          if (a !== scratchArena) {
+          if (a !== scratchArena && a === staged) {
+            // the clipped patch is in this arena's scratch already (rows of cw pixels from offset 0);
+            // this block row's weights go after it
+            const rows = ry1 - ry0;
+            src = (ry0 - cy0) * cw * C * E;
+            if (wr) {
+              wsrc = ((cy1 - cy0) * cw * C * E + 15) & ~15;
+              const wv = a.view(wsrc, rows * cw), wd = wr.data, p0 = (ry0 - y0) * pw + (cx0 - x0);
+              if (cw === pw) wv.set(wd.subarray(p0, p0 + rows * pw));
+              else for (let r = 0; r < rows; r++) wv.set(wd.subarray(p0 + r * pw, p0 + r * pw + cw), r * cw);
+            }
+            scratchArena = a;
+          } else if (a !== scratchArena) {
             // copy this block row of the clipped patch (converted to the accumulator dtype) and of the
             // weights into this arena's scratch
             const rows = ry1 - ry0, pbytes = rows * cw * C * E;
@@ -194,6 +231,31 @@ export class Stitcher {
       store.unpinAll();
     }
     return { outside: false, clipped, pixels: (cy1 - cy0) * (cx1 - cx0) };
+  }
+
+  /**
+   * Copies the clipped patch (rows cy0..cy1, cols cx0..cx1) into the first arena's scratch
+   * from offset 0, leaving room for one block row of weights after it; null when it does
+   * not fit or the patch is not of the stitcher's float type (the caller scans it in JS).
+   */
+  #stage(patch: Raster, y0: number, x0: number, cy0: number, cy1: number, cx0: number, cx1: number, weights: boolean): Arena | null {
+    const C = this.shape[2], E = this.#E, pd = patch.data, pw = patch.width, cw = cx1 - cx0, rows = cy1 - cy0;
+    if (pd.BYTES_PER_ELEMENT !== E || !(pd instanceof Float32Array || pd instanceof Float64Array)) return null;
+    const a = this.#store.scratchArena(), bytes = rows * cw * C * E;
+    if (((bytes + 15) & ~15) + (weights ? this.blocksize * cw * E : 0) > a.reserve) return null;
+    const v = a.view(a.scratch(bytes), rows * cw * C), p0 = (cy0 - y0) * pw + (cx0 - x0);
+    if (cw === pw) v.set(pd.subarray(p0 * C, (p0 + rows * pw) * C));
+    else for (let r = 0; r < rows; r++) v.set(pd.subarray((p0 + r * pw) * C, (p0 + r * pw + cw) * C), r * cw * C);
+    return a;
+  }
+
+  /** Whether the clipped patch holds NaN or ±Inf (JS scan, for patches #stage does not take). */
+  #firstNonFiniteIn(patch: Raster, y0: number, x0: number, cy0: number, cy1: number, cx0: number, cx1: number): boolean {
+    const C = this.shape[2], pd = patch.data, pw = patch.width;
+    for (let y = cy0; y < cy1; y++) {
+      for (let j = ((y - y0) * pw + (cx0 - x0)) * C, e = j + (cx1 - cx0) * C; j < e; j++) if (pd[j] - pd[j] !== 0) return true;
+    }
+    return false;
   }
 
   /**

@@ -373,3 +373,40 @@ test('firstNonFinite finds the first NaN or Inf as a plain loop does: both dtype
     assert.equal(s.firstNonFinite(Float64Array.of(Number.MAX_VALUE, -Number.MAX_VALUE, 5e-324, -0)), -1);
   }
 });
+
+test('add with skipIfNonFinite: reports NaN/Inf inside the canvas and adds nothing, else adds exactly as add does', () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom(8, 16),
+    fc.constantFrom('float32', 'float64'), fc.constantFrom('float32', 'float64', 'int16'), fc.boolean(),
+    fc.array(fc.record({ y: fc.integer({ min: -10, max: 40 }), x: fc.integer({ min: -10, max: 40 }), h: fc.integer({ min: 1, max: 30 }), w: fc.integer({ min: 1, max: 30 }),
+      bad: fc.constantFrom('none', 'none', NaN, Infinity, -Infinity), at: fc.nat() }), { minLength: 1, maxLength: 6 }),
+    (H, W, C, bs, dtype, ptype, perPixel, wins) => {
+      const s = new Stitcher([H, W, C], { blocksize: bs, dtype: dtype as 'float32' });
+      const ref = new Stitcher([H, W, C], { blocksize: bs, dtype: dtype as 'float32' });
+      try {
+        for (const win of wins) {
+          const p = Raster.zeros([win.h, win.w, C], ptype as 'float32');
+          for (let i = 0; i < p.data.length; i++) p.data[i] = (i * 7) % 11 - 3;
+          let inside = false;
+          if (win.bad !== 'none' && ptype !== 'int16') {
+            const i = win.at % p.data.length;
+            p.data[i] = win.bad as number;
+            const py = Math.floor(i / C / win.w), px = Math.floor(i / C) % win.w;
+            inside = win.y + py >= 0 && win.y + py < H && win.x + px >= 0 && win.x + px < W;
+          }
+          const wt = perPixel ? Raster.full([win.h, win.w, 1], 0.5, 'float32') : 2;
+          const sl = [slice(win.y, win.y + win.h), slice(win.x, win.x + win.w)] as const;
+          const before = s.stats.windows;
+          const r = s.add(sl, p, wt, { skipIfNonFinite: true });
+          assert.equal(r.nonFinite === true, inside, `window ${JSON.stringify(win)}`);
+          if (inside) assert.equal(s.stats.windows, before, 'a skipped window is not counted');
+          else ref.add(sl, p, wt);
+        }
+        const a = s.finalize().data, b = ref.finalize().data;
+        for (let i = 0; i < a.length; i++) assert.ok(Object.is(a[i], b[i]) || a[i] === b[i], `pixel ${i}: ${a[i]} vs ${b[i]}`);
+        assert.deepEqual(Array.from(s.weightRaster().data), Array.from(ref.weightRaster().data));
+      } finally {
+        s.dispose(); ref.dispose();
+      }
+    }), { numRuns: 200 });
+});
