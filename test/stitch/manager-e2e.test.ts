@@ -265,11 +265,10 @@ test('bundle-stitched fixture: the same stitching with our manager reproduces th
     }
     worsts.push(worst);
   }
-  // band 0 (and everything in video 2, no edge weights): within 1 quantum, truncation (original) vs rounding (ours).
-  // band 1 of video 1 mixes windows by their upweightCenterMask weights (its 0.02*widx term differs per window):
-  // measured up to 3 quanta (2e-4), from the weight mask's last digits.
-  assert.deepEqual(worsts.map((w) => w[0] <= 1), [true, true, true, true], `band 0: ${JSON.stringify(worsts)}`);
-  assert.deepEqual(worsts.map((w, i) => w[1] <= (i < 2 ? 3 : 1)), [true, true, true, true], `band 1: ${JSON.stringify(worsts)}`);
+  // every band of every image within 1 quantum: the original truncates, we round. (Band 1 of video 1 mixes
+  // windows by their upweightCenterMask weights, as its 0.02*widx term differs per window, so this also checks
+  // the weights against the original's: OpenCV's even-size Gaussian kernel and its transposed dilation rectangle.)
+  assert.ok(worsts.every((w) => w[0] <= 1 && w[1] <= 1), `worst differences per image and band: ${JSON.stringify(worsts)}`);
 });
 
 /** Even-odd point-in-polygon over every ring of a kwcoco segmentation. */

@@ -7,19 +7,29 @@ import { StitchError } from '../../src/stitch/errors.ts';
 import {
   agreeShapes, computeUpweightCenterMask, cropToAgree, dilationSize, gaussianKernel1d, upweightCenterMask,
 } from '../../src/stitch/weights.ts';
-import { gdalPython } from '../helpers/gdal.ts';
+import { readFileSync } from 'node:fs';
 
-test('gaussianKernel1d: OpenCV formula, hand-computed for n = 1, 3, 4', () => {
+// Recorded from OpenCV 4.6.0 (Debian python3-opencv) running the original's recipe; see the file's "how".
+const OPENCV = JSON.parse(readFileSync(new URL('../fixtures/opencv-upweight-masks.json', import.meta.url), 'utf8')) as {
+  kernels1d: Record<string, number[]>; masks: Record<string, number[]>;
+};
+
+test('gaussianKernel1d: OpenCV formula, by hand for n = 1, 3, 4, and equal to OpenCV 4.6 for n = 1..17', () => {
   assert.deepEqual(Array.from(gaussianKernel1d(1)), [1]);
   // n = 3: sigma 0.8, unnormalised [e^(-1/1.28), 1, e^(-1/1.28)]
   const e = Math.exp(-1 / 1.28), s3 = 1 + 2 * e;
   const k3 = gaussianKernel1d(3);
   assert.ok(Math.abs(k3[0] - e / s3) < 1e-12 && Math.abs(k3[1] - 1 / s3) < 1e-12 && k3[0] === k3[2]);
   assert.ok(Math.abs(k3[0] - 0.2389943) < 1e-7);
-  // n = 4: sigma 0.3*0.5+0.8 = 0.95, x = -1.5, -0.5, 0.5, 1.5
-  const sg = 0.95, u = [1.5, 0.5, 0.5, 1.5].map((x) => Math.exp(-x * x / (2 * sg * sg)));
+  // n = 4: sigma 0.3*0.5+0.8 = 0.95. OpenCV's bit-exact kernel takes the two middle taps as exp(0) = 1
+  // (not exp(-0.5^2 / (2 sigma^2))): unnormalised [e^(-1.5^2/(2 sigma^2)), 1, 1, e^(...)]
+  const sg = 0.95, u = [Math.exp(-2.25 / (2 * sg * sg)), 1, 1, Math.exp(-2.25 / (2 * sg * sg))];
   const su = u.reduce((a, b) => a + b);
   gaussianKernel1d(4).forEach((v, i) => assert.ok(Math.abs(v - u[i] / su) < 1e-12));
+  for (const [n, ref] of Object.entries(OPENCV.kernels1d)) {
+    const ours = gaussianKernel1d(Number(n));
+    ref.forEach((v, i) => assert.ok(Math.abs(ours[i] - v) <= 1e-15, `n = ${n}, tap ${i}: ${ours[i]} vs OpenCV ${v}`));
+  }
 });
 
 test('dilationSize: max(n // 8, 3) made odd', () => {
@@ -46,37 +56,14 @@ test('upweightCenterMask 5x7 by hand: plateau of 1 around the centre, floor 0.00
   assert.equal(big.get(48, 48), 1);
 });
 
-test('upweightCenterMask vs numpy (2-D window max over a -inf padded Gaussian) for several shapes', () => {
-  const shapes: [number, number][] = [[5, 7], [64, 64], [96, 96], [1, 1], [2, 9], [33, 70], [128, 40]];
-  const out = gdalPython(`
-import json, sys
-import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
-def gk(n):
-    sigma = 0.3 * ((n - 1) * 0.5 - 1) + 0.8
-    x = np.arange(n) - (n - 1) * 0.5
-    k = np.exp(-(x ** 2) / (2 * sigma ** 2))
-    return k / k.sum()
-res = []
-for h, w in json.loads(sys.argv[1]):
-    g = np.outer(gk(h), gk(w))
-    g = g / g.max()
-    kh = max(h // 8, 3); kh += (kh % 2 == 0)
-    kw = max(w // 8, 3); kw += (kw % 2 == 0)
-    p = np.pad(g, ((kh // 2, kh // 2), (kw // 2, kw // 2)), constant_values=-np.inf)
-    d = sliding_window_view(p, (kh, kw)).max(axis=(-1, -2))
-    d = np.maximum(d, 0.001).astype(np.float32)
-    res.append(d.ravel().tolist())
-print(json.dumps(res))
-`, [JSON.stringify(shapes)]);
-  const ref: number[][] = JSON.parse(out);
-  shapes.forEach(([h, w], i) => {
+test('upweightCenterMask equals the original recipe run with OpenCV 4.6 (square, non-square, tiny shapes)', () => {
+  for (const [key, ref] of Object.entries(OPENCV.masks)) {
+    const [h, w] = key.split('x').map(Number);
     const ours = upweightCenterMask([h, w]);
     assert.deepEqual(ours.shape, [h, w, 1]);
-    let worst = 0;
-    for (let j = 0; j < h * w; j++) worst = Math.max(worst, Math.abs(ours.data[j] - ref[i][j]));
-    assert.ok(worst <= 1e-7, `${h}x${w}: max difference ${worst}`);
-  });
+    // ours is float32: equal to OpenCV's float64 values rounded to float32
+    for (let j = 0; j < h * w; j++) assert.equal(ours.data[j], Math.fround(ref[j]), `${key} at (${Math.floor(j / w)}, ${j % w})`);
+  }
 });
 
 test('cache: same instance per shape, equal to a fresh computation, evicts beyond 16 shapes', () => {
