@@ -316,7 +316,8 @@ function kernels(T: ElemType): Bytes {
     f.local('vv', V128); f.local('vm', V128); f.local('vwv', V128); f.local('vmin', V128); f.local('vmax', V128);
     f.local('vsa', V128); f.local('vsb', V128); f.local('vcnt', V128);
     const is32 = T.vt === F32;
-    const vmin = simd(is32 ? 232 : 244), vmax = simd(is32 ? 233 : 245), f64x2add = simd(240);
+    // pmin / pmax (one instruction each): the lanes never hold NaN (invalid ones are +-Inf)
+    const vmin = simd(is32 ? 234 : 246), vmax = simd(is32 ? 235 : 247), f64x2add = simd(240);
     const vne = simd(is32 ? 0x42 : 0x48), bitselect = simd(0x52);
     const cntSub = simd(is32 ? 177 : 209);
     const promoteLow = simd(95);
