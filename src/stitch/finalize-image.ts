@@ -124,6 +124,18 @@ export class CanvasStats {
     this.covered += covered;
   }
 
+  /** Coverage of an h x w block at (y0, x0) known to be covered everywhere (no pixel scan). */
+  visitFull(y0: number, x0: number, h: number, w: number): void {
+    const hh = Math.min(h, this.height - y0), ww = Math.min(w, this.width - x0);
+    if (!this.withCoverage || hh <= 0 || ww <= 0) return;
+    const bbox = this.bbox;
+    if (x0 < bbox[0]) bbox[0] = x0;
+    if (y0 < bbox[1]) bbox[1] = y0;
+    if (x0 + ww > bbox[2]) bbox[2] = x0 + ww;
+    if (y0 + hh > bbox[3]) bbox[3] = y0 + hh;
+    this.covered += hh * ww;
+  }
+
   /** Coverage only: one look at the first band of each pixel (a pixel is NaN in all bands or none). */
   #visitCoverage(y0: number, x0: number, blk: Raster): void {
     const d = blk.data as Float32Array | Float64Array;
@@ -190,7 +202,11 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   const needScan = opts.quantize && !opts.expectedMinmax && opts.format !== 'png';
   // the range comes from a scan pass (the stitcher's own stats kernel, no rasters) when the
   // quantization needs it first; the sum and coverage are gathered while the writer pulls blocks
-  const scanned = needScan ? stitcher.finalizedStats() : null;
+  // the scan also marks the blocks that are covered everywhere: coverage needs no pixel scan there
+  const sameGrid = stitcher.blocksize === opts.blocksize;
+  const nbx = Math.ceil(width / stitcher.blocksize);
+  const fullBlocks = needScan && withCoverage && sameGrid ? new Uint8Array(Math.ceil(height / stitcher.blocksize) * nbx) : undefined;
+  const scanned = needScan ? stitcher.finalizedStats(fullBlocks) : null;
   const stats = new CanvasStats(height, width, withCoverage, !scanned);
   const range = scanned ?? stats;
   const writeCog = opts.io?.writeCog ?? defaultWriteCog;
@@ -220,7 +236,8 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
       const blk = stitcher.finalizeBlock(y0, x0, h, w, floatScratch);
       if (blk === null) return null;
       floatScratch = blk;
-      if (visit) stats.visit(y0, x0, blk);
+      if (fullBlocks && fullBlocks[(y0 / stitcher.blocksize) * nbx + x0 / stitcher.blocksize]) stats.visitFull(y0, x0, blk.height, blk.width);
+      else if (visit) stats.visit(y0, x0, blk);
       if (!quantization) return blk;
       intScratch = quantizeBlock(blk, quantization, undefined, intScratch);
       return intScratch;

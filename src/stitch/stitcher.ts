@@ -403,8 +403,10 @@ export class Stitcher {
    * Statistics of the finished values (sums / weight, rounded to the dtype as `finalize` does) that are
    * not NaN, over the whole canvas, computed block by block without building rasters:
    * `{min, max, sum, valid}` (min Infinity and max -Infinity when nothing is valid).
+   * `fullBlocks` (optional, one entry per block, row-major): set to 1 for each block whose
+   * every value is valid (so every pixel of it is covered), for callers tracing coverage.
    */
-  finalizedStats(): { min: number; max: number; sum: number; valid: number } {
+  finalizedStats(fullBlocks?: Uint8Array): { min: number; max: number; sum: number; valid: number } {
     const [H, W, C] = this.shape, bs = this.blocksize, E = this.#E, store = this.#store;
     let min = Infinity, max = -Infinity, sum = 0, valid = 0;
     for (const key of store.keys()) {
@@ -421,6 +423,7 @@ export class Stitcher {
         if (r[1] > max) max = r[1];
         sum += r[2];
         valid += r[3];
+        if (fullBlocks && r[3] === rows * npix * C) fullBlocks[key] = 1;
       } finally {
         store.unpinAll();
       }
