@@ -75,13 +75,20 @@ async function child(kind: string, compress: Case, out: string): Promise<void> {
   console.log(JSON.stringify({ seconds, peak: peakRssMB(), before }));
 }
 
+/** Flush dirty pages first, so the kernel writing back the previous run's file does not share the cores with the next one. */
+function settle(): void {
+  spawnSync('sync');
+}
+
 function runChild(kind: string, compress: Case, out: string): { seconds: number; peak: number; before: number } {
+  settle();
   const res = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', kind, compress, out], { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`child ${kind} failed: ${res.stderr}`);
   return kind === 'input' ? { seconds: 0, peak: 0, before: 0 } : JSON.parse(res.stdout.trim().split('\n').at(-1)!);
 }
 
 function runGdal(input: string, out: string, compress: Compress): { seconds: number } {
+  settle();
   const script = `
 import sys, json, time
 from osgeo import gdal
