@@ -18,7 +18,8 @@ import { ValueError } from '../../array/errors.ts';
 import { Raster } from '../../array/raster.ts';
 import { normalizeSlice, slice, type SpaceSlice } from '../../array/slices.ts';
 import { planWarp, sourceWindowFor, warpAffine, type DestWindow, type Interpolation, type PixelRect } from '../../array/resample/warp-affine.ts';
-import { openRaster } from '../../io/read-raster.ts';
+import type { openRaster } from '../../io/read-raster.ts';
+import { sharedRasterFiles } from '../../io/raster-file-cache.ts';
 import { ChannelSpec, FusedChannelSpec } from '../channel-spec.ts';
 import type { CocoImage } from '../coco-image.ts';
 import type { CocoAssetDict } from '../dataset.ts';
@@ -197,8 +198,8 @@ async function readPart(file: Awaited<ReturnType<typeof openRaster>>, part: Asse
 
 /** One part resampled onto the canvas window `win`. */
 async function renderPart(plan: LoadPlan, part: AssetPart, win: DestWindow): Promise<Raster> {
-  const file = await openRaster(part.path);
-  try {
+  // the asset's file stays open for the next window (one stat checks it is still the same file)
+  return sharedRasterFiles.use(part.path, async (file) => {
     const assetSize: [number, number] = [file.width, file.height];
     const maxBand = Math.max(...part.assetBands);
     if (maxBand >= file.bands) {
@@ -241,9 +242,7 @@ async function renderPart(plan: LoadPlan, part: AssetPart, win: DestWindow): Pro
     const r = sourceWindowFor(p, lsize, canvas, win);
     const src = await readPart(file, part, { x0: r.x0 + logical.x0, y0: r.y0 + logical.y0, x1: r.x1 + logical.x0, y1: r.y1 + logical.y0 });
     return warpAffine(src, M, { dsize: canvas, interpolation, antialias, dstWindow: win, srcOrigin: [r.x0, r.y0], srcSize: lsize });
-  } finally {
-    await file.close();
-  }
+  });
 }
 
 const PROMOTION_ORDER: readonly Dtype[] = ['uint8', 'int8', 'uint16', 'int16', 'int32'];
