@@ -142,7 +142,7 @@ export class Stitcher {
       staged = this.#stage(patch, y0, x0, cy0, cy1, cx0, cx1, wr !== null);
       const bad = staged
         ? staged.k.firstbad(0, 0, 1, (cy1 - cy0) * (cx1 - cx0) * C) >= 0
-        : this.#firstNonFiniteIn(patch, y0, x0, cy0, cy1, cx0, cx1);
+        : this.#firstNonFiniteIn(patch, y0, x0, cy0, cy1, cx0, cx1) >= 0;
       if (bad) return { outside: false, clipped, pixels: 0, nonFinite: true };
     }
     this.stats.windows++;
@@ -249,13 +249,13 @@ export class Stitcher {
     return a;
   }
 
-  /** Whether the clipped patch holds NaN or ±Inf (JS scan, for patches #stage does not take). */
-  #firstNonFiniteIn(patch: Raster, y0: number, x0: number, cy0: number, cy1: number, cx0: number, cx1: number): boolean {
+  /** Sample index in `patch` of the first NaN or ±Inf in its clipped part (rows cy0..cy1, cols cx0..cx1), or -1 (JS scan). */
+  #firstNonFiniteIn(patch: Raster, y0: number, x0: number, cy0: number, cy1: number, cx0: number, cx1: number): number {
     const C = this.shape[2], pd = patch.data, pw = patch.width;
     for (let y = cy0; y < cy1; y++) {
-      for (let j = ((y - y0) * pw + (cx0 - x0)) * C, e = j + (cx1 - cx0) * C; j < e; j++) if (pd[j] - pd[j] !== 0) return true;
+      for (let j = ((y - y0) * pw + (cx0 - x0)) * C, e = j + (cx1 - cx0) * C; j < e; j++) if (pd[j] - pd[j] !== 0) return j;
     }
-    return false;
+    return -1;
   }
 
   /**
@@ -272,17 +272,10 @@ export class Stitcher {
   }
 
   #checkFinite(patch: Raster, y0: number, x0: number, cy0: number, cy1: number, cx0: number, cx1: number): void {
-    const pd = patch.data, pw = patch.width, C = this.shape[2];
-    for (let y = cy0; y < cy1; y++) {
-      const o = ((y - y0) * pw + (cx0 - x0)) * C, e = o + (cx1 - cx0) * C;
-      for (let j = o; j < e; j++) {
-        const v = pd[j];
-        if (v - v !== 0) {
-          const x = cx0 + Math.floor((j - o) / C);
-          throw new StitchError(`non-finite value ${v} at canvas pixel (${y}, ${x}) band ${(j - o) % C} of slice rows ${y0}:${y0 + patch.height} cols ${x0}:${x0 + pw} (nanPolicy 'raise')`);
-        }
-      }
-    }
+    const j = this.#firstNonFiniteIn(patch, y0, x0, cy0, cy1, cx0, cx1);
+    if (j < 0) return;
+    const C = this.shape[2], pw = patch.width, y = y0 + Math.floor(j / (pw * C)), x = x0 + (Math.floor(j / C) % pw);
+    throw new StitchError(`non-finite value ${patch.data[j]} at canvas pixel (${y}, ${x}) band ${j % C} of slice rows ${y0}:${y0 + patch.height} cols ${x0}:${x0 + pw} (nanPolicy 'raise')`);
   }
 
   /**
