@@ -10,7 +10,7 @@ import { UnsupportedError } from '../errors.ts';
 import { nativeAddon, nativeAddonLoadError, type NativeAddon } from '../native-addon.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { lzwEncode } from './lzw-encode.ts';
-import { Compression } from './tags.ts';
+import { Compression } from '../tiff-read/tile-decoder.ts';
 
 /** Compression names accepted by writeCog. */
 export type CompressName = 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';

@@ -34,7 +34,7 @@ export const enum Tag {
   ImageLength = 257,
   /** bits of each sample, one value per band */
   BitsPerSample = 258,
-  /** see {@link Compression} */
+  /** see `Compression` in ../tiff-read/tile-decoder.ts (one list of codes for reader and writer) */
   Compression = 259,
   /** see {@link Photometric} */
   PhotometricInterpretation = 262,
@@ -65,17 +65,6 @@ export const enum Tag {
   GdalMetadata = 42112,
   /** GDAL: the nodata value as ASCII text */
   GdalNodata = 42113,
-}
-
-/** Compression tag values. */
-export const enum Compression {
-  None = 1,
-  /** TIFF LZW (TIFF 6.0 section 13) */
-  LZW = 5,
-  /** zlib stream ("Adobe deflate") */
-  Deflate = 8,
-  /** Zstandard (libtiff 4.0.10+) */
-  ZSTD = 50000,
 }
 
 /** Predictor tag values. */

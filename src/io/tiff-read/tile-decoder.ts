@@ -21,7 +21,7 @@ import { undoFloatingPoint, undoHorizontal } from './predictor.ts';
 
 const inflateAsync = promisify(inflate);
 
-/** TIFF Compression tag values this reader knows by name (for messages). */
+/** TIFF Compression tag values: the codes the reader knows by name (for messages) and the writer writes. */
 export const enum Compression {
   None = 1, LZW = 5, OldJPEG = 6, JPEG = 7, Deflate = 8, PackBits = 32773, AdobeDeflate = 32946,
   LERC = 34887, ZSTD = 50000, WebP = 50001,
