@@ -243,6 +243,32 @@ describe('BigTIFF, block sources and sparse tiles', () => {
     assert.deepEqual(checkCogLayout(layout), []);
   });
 
+  it('a Raster (overviews first, full resolution written in place) gives the same bytes as its pixels from a block source (spilled and copied)', async () => {
+    // large enough that every level passes the sinks' 1 MiB and spills on the block-source path
+    const r = patternRaster([700, 650, 3], 'float32', 11);
+    for (let y = 256; y < 384; y++) for (let x = 0; x < 650; x++) for (let b = 0; b < 3; b++) r.set(y, x, b, -9); // nodata: sparse tiles
+    const cases: WriteCogOptions[] = [
+      { blocksize: 128, overviews: 2, overviewResample: 'average', nodata: -9 },
+      { blocksize: 64, overviews: 'auto', compress: 'LZW', bigtiff: true },
+      { blocksize: 128, overviews: 0, compress: 'NONE' },
+      { blocksize: 256, overviews: [2, 4, 8], level: 1, sparse: false, nodata: -9 },
+    ];
+    for (const [i, options] of cases.entries()) {
+      const fromRaster = join(dir, `inplace-${i}.tif`);
+      const fromBlocks = join(dir, `spilled-${i}.tif`);
+      await writeCog(fromRaster, r, options);
+      const source: BlockSource = { height: r.height, width: r.width, bands: r.bands, dtype: r.dtype, readBlock: (y0, x0, h, w) => r.crop(y0, x0, h, w) };
+      await writeCog(fromBlocks, source, options);
+      const a = readFileSync(fromRaster), b = readFileSync(fromBlocks);
+      assert.ok(a.length > 3 << 20, `case ${i}: ${a.length} bytes is enough to spill`);
+      assert.ok(a.equals(b), `case ${i} (${JSON.stringify(options)}): ${a.length} vs ${b.length} bytes differ`);
+      assert.deepEqual(checkCogLayout(await readTiffLayout(fromRaster)), [], `case ${i}`);
+    }
+    const g = gdalBatch([join(dir, 'inplace-0.tif'), join(dir, 'inplace-1.tif')]);
+    for (const res of g) assert.deepEqual(res.errors, []);
+    assertSame(g[1].levels[0], r, 'in-place full resolution');
+  });
+
   it('sparse: false writes empty blocks as real tiles of nodata; without nodata sparse tiles read as 0', async () => {
     const source = (dtype: Dtype): BlockSource => ({
       height: 40, width: 40, bands: 1, dtype,

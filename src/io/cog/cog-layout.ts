@@ -103,3 +103,26 @@ export function layoutCog(plan: CogPlan, levels: readonly LevelLayoutInput[], pa
   });
   return { bigtiff: fmt.bigtiff, head, dataAt: at.dataAt, totalBytes: at.total };
 }
+
+/**
+ * Where the full resolution's data will start, when that is known before
+ * its tiles are compressed: the overviews' sizes are known, and the TIFF
+ * format does not hang on the full resolution's compressed size. That holds
+ * unless bigtiff is 'auto' (or false) and a bound of twice the raw tiles,
+ * past any codec's worst case, would pass classic TIFF's 4 GiB; then null.
+ * The returned offset equals layoutCog's dataAt[0] for any compressed size
+ * within that bound.
+ */
+export function fullResolutionOffset(plan: CogPlan, size: { width: number; height: number }, tileBytes: number,
+  overviews: readonly LevelLayoutInput[], path: string): number | null {
+  const tiles = Math.ceil(size.width / plan.blocksize) * Math.ceil(size.height / plan.blocksize);
+  const none = new Array<number>(tiles).fill(0);
+  const levels = [{ ...size, offsets: none, counts: none, dataBytes: tiles * (2 * tileBytes + 64) }, ...overviews];
+  let laid: CogLayout;
+  try {
+    laid = layoutCog(plan, levels, path);
+  } catch {
+    return null; // bigtiff: false and the bound passes 4 GiB: the exact size decides, later
+  }
+  return plan.bigtiff === true || !laid.bigtiff ? laid.dataAt[0] : null;
+}

@@ -4,7 +4,9 @@
  * target once past `memoryLimit` bytes. Tiles are stored framed as GDAL's COG
  * layout wants them in the final file: a 4-byte little-endian size leader,
  * the data, and its last 4 bytes repeated, so the level's bytes are copied
- * to the final file as one run.
+ * to the final file as one run. A level whose place in the final file is
+ * known before its tiles are compressed is written there directly
+ * ({@link LevelSink.inPlace}), never copied.
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
 
@@ -18,14 +20,30 @@ export class LevelSink {
   #slabs: Uint8Array[] = [];
   #slabUsed = 0;
   #size = 0;
-  /** bytes in the spill file */
+  /** bytes in the spill file (or written in place) */
   #fileBytes = 0;
   #fh: FileHandle | null = null;
   #spillPath: string | null = null;
+  /** in place: where the level starts in #fh, which belongs to the caller */
+  #base = 0;
+  #inPlace = false;
   /** size leader and trailer of the tile being appended (appends never overlap) */
   readonly #frame = { leader: new Uint8Array(4), trailer: new Uint8Array(4) };
 
   constructor(readonly makeSpillPath: () => string, readonly memoryLimit: number) {}
+
+  /**
+   * A sink that writes the level straight into the final file `fh` from
+   * byte `position` (in 1 MiB slabs, as a spill does); copyTo then only
+   * writes out the last slab.
+   */
+  static inPlace(fh: FileHandle, position: number): LevelSink {
+    const sink = new LevelSink(() => { throw new Error('internal: an in-place level does not spill'); }, SLAB_BYTES);
+    sink.#fh = fh;
+    sink.#base = position;
+    sink.#inPlace = true;
+    return sink;
+  }
 
   /** Bytes stored so far. */
   get size(): number { return this.#size; }
@@ -84,7 +102,7 @@ export class LevelSink {
     const parts = this.#memoryParts();
     let bytes = 0;
     for (const p of parts) bytes += p.length;
-    await writeAll(this.#fh!, parts, this.#fileBytes);
+    await writeAll(this.#fh!, parts, this.#base + this.#fileBytes);
     this.#fileBytes += bytes;
     this.#slabs = this.#slabs.slice(-1);
     this.#slabUsed = 0;
@@ -98,6 +116,11 @@ export class LevelSink {
 
   /** Writes the level's bytes into `out` from `position`. */
   async copyTo(out: FileHandle, position: number): Promise<void> {
+    if (this.#inPlace) {
+      if (out !== this.#fh || position !== this.#base) throw new Error(`internal: level written in place at ${this.#base} asked to move to ${position}`);
+      await this.#flush();
+      return;
+    }
     if (!this.#fh) {
       await writeAll(out, this.#memoryParts(), position);
       return;
@@ -115,6 +138,7 @@ export class LevelSink {
   /** Frees memory and removes the spill file. */
   async dispose(): Promise<void> {
     this.#slabs = [];
+    if (this.#inPlace) this.#fh = null; // the caller's file
     if (this.#fh) await this.#fh.close().catch(() => {});
     this.#fh = null;
     if (this.#spillPath) await rm(this.#spillPath, { force: true }).catch(() => {});

@@ -7,10 +7,16 @@
  * in row-major order; each tile row also feeds the first overview level row
  * by row, which feeds the next, so every level is built while the source is
  * read once and memory holds about one tile row per level (plus compressed
- * tiles until 16 MiB per level, spilled to temporary files beside the target
+ * tiles until 1 MiB per level, spilled to temporary files beside the target
  * past that). Once every compressed size is known, the header and IFDs are
  * written and each level's bytes copied after them. Nothing ever holds an
  * uncompressed full-size copy of a block source.
+ *
+ * A Raster, already in memory, is read twice instead: its overviews are
+ * built and compressed first, which fixes where the full resolution starts
+ * in the file, and the full-resolution tiles are then written straight
+ * there (not spilled and copied; for files that could pass 4 GiB only when
+ * BigTIFF is asked for). The bytes are the same either way.
  *
  * @example
  * await writeCog('out.tif', Raster.zeros([512, 512, 3], 'uint8'), { overviews: 2, epsg: 32631,
@@ -23,7 +29,7 @@ import { Raster } from '../../array/raster.ts';
 import { withAtomicFile, tempPathFor } from '../atomic.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { createCompressor, Limiter } from './compress.ts';
-import { layoutCog } from './cog-layout.ts';
+import { fullResolutionOffset, layoutCog, type LevelLayoutInput } from './cog-layout.ts';
 import { LevelSink, writeAll } from './level-sink.ts';
 import { LevelWriter } from './level-writer.ts';
 import { checkSource, resolveOptions, type BlockSource, type CogPlan, type WriteCogOptions } from './options.ts';
@@ -61,22 +67,41 @@ export async function writeCog(path: string, source: Raster | BlockSource, optio
   const ctx = { plan, limiter: new Limiter(MAX_IN_FLIGHT), compressor, tiles: new BufferPool(tileBytes) };
 
   await withAtomicFile(path, async (fh) => {
-    const sizes = [{ width, height }, ...plan.overviews];
-    const levels = sizes.map((s) => new LevelWriter(ctx, s.width, s.height, new LevelSink(() => tempPathFor(path), SINK_MEMORY_LIMIT)));
+    const spillSink = () => new LevelSink(() => tempPathFor(path), SINK_MEMORY_LIMIT);
+    const overviews = plan.overviews.map((s) => new LevelWriter(ctx, s.width, s.height, spillSink()));
+    // reducer i makes overview i from the level before it (the full resolution for i = 0)
     const reducers = plan.overviews.map((ov, i) => {
-      const prev = levels[i];
-      const r = new RowReducer(prev.width, bands, dtype, ov.k, plan.resample, plan.nodata, (row) => levels[i + 1].pushRow(row, 0));
-      prev.next = r;
+      const r = new RowReducer(i === 0 ? width : overviews[i - 1].width, bands, dtype, ov.k, plan.resample, plan.nodata, (row) => overviews[i].pushRow(row, 0));
+      if (i > 0) overviews[i - 1].next = r;
       return r;
     });
-    try {
-      if (src instanceof Raster) await encodeRaster(src, levels, plan.blocksize);
-      else await encodeBlocks(src, levels, plan);
+    const levels: LevelWriter[] = [...overviews];
+    const finishOverviews = async () => {
       for (const r of reducers) r.finish();
-      levels.forEach((l, i) => {
-        if (i > 0 && l.rowsIn !== l.height) throw new Error(`internal: overview ${i} got ${l.rowsIn} rows, expected ${l.height}`);
+      overviews.forEach((l, i) => {
+        if (l.rowsIn !== l.height) throw new Error(`internal: overview ${i + 1} got ${l.rowsIn} rows, expected ${l.height}`);
       });
-      for (const l of levels) await l.done();
+      for (const l of overviews) await l.done();
+    };
+    try {
+      let main: LevelWriter;
+      if (src instanceof Raster) {
+        // in memory: the overviews first, so that the full resolution's
+        // place in the file is known and its tiles go straight there
+        await reduceRaster(src, reducers[0] ?? null, overviews, plan.blocksize);
+        await finishOverviews();
+        const at = fullResolutionOffset(plan, { width, height }, tileBytes, overviews.map(layoutInput), path);
+        main = new LevelWriter(ctx, width, height, at === null ? spillSink() : LevelSink.inPlace(fh, at));
+        levels.unshift(main);
+        await encodeRaster(src, main, plan.blocksize);
+      } else {
+        main = new LevelWriter(ctx, width, height, spillSink());
+        main.next = reducers[0] ?? null;
+        levels.unshift(main);
+        await encodeBlocks(src, [main, ...overviews], plan);
+        await finishOverviews();
+      }
+      await main.done();
       await assemble(fh, path, plan, levels);
     } finally {
       await Promise.allSettled(levels.map((l) => l.done()));
@@ -85,19 +110,28 @@ export async function writeCog(path: string, source: Raster | BlockSource, optio
   });
 }
 
+const layoutInput = (l: LevelWriter): LevelLayoutInput => ({ width: l.width, height: l.height, offsets: l.offsets, counts: l.counts, dataBytes: l.sink.size });
+
 async function backpressure(levels: LevelWriter[]): Promise<void> {
   for (const l of levels) await l.submitted;
 }
 
-async function encodeRaster(r: Raster, levels: LevelWriter[], bs: number): Promise<void> {
-  const main = levels[0];
+/** Feeds every row of `r` to the first overview's reducer (if any), pausing per tile row as the overview levels fill. */
+async function reduceRaster(r: Raster, first: RowReducer | null, overviews: LevelWriter[], bs: number): Promise<void> {
+  if (!first) return;
+  const stride = r.width * r.bands;
+  for (let y0 = 0; y0 < r.height; y0 += bs) {
+    for (let y = y0, end = Math.min(y0 + bs, r.height); y < end; y++) first.pushRow(r.data, y * stride);
+    await backpressure(overviews);
+  }
+}
+
+async function encodeRaster(r: Raster, main: LevelWriter, bs: number): Promise<void> {
   const stride = r.width * r.bands;
   for (let ty = 0; ty < main.tilesDown; ty++) {
     const y0 = ty * bs;
-    const rows = Math.min(bs, r.height - y0);
-    main.submitStrip(r.data, y0 * stride, stride, rows);
-    if (main.next) for (let y = 0; y < rows; y++) main.next.pushRow(r.data, (y0 + y) * stride);
-    await backpressure(levels);
+    main.submitStrip(r.data, y0 * stride, stride, Math.min(bs, r.height - y0));
+    await main.submitted;
   }
 }
 
@@ -145,7 +179,7 @@ async function encodeBlocks(src: BlockSource, levels: LevelWriter[], plan: CogPl
 
 /** Writes header, IFDs and every level's data (smallest level first) into `fh`. */
 async function assemble(fh: FileHandle, path: string, plan: CogPlan, levels: LevelWriter[]): Promise<void> {
-  const laid = layoutCog(plan, levels.map((l) => ({ width: l.width, height: l.height, offsets: l.offsets, counts: l.counts, dataBytes: l.sink.size })), path);
+  const laid = layoutCog(plan, levels.map(layoutInput), path);
   await writeAll(fh, laid.head, 0);
   for (let i = levels.length - 1; i >= 0; i--) await levels[i].sink.copyTo(fh, laid.dataAt[i]);
 }
