@@ -2,14 +2,16 @@
  * Tile compression: DEFLATE through libdeflate (the optional native addon,
  * ../native-addon.ts) or else node:zlib's asynchronous API (both run on
  * libuv's thread pool, so tiles compress in parallel), ZSTD through the
- * optional native `zstd-napi`, our LZW, or none; and a small limiter that
- * bounds how many compressions are in flight.
+ * optional native `zstd-napi` and our LZW (on worker threads for larger
+ * files), or none; and a small limiter that bounds how many compressions
+ * are in flight.
  */
 import { deflate } from 'node:zlib';
 import { UnsupportedError } from '../errors.ts';
 import { nativeAddon, nativeAddonLoadError, type NativeAddon } from '../native-addon.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { lzwEncode } from './lzw-encode.ts';
+import { compressOnWorker } from './worker-codecs.ts';
 import { Compression } from '../tiff-read/tile-decoder.ts';
 
 /** Compression names accepted by writeCog. */
@@ -93,12 +95,17 @@ function libdeflateCompressor(lib: NativeAddon, level: number, tileBytes: number
 /**
  * Creates the compressor of `method` for tiles of `tileBytes` raw bytes
  * (loads zstd-napi for ZSTD, failing clearly without it). `horizontal`: the
- * tiles get predictor 2, which libdeflate's compressor applies itself.
+ * tiles get predictor 2, which libdeflate's compressor applies itself, and
+ * so do the worker threads. `threads`: run LZW and ZSTD on worker threads
+ * (./worker-codecs.ts), worth their start-up only for more than a few tiles.
  */
-export async function createCompressor(method: CompressName, level: number | undefined, engine: DeflateEngine, tileBytes: number, horizontal: HorizontalLayout | null = null): Promise<TileCompressor> {
+export async function createCompressor(method: CompressName, level: number | undefined, engine: DeflateEngine, tileBytes: number,
+  horizontal: HorizontalLayout | null = null, threads = false): Promise<TileCompressor> {
   switch (method) {
     case 'NONE': return { compress: async (raw) => raw, release: noRelease, predicts: false };
-    case 'LZW': return { compress: async (raw) => lzwEncode(raw), release: noRelease, predicts: false };
+    case 'LZW':
+      if (threads) return { compress: (raw) => compressOnWorker('LZW', 0, horizontal, raw), release: noRelease, predicts: horizontal !== null };
+      return { compress: async (raw) => lzwEncode(raw), release: noRelease, predicts: false };
     case 'DEFLATE': {
       const lv = level ?? LEVELS.DEFLATE!.default;
       const lib = engine === 'zlib' ? null : nativeAddon();
@@ -108,8 +115,9 @@ export async function createCompressor(method: CompressName, level: number | und
       return lib ? libdeflateCompressor(lib, lv, tileBytes, horizontal) : { compress: (raw) => deflateAsync(raw, lv), release: noRelease, predicts: false };
     }
     case 'ZSTD': {
-      const compress = await loadZstd();
+      const compress = await loadZstd(); // here, so a missing zstd-napi fails before any tile
       const params = { compressionLevel: level ?? LEVELS.ZSTD!.default };
+      if (threads) return { compress: (raw) => compressOnWorker('ZSTD', params.compressionLevel, horizontal, raw), release: noRelease, predicts: horizontal !== null };
       return { compress: async (raw) => compress(raw, params), release: noRelease, predicts: false };
     }
   }

@@ -43,6 +43,8 @@ export type { WriteCogOptions, BlockSource } from './options.ts';
  * file (spilled tiles go out one 1 MiB slab at a time, so spilling is cheap).
  */
 const SINK_MEMORY_LIMIT = 1 << 20;
+/** Rasters from this size up have LZW and ZSTD tiles compressed on worker threads (smaller ones would wait on their start). */
+const WORKER_MIN_BYTES = 4 << 20;
 /**
  * Tiles compressing at once: two per thread of libuv's pool, which runs
  * them, so no thread idles between tiles and few raw tiles exist at once.
@@ -63,7 +65,8 @@ export async function writeCog(path: string, source: Raster | BlockSource, optio
   const tileBytes = plan.blocksize * plan.blocksize * bands * DTYPES[dtype].bytes;
   const sampleBytes = DTYPES[dtype].bytes;
   const horizontal = plan.predictor === 2 && sampleBytes <= 4 ? { sampleBytes, width: plan.blocksize, spp: bands } : null;
-  const compressor = await createCompressor(plan.compress, plan.level, plan.deflateEngine, tileBytes, horizontal);
+  const threads = height * width * bands * sampleBytes >= WORKER_MIN_BYTES;
+  const compressor = await createCompressor(plan.compress, plan.level, plan.deflateEngine, tileBytes, horizontal, threads);
   const ctx = { plan, limiter: new Limiter(MAX_IN_FLIGHT), compressor, tiles: new BufferPool(tileBytes) };
 
   await withAtomicFile(path, async (fh) => {
