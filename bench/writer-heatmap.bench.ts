@@ -16,7 +16,7 @@
  *
  *   npm run bench -- writer-heatmap
  */
-import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,12 @@ const C = 4;
 type Compress = 'DEFLATE' | 'LZW' | 'ZSTD';
 /** A case: the compression, and for DEFLATE the engine ('auto' = libdeflate when its addon is built). */
 type Case = `${Compress}` | 'DEFLATE/zlib' | 'DEFLATE/libdeflate';
+
+// The children write through the built package when there is one (`npm run bench` builds
+// it), as a user's program runs it: its LZW / ZSTD worker threads then load plain JS, not
+// the tsx loader (which adds tens of MB to each worker). Else through src/.
+const DIST = new URL('../dist/index.js', import.meta.url);
+const api: { writeCog: typeof writeCog; Raster: typeof Raster } = existsSync(DIST) ? await import(DIST.href) : { writeCog, Raster };
 
 // sin and cos tables, so the block source costs little next to the writer.
 const SIN = Float64Array.from({ length: N * C }, (_, i) => Math.sin(Math.floor(i / C) / 97 + (i % C)));
@@ -54,10 +60,10 @@ function fill(r: Raster, y0: number, x0: number): void {
 }
 
 // The source hands out one buffer again and again, as the Stitcher's does (the writer copies each block).
-const block = Raster.zeros([128, 128, C], 'int16');
+const block = api.Raster.zeros([128, 128, C], 'int16');
 const source: BlockSource = {
   height: N, width: N, bands: C, dtype: 'int16',
-  readBlock(y0, x0, h, w) { const r = h === 128 && w === 128 ? block : Raster.zeros([h, w, C], 'int16'); fill(r, y0, x0); return r; },
+  readBlock(y0, x0, h, w) { const r = h === 128 && w === 128 ? block : api.Raster.zeros([h, w, C], 'int16'); fill(r, y0, x0); return r; },
 };
 
 function options(name: Case) {
@@ -68,14 +74,14 @@ function options(name: Case) {
 
 async function child(kind: string, compress: Case, out: string): Promise<void> {
   if (kind === 'input') {
-    await writeCog(out, source, { compress: 'NONE', blocksize: 256 });
+    await api.writeCog(out, source, { compress: 'NONE', blocksize: 256 });
     return;
   }
   let input: Raster | BlockSource = source;
-  if (kind === 'raster') { const r = Raster.zeros([N, N, C], 'int16'); fill(r, 0, 0); input = r; }
+  if (kind === 'raster') { const r = api.Raster.zeros([N, N, C], 'int16'); fill(r, 0, 0); input = r; }
   const before = process.memoryUsage().rss / 2 ** 20;
   const t = performance.now();
-  await writeCog(out, input, options(compress));
+  await api.writeCog(out, input, options(compress));
   const seconds = (performance.now() - t) / 1000;
   const peak = peakRssMB();
   console.log(JSON.stringify({ seconds, peak, before, sourceSeconds: input === source ? sourceAlone() : 0 }));
@@ -175,6 +181,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  console.log(`ours: ${existsSync(DIST) ? 'the built package (dist/)' : 'src/ under tsx (no dist/)'}`);
   console.log(`${N}x${N}x${C} int16 smooth heatmap (${rasterMB.toFixed(0)} MiB), 128 px tiles, 2 overviews, predictor 2; GDAL: MEM -> COG, NUM_THREADS=ALL_CPUS; medians of ${process.env.HEATMAP_REPS ?? 3} runs`);
   console.log('| compression | ours streamed s (source alone) | ours from Raster s | GDAL s | ours / GDAL: streamed / from Raster | MB ours / GDAL | streamed memory growth |');
   console.log('|---|---|---|---|---|---|---|');

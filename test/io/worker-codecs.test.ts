@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCompressor } from '../../src/io/cog/compress.ts';
 import { applyHorizontal } from '../../src/io/cog/predictor-encode.ts';
-import { compressOnWorker } from '../../src/io/cog/worker-codecs.ts';
+import { runOnWorker } from '../../src/io/cog/worker-codecs.ts';
 import { writeCog } from '../../src/io/cog/write-cog.ts';
 import { readRaster } from '../../src/io/read-raster.ts';
 import { gdalBatch, HAVE_ZSTD, patternRaster } from './write-cog.helpers.ts';
@@ -71,10 +71,11 @@ describe('worker-thread LZW and ZSTD', () => {
   });
 
   it('a job that fails in the worker rejects with an error saying so', async () => {
-    await assert.rejects(compressOnWorker('BOGUS' as 'LZW', 0, null, new Uint8Array(16)),
+    const slot = new SharedArrayBuffer(4096 + 8192);
+    await assert.rejects(runOnWorker({ codec: 'BOGUS' as 'LZW', level: 0, horizontal: null, slot, rawLength: 4096, outOffset: 4096 }),
       /tile compression failed in a worker thread: unknown codec "BOGUS" \(expected LZW or ZSTD\)/);
     // the worker is still there for the next job
-    assert.ok((await compressOnWorker('LZW', 0, null, new Uint8Array(4096))).length > 0);
+    assert.ok(await runOnWorker({ codec: 'LZW', level: 0, horizontal: null, slot, rawLength: 4096, outOffset: 4096 }) > 0);
   });
 
   it('a process that wrote through the workers exits by itself, under tsx and from the built package', () => {

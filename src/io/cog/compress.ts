@@ -11,7 +11,7 @@ import { UnsupportedError } from '../errors.ts';
 import { nativeAddon, nativeAddonLoadError, type NativeAddon } from '../native-addon.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { lzwEncode } from './lzw-encode.ts';
-import { compressOnWorker } from './worker-codecs.ts';
+import { workerCompressor } from './worker-codecs.ts';
 import { Compression } from '../tiff-read/tile-decoder.ts';
 
 /** Compression names accepted by writeCog. */
@@ -104,7 +104,7 @@ export async function createCompressor(method: CompressName, level: number | und
   switch (method) {
     case 'NONE': return { compress: async (raw) => raw, release: noRelease, predicts: false };
     case 'LZW':
-      if (threads) return { compress: (raw) => compressOnWorker('LZW', 0, horizontal, raw), release: noRelease, predicts: horizontal !== null };
+      if (threads) return workerCompressor('LZW', 0, horizontal, tileBytes);
       return { compress: async (raw) => lzwEncode(raw), release: noRelease, predicts: false };
     case 'DEFLATE': {
       const lv = level ?? LEVELS.DEFLATE!.default;
@@ -117,7 +117,7 @@ export async function createCompressor(method: CompressName, level: number | und
     case 'ZSTD': {
       const compress = await loadZstd(); // here, so a missing zstd-napi fails before any tile
       const params = { compressionLevel: level ?? LEVELS.ZSTD!.default };
-      if (threads) return { compress: (raw) => compressOnWorker('ZSTD', params.compressionLevel, horizontal, raw), release: noRelease, predicts: horizontal !== null };
+      if (threads) return workerCompressor('ZSTD', params.compressionLevel, horizontal, tileBytes);
       return { compress: async (raw) => compress(raw, params), release: noRelease, predicts: false };
     }
   }

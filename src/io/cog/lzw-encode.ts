@@ -16,11 +16,18 @@ const HASH_BITS = 13;
 const HASH_SIZE = 1 << HASH_BITS;
 const HASH_MASK = HASH_SIZE - 1;
 
-/** Compresses `input` into one TIFF LZW stream. */
-export function lzwEncode(input: Uint8Array): Uint8Array {
-  const hashKey = new Int32Array(HASH_SIZE).fill(-1);
-  const hashCode = new Uint16Array(HASH_SIZE);
-  let out = new Uint8Array(Math.max(64, Math.ceil(input.length * 1.5) + 16));
+// the string table, reused by every call (calls are synchronous, so never shared)
+const hashKey = new Int32Array(HASH_SIZE);
+const hashCode = new Uint16Array(HASH_SIZE);
+
+/**
+ * Compresses `input` into one TIFF LZW stream: a view on `into` when the
+ * stream fits there (it always does in 1.5x the input plus 16 bytes), else
+ * on a new buffer.
+ */
+export function lzwEncode(input: Uint8Array, into?: Uint8Array): Uint8Array {
+  hashKey.fill(-1);
+  let out = into && into.length >= 64 ? into : new Uint8Array(Math.max(64, Math.ceil(input.length * 1.5) + 16));
   let outPos = 0;
   let bitBuf = 0; // pending bits, right-aligned
   let bitCount = 0;

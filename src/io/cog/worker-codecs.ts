@@ -4,22 +4,24 @@
  * JavaScript, and zstd-napi's simple API is synchronous, so on the main
  * thread either compresses one tile at a time. The workers start on first
  * use, are shared by every write of the process, and do not keep it alive
- * while idle. A raw tile is copied to its worker (the caller keeps and
- * reuses its buffer); the compressed tile's memory comes back transferred.
+ * while idle. Each tile in flight has a slot of shared memory, reused from
+ * tile to tile: the raw tile is copied in, the worker predicts it in place
+ * and compresses it into the rest of the slot, and the writer stores the
+ * result from there, so neither side makes garbage per tile.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { HorizontalLayout } from './compress.ts';
+import type { HorizontalLayout, TileCompressor } from './compress.ts';
 
 /** A codec run on the workers. */
 export type WorkerCodecName = 'LZW' | 'ZSTD';
 
-/** What the main thread sends a worker. */
-export interface WorkerJob { id: number; codec: WorkerCodecName; level: number; horizontal: HorizontalLayout | null; raw: Uint8Array }
-/** What a worker sends back. */
-export type WorkerReply = { id: number; out: Uint8Array; error?: undefined } | { id: number; error: string; out?: undefined };
+/** What the main thread sends a worker: the raw tile is slot[0, rawLength), the output goes from outOffset. */
+export interface WorkerJob { id: number; codec: WorkerCodecName; level: number; horizontal: HorizontalLayout | null; slot: SharedArrayBuffer; rawLength: number; outOffset: number }
+/** What a worker sends back: the output's length, or why it failed. */
+export type WorkerReply = { id: number; length: number; error?: undefined } | { id: number; error: string; length?: undefined };
 
-interface Pending { resolve: (out: Uint8Array) => void; reject: (err: Error) => void }
+interface Pending { resolve: (length: number) => void; reject: (err: Error) => void }
 
 class CompressWorker {
   readonly pending = new Map<number, Pending>();
@@ -35,7 +37,7 @@ class CompressWorker {
       this.pending.delete(reply.id);
       if (this.pending.size === 0) this.worker.unref();
       if (reply.error !== undefined) p.reject(new Error(`tile compression failed in a worker thread: ${reply.error}`));
-      else p.resolve(reply.out);
+      else p.resolve(reply.length);
     });
     const fail = (why: string) => {
       onGone(this);
@@ -46,7 +48,7 @@ class CompressWorker {
     this.worker.on('exit', (code) => fail(`exited with code ${code}`));
   }
 
-  run(job: WorkerJob): Promise<Uint8Array> {
+  run(job: WorkerJob): Promise<number> {
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref(); // a job in flight keeps the process alive
       this.pending.set(job.id, { resolve, reject });
@@ -70,8 +72,8 @@ let nextId = 0;
 // the worker's module beside this one: .ts under the tsx loader, .js once built
 const workerUrl = new URL(`./compress-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
-/** Compresses `raw` (not modified, and free for reuse once this returns) on the least busy worker. */
-export function compressOnWorker(codec: WorkerCodecName, level: number, horizontal: HorizontalLayout | null, raw: Uint8Array): Promise<Uint8Array> {
+/** Runs `job` (without its id) on the least busy worker; resolves with the output's length. */
+export function runOnWorker(job: Omit<WorkerJob, 'id'>): Promise<number> {
   const want = Math.max(1, availableParallelism());
   if (workers.length < want && workers.every((w) => w.pending.size > 0)) {
     workers.push(new CompressWorker(workerUrl, (gone) => {
@@ -81,5 +83,43 @@ export function compressOnWorker(codec: WorkerCodecName, level: number, horizont
   }
   let best = workers[0];
   for (const w of workers) if (w.pending.size < best.pending.size) best = w;
-  return best.run({ id: nextId++, codec, level, horizontal, raw });
+  return best.run({ ...job, id: nextId++ });
+}
+
+/** Room for the output of `n` raw bytes: LZW's worst case (12-bit codes for 8-bit input), past ZSTD's bound. */
+const outputRoom = (n: number) => Math.ceil(n * 1.5) + 1024;
+
+/**
+ * A TileCompressor running `codec` on the workers for tiles of up to
+ * `tileBytes` (a larger one gets a slot of its own). Its results are views
+ * on slots, valid until release().
+ */
+export function workerCompressor(codec: WorkerCodecName, level: number, horizontal: HorizontalLayout | null, tileBytes: number): TileCompressor {
+  const free: SharedArrayBuffer[] = [];
+  const pooledSlots = new WeakSet<SharedArrayBuffer>();
+  const newSlot = (n: number) => new SharedArrayBuffer(n + outputRoom(n));
+  return {
+    predicts: horizontal !== null,
+    async compress(raw) {
+      const pooled = raw.length <= tileBytes;
+      let slot = pooled ? free.pop() : undefined;
+      if (!slot) {
+        slot = newSlot(pooled ? tileBytes : raw.length);
+        if (pooled) pooledSlots.add(slot);
+      }
+      const outOffset = pooled ? tileBytes : raw.length;
+      new Uint8Array(slot, 0, raw.length).set(raw); // the caller reuses raw once this resolves
+      try {
+        const length = await runOnWorker({ codec, level, horizontal, slot, rawLength: raw.length, outOffset });
+        return new Uint8Array(slot, outOffset, length);
+      } catch (err) {
+        if (pooled) free.push(slot);
+        throw err;
+      }
+    },
+    release(out) {
+      const slot = out.buffer;
+      if (slot instanceof SharedArrayBuffer && pooledSlots.has(slot) && !free.includes(slot)) free.push(slot);
+    },
+  };
 }
