@@ -12,6 +12,7 @@ export { warpAffine, type WarpAffineOptions, type Interpolation } from './array/
 
 export { writeCog, type WriteCogOptions, type BlockSource } from './io/cog/write-cog.ts';
 export { readRaster, openRaster, type ReadRasterResult, type RasterFile } from './io/read-raster.ts';
+export { setTileCacheBytes } from './io/tiff-read/tile-cache.ts';
 export { readPng, writePng } from './io/png.ts';
 export { IoError, FormatError, UnsupportedError, WriterOptionError } from './io/errors.ts';
 

@@ -23,6 +23,12 @@ export interface RasterReadOptions {
   boundless?: boolean;
   /** fill value for the outside part of a boundless window */
   fill?: number;
+  /**
+   * Keep the decoded tiles in the process's tile cache, and take tiles from
+   * it (TIFF): for reads of overlapping windows, which would decode the same
+   * tiles again. Default false, so a whole-file read does not fill it.
+   */
+  cacheTiles?: boolean;
 }
 
 /**

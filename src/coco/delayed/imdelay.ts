@@ -190,7 +190,8 @@ function emptyRect(r: PixelRect): boolean {
 async function readPart(file: Awaited<ReturnType<typeof openRaster>>, part: AssetPart, rect: PixelRect): Promise<Raster> {
   const nb = part.assetBands.length;
   if (emptyRect(rect)) return new Raster(new DTYPES[part.quantization ? 'float32' : file.dtype].ctor(0), [0, 0, nb]);
-  let r = await file.read({ window: rectWindow(rect) });
+  // neighbouring windows share tiles: decode each once while it stays in the tile cache
+  let r = await file.read({ window: rectWindow(rect), cacheTiles: true });
   const whole = r.bands === nb && part.assetBands.every((b, i) => b === i);
   if (!whole) r = r.selectBands(part.assetBands);
   return part.quantization ? dequantizeRaster(r, part.quantization) : r;

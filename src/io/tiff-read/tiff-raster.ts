@@ -18,6 +18,7 @@ import {
 import type { FileByteSource } from './file-source.ts';
 import { checkIfdExtents } from './check-extents.ts';
 import { epsgFromGeoKeys, transformMatrix, type GeoKeys } from './geo.ts';
+import { forgetTiles, sharedTileCache, type TileCache } from './tile-cache.ts';
 import { createTileDecoder, type TileDecode, type TileLayout } from './tile-decoder.ts';
 
 /** TIFF SampleFormat values (TIFF 6.0 section 19). */
@@ -35,8 +36,11 @@ const GROUP_BYTES = 4 << 20;
 /** Node's Buffer#copy: copies bytes between Uint8Arrays without allocating views. */
 const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
 
-/** One tile (or strip) a read needs: plane, grid position, index and file extent. */
-interface TileJob { p: number; ty: number; tx: number; index: number; offset: number; count: number }
+/** One tile (or strip) a read needs: plane, grid position, index, file extent and tile-cache key ('' = not cached). */
+interface TileJob { p: number; ty: number; tx: number; index: number; offset: number; count: number; key: string }
+
+/** Numbers each open file, so its cached tiles are never taken for another's (or for a later open of the same path). */
+let nextFileId = 0;
 
 /** The fields of a geotiff.js ImageFileDirectory this reader uses. */
 interface Ifd {
@@ -229,6 +233,8 @@ class TiffRasterFile implements RasterFile {
   #source: FileByteSource;
   #levels: Level[];
   #closed = false;
+  /** this open file's prefix of tile-cache keys */
+  readonly #cacheKey = `${nextFileId++}/`;
 
   constructor(source: FileByteSource, levels: Level[], readonly dtype: Dtype, readonly bands: number,
     readonly nodata: number | null, readonly metadata: Record<string, string>,
@@ -249,10 +255,11 @@ class TiffRasterFile implements RasterFile {
       path: this.path, level: ov === null ? 'full resolution' : `overview ${ov}`, boundless: options.boundless,
     });
     const fill = options.fill ?? this.nodata ?? 0;
-    return readWindowed(win, level.height, level.width, this.bands, this.dtype, fill, (w) => this.#readInside(level, w));
+    const cache = options.cacheTiles ? sharedTileCache() : null;
+    return readWindowed(win, level.height, level.width, this.bands, this.dtype, fill, (w) => this.#readInside(level, w, cache));
   }
 
-  async #readInside(level: Level, win: PixelWindow): Promise<Raster> {
+  async #readInside(level: Level, win: PixelWindow, cache: TileCache | null): Promise<Raster> {
     const { bands, dtype } = this;
     const out = allocate(dtype, win.h * win.w * bands);
     if (win.h === 0 || win.w === 0) return new Raster(out, [win.h, win.w, bands]);
@@ -263,14 +270,22 @@ class TiffRasterFile implements RasterFile {
     const planes = level.planar === 2 ? bands : 1;
     // Tiles stored back to back in the file are fetched with one read (COGs store each tile row in order).
     const groups: TileJob[][] = [];
+    const cached: [TileJob, Uint8Array][] = [];
     let group: TileJob[] = [];
     let groupEnd = -1, groupBytes = 0;
     for (let p = 0; p < planes; p++) {
       for (let ty = ty0; ty < ty1; ty++) {
         for (let tx = tx0; tx < tx1; tx++) {
           const index = p * level.tilesAcross * level.tilesDown + ty * level.tilesAcross + tx;
-          const job = { p, ty, tx, index, offset: Number(level.offsets![index]), count: Number(level.counts![index]) };
+          const key = cache ? `${this.#cacheKey}${level.index}/${index}` : '';
+          const job = { p, ty, tx, index, offset: Number(level.offsets![index]), count: Number(level.counts![index]), key };
           const sparse = job.offset === 0 || job.count === 0;
+          const hit = key && !sparse ? cache!.get(key) : undefined;
+          if (hit) {
+            cached.push([job, hit]);
+            groupEnd = -1;
+            continue;
+          }
           if (!sparse && job.offset === groupEnd && group.length < GROUP_TILES && groupBytes + job.count <= GROUP_BYTES) {
             group.push(job);
           } else {
@@ -284,13 +299,14 @@ class TiffRasterFile implements RasterFile {
       }
     }
     if (group.length) groups.push(group);
+    for (const [job, bytes] of cached) this.#placeDecoded(level, job, bytes, win, out);
     let next = 0;
     let failed = false;
     const worker = async () => {
       while (next < groups.length && !failed) {
         const g = groups[next++];
         try {
-          await this.#placeGroup(level, g, win, out);
+          await this.#placeGroup(level, g, win, out, cache);
         } catch (err) {
           failed = true; // the other workers stop at their next group
           throw err;
@@ -306,27 +322,22 @@ class TiffRasterFile implements RasterFile {
   }
 
   /** Fetches a run of contiguous tiles with one read (sparse ones need none), then decodes and places each. */
-  async #placeGroup(level: Level, group: TileJob[], win: PixelWindow, out: TypedArray): Promise<void> {
+  async #placeGroup(level: Level, group: TileJob[], win: PixelWindow, out: TypedArray, cache: TileCache | null): Promise<void> {
     const first = group[0];
-    if (first.offset === 0 || first.count === 0) return this.#placeTile(level, first, null, win, out);
+    if (first.offset === 0 || first.count === 0) return this.#placeTile(level, first, null, win, out, null);
     for (const job of group) this.#source.checkRange(job.offset, job.count, this.#describe(level, job));
     const last = group[group.length - 1];
     const bytes = await this.#source.readExact(first.offset, last.offset + last.count - first.offset, this.#describe(level, first));
     await Promise.all(group.map((job) =>
-      this.#placeTile(level, job, bytes.subarray(job.offset - first.offset, job.offset - first.offset + job.count), win, out)));
+      this.#placeTile(level, job, bytes.subarray(job.offset - first.offset, job.offset - first.offset + job.count), win, out, cache)));
   }
 
-  /** Decodes tile `job` (null data = sparse) and copies its part inside `win` into `out`. */
-  async #placeTile(level: Level, job: TileJob, compressed: Uint8Array | null, win: PixelWindow, out: TypedArray): Promise<void> {
-    const { bands, dtype } = this;
-    const { tileWidth: tw, tileHeight: th } = level;
-    const { p, ty, tx } = job;
-    // Rows of this block inside the image (strips: the last one is short) and inside the window.
-    const blockRows = level.tiled ? th : Math.min(th, level.height - ty * th);
-    const iy0 = Math.max(win.y0, ty * th), iy1 = Math.min(win.y0 + win.h, ty * th + blockRows);
-    const ix0 = Math.max(win.x0, tx * tw), ix1 = Math.min(win.x0 + win.w, tx * tw + tw, level.width);
-    const spp = level.planar === 2 ? 1 : bands;
+  /** Decodes tile `job` (null data = sparse) and copies its part inside `win` into `out`; keeps the decoded tile in `cache`. */
+  async #placeTile(level: Level, job: TileJob, compressed: Uint8Array | null, win: PixelWindow, out: TypedArray, cache: TileCache | null): Promise<void> {
     if (compressed === null) {
+      const { bands, dtype } = this;
+      const { iy0, iy1, ix0, ix1, spp } = this.#extent(level, job, win);
+      const p = job.p;
       const fill = fillValueFor(this.nodata ?? 0, dtype);
       for (let y = iy0; y < iy1; y++) {
         const row = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands;
@@ -342,6 +353,30 @@ class TiffRasterFile implements RasterFile {
       if (err instanceof CocoStitcherError) throw err;
       throw new FormatError(`${this.path}: ${this.#describe(level, job)} is corrupt: ${(err as Error)?.message ?? String(err)}`, this.path, { cause: err });
     }
+    this.#placeDecoded(level, job, bytes, win, out);
+    if (cache && job.key) cache.set(job.key, bytes); // after placing: it is checked there
+  }
+
+  /** Rows and columns of tile `job` inside the image and `win`, and its samples per pixel. */
+  #extent(level: Level, job: TileJob, win: PixelWindow) {
+    const { tileWidth: tw, tileHeight: th } = level;
+    const { ty, tx } = job;
+    // Rows of this block inside the image (strips: the last one is short) and inside the window.
+    const blockRows = level.tiled ? th : Math.min(th, level.height - ty * th);
+    return {
+      blockRows,
+      iy0: Math.max(win.y0, ty * th), iy1: Math.min(win.y0 + win.h, ty * th + blockRows),
+      ix0: Math.max(win.x0, tx * tw), ix1: Math.min(win.x0 + win.w, tx * tw + tw, level.width),
+      spp: level.planar === 2 ? 1 : this.bands,
+    };
+  }
+
+  /** Copies the part of decoded tile `job` inside `win` into `out`. */
+  #placeDecoded(level: Level, job: TileJob, bytes: Uint8Array, win: PixelWindow, out: TypedArray): void {
+    const { bands, dtype } = this;
+    const { tileWidth: tw, tileHeight: th } = level;
+    const { p, ty, tx } = job;
+    const { blockRows, iy0, iy1, ix0, ix1, spp } = this.#extent(level, job, win);
     const sampleBytes = DTYPES[dtype].bytes;
     const need = tw * blockRows * spp * sampleBytes;
     if (bytes.byteLength < need) {
@@ -375,6 +410,7 @@ class TiffRasterFile implements RasterFile {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    forgetTiles(this.#cacheKey);
     await this.#source.close();
   }
 }
