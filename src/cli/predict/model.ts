@@ -1,15 +1,29 @@
 /**
  * ONNX models through onnxruntime-node, an optional dependency: the library
- * works without it, and only `predict` / `demo` need it.
+ * works without it, and only `predict` / `demo` need it. A model runs on a
+ * worker thread of its own (./model-worker.ts) unless asked otherwise:
+ * onnxruntime-node computes on the thread that calls `run`, so on the main
+ * thread it would stop the window reads, resampling and stitching that can
+ * go on meanwhile.
  */
 import { access } from 'node:fs/promises';
+import { siblingModule, startModuleWorker } from '../../io/module-worker.ts';
 
 /** A loaded model that maps an NCHW float32 batch to an NCHW float32 output. */
 export interface Model {
   readonly inputName: string;
   readonly outputName: string;
-  run(batch: Float32Array, dims: readonly [number, number, number, number]): Promise<{ data: Float32Array; dims: number[] }>;
+  /** `transfer`: the batch's memory may move to the model's thread (the caller is done with it) instead of being copied */
+  run(batch: Float32Array, dims: readonly [number, number, number, number], transfer?: boolean): Promise<{ data: Float32Array; dims: number[] }>;
   close(): Promise<void>;
+}
+
+/** Options of {@link loadModel}. */
+export interface LoadModelOptions {
+  /** onnxruntime's intra-op threads (0 = its default, all cores) */
+  threads?: number;
+  /** where `run` computes: a worker thread of the model's own (default), or the calling thread */
+  thread?: 'worker' | 'caller';
 }
 
 type Ort = typeof import('onnxruntime-node');
@@ -28,17 +42,22 @@ async function loadOrt(): Promise<Ort> {
 }
 
 /** Loads an ONNX model from a file path or from its bytes. */
-export async function loadModel(source: string | Uint8Array, options: { threads?: number } = {}): Promise<Model> {
-  const where = typeof source === 'string' ? source : '<built-in model>';
+export async function loadModel(source: string | Uint8Array, options: LoadModelOptions = {}): Promise<Model> {
   if (typeof source === 'string') {
     await access(source).catch((err) => {
       throw new Error(`model file ${source} does not exist or is not readable`, { cause: err });
     });
   }
+  return options.thread === 'caller' ? openSession(source, options.threads) : workerModel(source, options.threads);
+}
+
+/** The model in this thread: `run` computes here. */
+export async function openSession(source: string | Uint8Array, threads?: number): Promise<Model> {
+  const where = typeof source === 'string' ? source : '<built-in model>';
   const ort = await loadOrt();
   let session: import('onnxruntime-node').InferenceSession;
   try {
-    const opts = { intraOpNumThreads: options.threads ?? 0, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
+    const opts = { intraOpNumThreads: threads ?? 0, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const, extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } };
     session = typeof source === 'string'
       ? await ort.InferenceSession.create(source, opts)
       : await ort.InferenceSession.create(source, opts);
@@ -67,5 +86,66 @@ export async function loadModel(source: string | Uint8Array, options: { threads?
       return { data: t.data as Float32Array, dims: [...t.dims] };
     },
     close: () => session.release(),
+  };
+}
+
+/** What the model's worker sends back for request `id` (0 = loading). */
+export type ModelReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
+
+/**
+ * The model on a worker thread: each `run` is a message there and back. The
+ * worker keeps the process alive only while a request is pending, and exits
+ * at close().
+ */
+async function workerModel(source: string | Uint8Array, threads?: number): Promise<Model> {
+  const worker = startModuleWorker(siblingModule('model-worker', import.meta.url), { source, threads });
+  const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  const hold = () => (pending.size > 0 ? worker.ref() : worker.unref());
+  let gone: Error | null = null;
+  let closed = false;
+  const request = <T>(id: number, send: () => void): Promise<T> => {
+    if (gone) return Promise.reject(gone);
+    const p = new Promise<T>((resolve, reject) => pending.set(id, { resolve, reject }));
+    hold();
+    send();
+    return p;
+  };
+  const failAll = (err: Error) => {
+    gone ??= err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+    hold();
+  };
+  worker.on('message', (m: ModelReply) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    hold();
+    if (m.ok) p.resolve(m.value);
+    else p.reject(new Error(m.message));
+  });
+  worker.on('error', (err) => failAll(new Error(`the model's worker thread failed: ${err.message}`, { cause: err })));
+  worker.on('exit', (code) => failAll(new Error(closed ? 'the model is closed' : `the model's worker thread exited (code ${code})`)));
+  const names = await request<{ inputName: string; outputName: string }>(0, () => {}).catch(async (err: Error) => {
+    await worker.terminate();
+    throw err;
+  });
+  let nextId = 1;
+  return {
+    ...names,
+    run(batch, dims, transfer = false) {
+      const id = nextId++;
+      const movable = transfer && batch.byteOffset === 0 && batch.byteLength === batch.buffer.byteLength;
+      return request(id, () => worker.postMessage({ type: 'run', id, batch, dims: [...dims] }, movable ? [batch.buffer as ArrayBuffer] : []));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (gone) return;
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.ref();
+      worker.postMessage({ type: 'close' });
+      await exited;
+    },
   };
 }

@@ -161,20 +161,18 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
     const [h, w] = [batch[0].rows[1] - batch[0].rows[0], batch[0].cols[1] - batch[0].cols[0]];
     const input = new Float32Array(batch.length * nIn * h * w);
     batch.forEach((b, i) => input.set(b.input, i * nIn * h * w));
-    let t = now();
-    const out = await model.run(input, [batch.length, nIn, h, w]);
-    seconds.model += now() - t;
+    const out = await model.run(input, [batch.length, nIn, h, w], true);
     const [, c, oh, ow] = out.dims;
     const eh = Math.round(h * outputScale);
     const ew = Math.round(w * outputScale);
     if (Math.abs(oh - eh) > 1 || Math.abs(ow - ew) > 1) {
       throw new Error(`model output ${out.dims.join('x')} does not fit window ${h}x${w} at output scale ${outputScale} (expected ${batch.length}x${c}x${eh}x${ew})`);
     }
-    t = now();
+    const t = now();
     const per = c * oh * ow;
     for (let i = 0; i < batch.length; i++) {
       const b = batch[i];
-      const data = Raster.fromCHW(out.data.subarray(i * per, (i + 1) * per).slice(), [c, oh, ow]);
+      const data = Raster.fromCHW(out.data.subarray(i * per, (i + 1) * per), [c, oh, ow]); // a new HWC copy
       const r0 = Math.round(b.rows[0] * outputScale);
       const c0 = Math.round(b.cols[0] * outputScale);
       manager.accumulateImage(b.gid, [slice(r0, r0 + eh), slice(c0, c0 + ew)], data, {
@@ -188,6 +186,17 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
     }
     seconds.stitch += now() - t;
     await finalizeReady();
+  };
+
+  // one batch is in the model (on its own thread) while the next is read and
+  // normalised here; results are stitched in order, one batch at a time
+  let inflight: Promise<void> = Promise.resolve();
+  const launch = async (batch: PendingWindow[]) => {
+    const t = now();
+    await inflight;
+    seconds.model += now() - t; // waiting for the model, not overlapped by reading
+    inflight = runBatch(batch);
+    inflight.catch(() => {}); // handled when awaited
   };
 
   const onAbort = () => { interrupted = true; };
@@ -229,16 +238,19 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
       const item: PendingWindow = { gid: plan.gid, rows, cols, input: normalise(raster, mean, std), assetDsize };
       const sameShape = batch.length === 0
         || (batch[0].rows[1] - batch[0].rows[0] === rows[1] - rows[0] && batch[0].cols[1] - batch[0].cols[0] === cols[1] - cols[0]);
-      if (!sameShape) { await runBatch(batch); batch = []; }
+      if (!sameShape) { await launch(batch); batch = []; }
       batch.push(item);
-      if (batch.length >= batchSize) { fill(); await runBatch(batch); batch = []; }
+      if (batch.length >= batchSize) { fill(); await launch(batch); batch = []; }
     }
-    if (!interrupted) await runBatch(batch);
+    if (!interrupted) await launch(batch);
+    await launch([]); // the last batch's results
   } catch (err) {
     failure = err;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
+  // a batch still in the model after a failure or an interrupt is stitched first
+  await inflight.catch((err: unknown) => { failure ??= err; });
   // finish what was handed to the writer, even after an error or an interrupt
   const t = now();
   const flush = await manager.flushImages().then(() => null, (err: unknown) => err);

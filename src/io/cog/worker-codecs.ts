@@ -10,7 +10,8 @@
  * result from there, so neither side makes garbage per tile.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingModule, startModuleWorker } from '../module-worker.ts';
 import type { HorizontalLayout, TileCompressor } from './compress.ts';
 
 /** A codec run on the workers. */
@@ -28,8 +29,7 @@ class CompressWorker {
   readonly worker: Worker;
 
   constructor(url: URL, onGone: (w: CompressWorker) => void) {
-    // no inherited node flags: some (--input-type, say) stop a worker from loading a file
-    this.worker = url.pathname.endsWith('.ts') ? tsxWorker(url) : new Worker(url, { execArgv: [] });
+    this.worker = startModuleWorker(url);
     this.worker.unref();
     this.worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id);
@@ -57,20 +57,9 @@ class CompressWorker {
   }
 }
 
-/**
- * Runs the worker's .ts module (under the tsx loader, as in tests and
- * benches, before a build): a worker thread has no loader of its own until
- * it registers one.
- */
-function tsxWorker(url: URL): Worker {
-  const api = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true, execArgv: [] });
-}
-
 const workers: CompressWorker[] = [];
 let nextId = 0;
-// the worker's module beside this one: .ts under the tsx loader, .js once built
-const workerUrl = new URL(`./compress-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const workerUrl = siblingModule('compress-worker', import.meta.url);
 
 /** Runs `job` (without its id) on the least busy worker; resolves with the output's length. */
 export function runOnWorker(job: Omit<WorkerJob, 'id'>): Promise<number> {
