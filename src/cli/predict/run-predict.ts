@@ -146,14 +146,20 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   let windowsDone = 0;
   let imagesDone = 0;
   let interrupted = false;
-  const submitted: Promise<unknown>[] = [];
 
+  // Finished images waiting for the writer queue (which runs 2 at once). Up to
+  // MAX_WAITING_IMAGES may wait without holding up the model, so a burst of
+  // finished images does not stall it; past that the loop waits, so finished
+  // canvases do not pile up in memory when the model outruns the writer
+  // (unbounded, 15 stitchers were alive at once on the predict bench).
+  const waiting: Promise<void>[] = [];
   const finalizeReady = async () => {
     for (const gid of manager.readyImageIds()) {
-      const t = now();
-      submitted.push(manager.submitFinalizeImage(gid).then(() => { imagesDone++; imagesBar.increment(); }));
-      seconds.write += now() - t;
+      waiting.push(manager.submitFinalizeImage(gid).then(() => { imagesDone++; imagesBar.increment(); }));
     }
+    const t = now();
+    while (waiting.length > MAX_WAITING_IMAGES) await waiting.shift();
+    seconds.write += now() - t;
   };
 
   const runBatch = async (batch: PendingWindow[]) => {
@@ -253,8 +259,8 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   await inflight.catch((err: unknown) => { failure ??= err; });
   // finish what was handed to the writer, even after an error or an interrupt
   const t = now();
+  for (const w of waiting) await w.catch((err: unknown) => { failure ??= err; });
   const flush = await manager.flushImages().then(() => null, (err: unknown) => err);
-  await Promise.allSettled(submitted);
   seconds.write += now() - t;
   progress.stop();
   await manager.dispose?.();
@@ -270,6 +276,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   seconds.total = now() - t0;
   return { dst: resolve(opts.dst), images: imagesDone, windows: windowsDone, interrupted, assets, seconds };
 }
+
+/** Finished images that may wait for the writer queue before the window loop waits too. */
+const MAX_WAITING_IMAGES = 2;
 
 /** CHW float32 for the model: (x - mean) / std per channel; NaN (nodata) becomes 0. */
 function normalise(r: Raster, mean: Float32Array, std: Float32Array): Float32Array {
