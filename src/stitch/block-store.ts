@@ -8,7 +8,7 @@
  * Scratch space for one operation sits at the start of every arena (below its slots), so the patch
  * copies of successive windows land in the same, cache-warm bytes.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nativeAddon } from '../io/native-addon.ts';
@@ -119,6 +119,43 @@ export class Arena {
   }
 }
 
+/** Prefix of memmap folders: `coco-stitcher-<pid>-<random>`, so a later process can tell whose they are. */
+const MEMMAP_PREFIX = 'coco-stitcher-';
+
+/**
+ * Removes memmap folders in `parent` left by processes that no longer run
+ * (killed before their exit handler could remove them: SIGKILL, the OOM
+ * killer, a signal nobody handled). A folder whose process still runs, or
+ * that is not named by our pattern, is left alone; failures are ignored (best
+ * effort: another process may be removing the same folder).
+ */
+export function removeStaleMemmaps(parent: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try { names = readdirSync(parent); } catch { return removed; }
+  for (const name of names) {
+    const m = /^coco-stitcher-(\d+)-[A-Za-z0-9]{6}$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || isRunning(pid)) continue;
+    try {
+      rmSync(join(parent, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch { /* best effort */ }
+  }
+  return removed;
+}
+
+/** Whether process `pid` exists (one owned by another user counts as running). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** memmap folders still to remove at process exit (one listener for all stores). */
 const liveDirs = new Set<string>();
 let exitHooked = false;
@@ -182,8 +219,9 @@ export class BlockStore {
       if (!(cache > 0)) throw new StitchError(`cacheBytes ${cache} must be a positive number`);
       this.#maxResident = Math.max(1, Math.floor(Math.min(cache, this.#arenaBytes - this.#reserve) / this.slotBytes));
       const parent = typeof opts.memmap === 'string' ? opts.memmap : tmpdir();
+      removeStaleMemmaps(parent);
       let dir: string;
-      try { dir = mkdtempSync(join(parent, 'coco-stitcher-')); }
+      try { dir = mkdtempSync(join(parent, `${MEMMAP_PREFIX}${process.pid}-`)); }
       catch (e) { throw new StitchError(`cannot create the memmap folder in ${parent}: ${(e as Error).message}`); }
       this.#dir = dir;
       removeAtExit(dir);

@@ -19,7 +19,11 @@ import { type Arena, BlockStore, releasePooledMemory, type Slot } from './block-
 export interface StitcherOptions {
   dtype?: 'float32' | 'float64';
   nanPolicy?: 'propagate' | 'omit' | 'raise';
-  /** true: blocks in a file in the OS temp folder; a string: in a new folder inside that folder. */
+  /**
+   * true: blocks in a file in the OS temp folder; a string: in a new folder inside that folder
+   * (`coco-stitcher-<pid>-<random>`, removed at dispose and at exit; folders there of processes
+   * that were killed before they could remove theirs are removed when the next one is made).
+   */
   memmap?: boolean | string;
   blocksize?: number;
   /** Byte budget of resident blocks in memmap mode (default 256 MiB). */

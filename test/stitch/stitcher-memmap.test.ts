@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +105,33 @@ ${ending}
       assert.equal(existsSync(o.path), false);
       assert.deepEqual(readdirSync(work), [], `memmap folders left after "${ending}"`);
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('memmap: a process killed with SIGKILL leaves its folder, and the next memmap stitcher there removes it (not those of running processes)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stitch-mm-'));
+  try {
+    const work = mkdtempSync(join(dir, 'w-'));
+    // a process that makes a memmap stitcher, then is killed before any exit handler can run
+    const r = child(dir, `
+const s = new Stitcher([300, 300, 2], { memmap: ${JSON.stringify(work)}, blocksize: 64 });
+s.add([slice(0, 60), slice(0, 60)], Raster.full([60, 60, 2], 1));
+console.log(s.memmapPath);
+process.kill(process.pid, 'SIGKILL');
+`);
+    assert.equal(r.status, null, 'killed');
+    const left = readdirSync(work);
+    assert.equal(left.length, 1, 'the killed process left its folder');
+    assert.match(left[0], /^coco-stitcher-\d+-[A-Za-z0-9]{6}$/);
+    // folders of running processes (this one, and init) and ones not ours by name must stay
+    const keep = [`coco-stitcher-${process.pid}-abcdef`, 'coco-stitcher-1-abcdef', 'coco-stitcher-notapid-abcdef', 'keep-me'];
+    for (const name of keep) mkdirSync(join(work, name));
+    const s = new Stitcher([10, 10, 1], { memmap: work });
+    const created = s.memmapPath!.split('/').at(-2)!;
+    assert.deepEqual(readdirSync(work).sort(), [...keep, created].sort(), 'only the dead process\'s folder is gone');
+    s.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
