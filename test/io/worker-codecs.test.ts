@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCompressor } from '../../src/io/cog/compress.ts';
 import { applyHorizontal } from '../../src/io/cog/predictor-encode.ts';
+import { lzwBound } from '../../src/io/cog/lzw-encode.ts';
+import { lzwDecode } from '../../src/io/tiff-read/lzw-decode.ts';
 import { runOnWorker } from '../../src/io/cog/worker-codecs.ts';
 import { writeCog } from '../../src/io/cog/write-cog.ts';
 import { readRaster } from '../../src/io/read-raster.ts';
@@ -68,6 +70,18 @@ describe('worker-thread LZW and ZSTD', () => {
       assert.equal(got.length, want.length);
       for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) assert.fail(`${paths[k]}: sample ${i} is ${got[i]}, expected ${want[i]}`);
     }
+  });
+
+  it('a tile of several MB of random bytes (near LZW\'s worst case) fits its slot and decodes back', async () => {
+    const tileBytes = 512 * 512 * 16; // 4 MiB: blocksize 512, 16 uint8 bands
+    let s = 7;
+    const raw = new Uint8Array(tileBytes).map(() => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24);
+    const lzw = await createCompressor('LZW', undefined, 'auto', tileBytes, null, true);
+    const out = await lzw.compress(raw);
+    assert.ok(out.length > tileBytes, `random bytes expand (${out.length} bytes)`);
+    assert.ok(out.length <= lzwBound(tileBytes));
+    assert.deepEqual(lzwDecode(out, tileBytes), raw);
+    lzw.release(out);
   });
 
   it('a job that fails in the worker rejects with an error saying so', async () => {

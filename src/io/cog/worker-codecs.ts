@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { siblingModule, startModuleWorker } from '../module-worker.ts';
 import type { HorizontalLayout, TileCompressor } from './compress.ts';
+import { lzwBound } from './lzw-encode.ts';
 
 /** A codec run on the workers. */
 export type WorkerCodecName = 'LZW' | 'ZSTD';
@@ -75,8 +76,8 @@ export function runOnWorker(job: Omit<WorkerJob, 'id'>): Promise<number> {
   return best.run({ ...job, id: nextId++ });
 }
 
-/** Room for the output of `n` raw bytes: LZW's worst case (12-bit codes for 8-bit input), past ZSTD's bound. */
-const outputRoom = (n: number) => Math.ceil(n * 1.5) + 1024;
+/** Room for the output of `n` raw bytes: LZW's worst case, which is past ZSTD's bound (n + n / 256 + 64 at most). */
+const outputRoom = (n: number) => lzwBound(n) + 1024;
 
 /**
  * A TileCompressor running `codec` on the workers for tiles of up to
