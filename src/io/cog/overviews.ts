@@ -65,8 +65,15 @@ export class RowReducer {
         const n = pixelBytes >> 2;
         const src = new Uint32Array(data.buffer, start, Math.ceil((width * pixelBytes) / 4));
         const dst = new Uint32Array(out.buffer, out.byteOffset, outWidth * n);
-        for (let ox = 0, step = k * n; ox < outWidth; ox++) {
-          for (let j = 0, s = ox * step, o = ox * n; j < n; j++) dst[o + j] = src[s + j];
+        const step = k * n;
+        if (n === 1) {
+          for (let ox = 0, s = 0; ox < outWidth; ox++, s += step) dst[ox] = src[s];
+        } else if (n === 2) {
+          for (let o = 0, s = 0, end = outWidth * 2; o < end; o += 2, s += step) { dst[o] = src[s]; dst[o + 1] = src[s + 1]; }
+        } else {
+          for (let ox = 0; ox < outWidth; ox++) {
+            for (let j = 0, s = ox * step, o = ox * n; j < n; j++) dst[o + j] = src[s + j];
+          }
         }
       } else {
         for (let ox = 0; ox < outWidth; ox++) {
