@@ -11,6 +11,12 @@ export function zlibCompressInto(input: Uint8Array, level: number, output: Uint8
 export function zlibCompressBound(n: number): number;
 /** Decompresses a zlib stream whose decompressed size is at most `size` bytes, on libuv's thread pool. */
 export function zlibDecompress(data: Uint8Array, size: number): Promise<Buffer>;
+/**
+ * Decodes a TIFF LZW strip or tile (as coco-stitcher's JavaScript decoder
+ * does, errors included) whose size is about `size` bytes (the output grows
+ * if the stream holds more), on libuv's thread pool.
+ */
+export function lzwDecode(data: Uint8Array, size: number): Promise<Buffer>;
 /** libdeflate's version string, e.g. "1.14". */
 export const libdeflateVersion: string;
 /**

@@ -107,6 +107,99 @@ static void decompress_execute(napi_env env, void *data) {
   }
 }
 
+/*
+ * TIFF LZW decoding, the same as src/io/tiff-read/lzw-decode.ts (which stays
+ * the fallback and the reference the tests compare with): MSB-first codes of
+ * 9 to 12 bits, Clear = 256, EndOfInformation = 257, the code width grown one
+ * code early as libtiff does; a stream that ends without EndOfInformation
+ * keeps what it decoded; the output grows past `out_cap` if the stream holds
+ * more. On the pool, so the tiles of a read decode in parallel.
+ */
+#define LZW_CLEAR 256
+#define LZW_EOI 257
+#define LZW_FIRST_FREE 258
+#define LZW_MAX_CODES 4096
+
+static void lzw_execute(napi_env env, void *data) {
+  (void)env;
+  Job *job = data;
+  uint16_t prefix[LZW_MAX_CODES], length[LZW_MAX_CODES];
+  uint8_t suffix[LZW_MAX_CODES], first[LZW_MAX_CODES];
+  for (int i = 0; i < 256; i++) { suffix[i] = (uint8_t)i; first[i] = (uint8_t)i; length[i] = 1; }
+  size_t cap = job->out_cap > 16 ? job->out_cap : 16;
+  uint8_t *out = malloc(cap);
+  if (out == NULL) {
+    snprintf(job->error, sizeof job->error, "out of memory for a %zu-byte tile", cap);
+    return;
+  }
+  const uint8_t *in = job->in;
+  size_t in_len = job->in_len, in_pos = 0, pos = 0;
+  int nbits = 9, next = LZW_FIRST_FREE, old = -1, bit_count = 0;
+  uint32_t bit_buf = 0;
+  for (;;) {
+    while (bit_count < nbits) {
+      if (in_pos >= in_len) goto done; /* no EndOfInformation: keep what was decoded, as libtiff */
+      bit_buf = ((bit_buf << 8) | in[in_pos++]) & 0xffffff;
+      bit_count += 8;
+    }
+    int code = (int)((bit_buf >> (bit_count - nbits)) & ((1u << nbits) - 1));
+    bit_count -= nbits;
+    if (code == LZW_EOI) break;
+    if (code == LZW_CLEAR) {
+      nbits = 9;
+      next = LZW_FIRST_FREE;
+      old = -1;
+      continue;
+    }
+    int emit;
+    if (old == -1) {
+      if (code > 255) {
+        snprintf(job->error, sizeof job->error, "LZW code %d right after a clear code (expected a literal < 256)", code);
+        free(out);
+        return;
+      }
+      emit = code;
+    } else if (code < next) {
+      emit = code;
+      if (next < LZW_MAX_CODES) {
+        prefix[next] = (uint16_t)old; suffix[next] = first[code]; first[next] = first[old]; length[next] = (uint16_t)(length[old] + 1);
+        next++;
+      }
+    } else if (code == next && next < LZW_MAX_CODES) {
+      prefix[next] = (uint16_t)old; suffix[next] = first[old]; first[next] = first[old]; length[next] = (uint16_t)(length[old] + 1);
+      next++;
+      emit = code;
+    } else {
+      snprintf(job->error, sizeof job->error, "LZW code %d is not yet defined (next free code %d) at input byte %zu", code, next, in_pos);
+      free(out);
+      return;
+    }
+    size_t n = length[emit];
+    if (pos + n > cap) {
+      size_t bigger = cap * 2 > pos + n ? cap * 2 : pos + n;
+      uint8_t *grown = realloc(out, bigger);
+      if (grown == NULL) {
+        snprintf(job->error, sizeof job->error, "out of memory for a %zu-byte tile", bigger);
+        free(out);
+        return;
+      }
+      out = grown;
+      cap = bigger;
+    }
+    int c = emit;
+    for (size_t i = pos + n; i > pos; i--) {
+      out[i - 1] = suffix[c];
+      c = prefix[c];
+    }
+    pos += n;
+    old = emit;
+    if (next >= (1 << nbits) - 1 && nbits < 12) nbits++;
+  }
+done:
+  job->out = out;
+  job->out_len = pos;
+}
+
 static void free_out(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -159,7 +252,7 @@ static bool get_bytes(napi_env env, napi_value value, const char *what, uint8_t 
 }
 
 /* Reads (input, number[, output]) arguments into a new Job and queues it. */
-static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_execute_callback execute, int is_compress) {
+static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_execute_callback execute, int is_compress, const char *fn_name) {
   size_t argc = 6;
   napi_value argv[6];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -220,14 +313,14 @@ static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_ex
   napi_value promise, name;
   CHECK(env, napi_create_reference(env, argv[0], 1, &job->input_ref));
   CHECK(env, napi_create_promise(env, &job->deferred, &promise));
-  CHECK(env, napi_create_string_utf8(env, is_compress ? "zlibCompressInto" : "zlibDecompress", NAPI_AUTO_LENGTH, &name));
+  CHECK(env, napi_create_string_utf8(env, fn_name, NAPI_AUTO_LENGTH, &name));
   CHECK(env, napi_create_async_work(env, NULL, name, execute, complete, job, &job->work));
   CHECK(env, napi_queue_async_work(env, job->work));
   return promise;
 }
 
 static napi_value zlib_compress_into(napi_env env, napi_callback_info info) {
-  return queue_job(env, info, compress_execute, 1);
+  return queue_job(env, info, compress_execute, 1, "zlibCompressInto");
 }
 
 /* libdeflate's worst-case zlib size of n input bytes (the same at every level >= 1 in libdeflate 1.14). */
@@ -252,7 +345,11 @@ static napi_value zlib_compress_bound(napi_env env, napi_callback_info info) {
 }
 
 static napi_value zlib_decompress(napi_env env, napi_callback_info info) {
-  return queue_job(env, info, decompress_execute, 0);
+  return queue_job(env, info, decompress_execute, 0, "zlibDecompress");
+}
+
+static napi_value lzw_decode(napi_env env, napi_callback_info info) {
+  return queue_job(env, info, lzw_execute, 0, "lzwDecode");
 }
 
 #ifndef MADV_POPULATE_WRITE
@@ -299,6 +396,8 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, napi_set_named_property(env, exports, "zlibCompressBound", fn));
   CHECK(env, napi_create_function(env, "zlibDecompress", NAPI_AUTO_LENGTH, zlib_decompress, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "zlibDecompress", fn));
+  CHECK(env, napi_create_function(env, "lzwDecode", NAPI_AUTO_LENGTH, lzw_decode, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "lzwDecode", fn));
   CHECK(env, napi_create_function(env, "prefault", NAPI_AUTO_LENGTH, prefault, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "prefault", fn));
   CHECK(env, napi_create_string_utf8(env, LIBDEFLATE_VERSION_STRING, NAPI_AUTO_LENGTH, &version));

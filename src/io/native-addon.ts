@@ -13,6 +13,8 @@ export interface NativeAddon {
   zlibCompressInto(input: Uint8Array, level: number, output: Uint8Array, sampleBytes?: number, width?: number, spp?: number): Promise<number>;
   zlibCompressBound(n: number): number;
   zlibDecompress(data: Uint8Array, size: number): Promise<Uint8Array>;
+  /** TIFF LZW decoding on the pool (absent from an addon built before it was added) */
+  lzwDecode?(data: Uint8Array, size: number): Promise<Uint8Array>;
   prefault(buffer: ArrayBuffer, offset: number, length: number): boolean;
   readonly libdeflateVersion: string;
 }

@@ -16,6 +16,9 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { nativeAddon, nativeAddonLoadError } from '../../src/io/native-addon.ts';
 import { applyHorizontal } from '../../src/io/cog/predictor-encode.ts';
+import { lzwEncode } from '../../src/io/cog/lzw-encode.ts';
+import { lzwDecode } from '../../src/io/tiff-read/lzw-decode.ts';
+import { gdalPython } from '../helpers/gdal.ts';
 import { Wasm } from '../../src/stitch/wasm-kernels.ts';
 import { writeCog } from '../../src/io/write-cog.ts';
 import { readRaster } from '../../src/io/read-raster.ts';
@@ -100,6 +103,55 @@ describe('libdeflate addon', { skip }, () => {
     }
     // both engines give the same overviews
     for (let k = 0; k < res.length; k += 2) assert.deepEqual(res[k].levels[1].data, res[k + 1].levels[1].data);
+  });
+});
+
+describe('LZW decoding in the addon', { skip }, () => {
+  /** The result of a decoder: the bytes, or the error message. */
+  const outcome = async (f: () => Promise<Uint8Array> | Uint8Array) => {
+    try { return [...(await f())]; } catch (err) { return (err as Error).message; }
+  };
+
+  it('decodes what the encoder wrote, and equals the JavaScript decoder on cut and damaged streams (bytes or error message)', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.integer({ min: 1, max: 256 }), fc.integer({ min: 0, max: 20000 }), fc.integer({ min: 0, max: 2 ** 31 }),
+      fc.constantFrom('whole', 'cut', 'damaged', 'smaller'),
+      async (alphabet, n, seed, how) => {
+        let s = seed >>> 0;
+        const data = new Uint8Array(n).map(() => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 16) % alphabet);
+        let stream = lzwEncode(data).slice();
+        let size = data.length;
+        if (how === 'cut') stream = stream.subarray(0, stream.length >> 1);
+        if (how === 'damaged') stream = stream.map((v, i) => (i % 53 === 7 ? v ^ 0xa5 : v));
+        if (how === 'smaller') size = data.length >> 2; // the output grows past the expected size
+        const native = await outcome(() => lib!.lzwDecode!(stream, size));
+        assert.deepEqual(native, await outcome(() => lzwDecode(stream, size)));
+        if (how === 'whole' || how === 'smaller') assert.deepEqual(native, [...data]);
+      }), { numRuns: 200 });
+  });
+
+  it('reads GDAL\'s LZW COGs exactly (uint8, int16 with predictor 2)', async () => {
+    const dir = scratchDir('native-lzw-');
+    const script = `
+import sys
+import numpy as np
+from osgeo import gdal
+gdal.UseExceptions()
+y, x = np.mgrid[0:300, 0:260]
+for name, dt, pred, a in [('u8', gdal.GDT_Byte, '1', (x * 7 + y * 3) % 251), ('i16', gdal.GDT_Int16, '2', (x * 37 - y * 91) % 30000)]:
+    ds = gdal.GetDriverByName('MEM').Create('', 260, 300, 2, dt)
+    for b in range(2): ds.GetRasterBand(b + 1).WriteArray(a + b)
+    gdal.GetDriverByName('COG').CreateCopy(sys.argv[1] + '/' + name + '.tif', ds, options=['COMPRESS=LZW', 'PREDICTOR=' + pred, 'BLOCKSIZE=64'])
+`;
+    gdalPython(script, [dir]);
+    for (const [name, mul, sub] of [['u8', 7, 3], ['i16', 37, -91]] as const) {
+      const { raster } = await readRaster(join(dir, `${name}.tif`));
+      for (let yy = 0; yy < 300; yy += 13) for (let xx = 0; xx < 260; xx += 11) for (let b = 0; b < 2; b++) {
+        const m = name === 'u8' ? 251 : 30000;
+        const v = (((xx * mul + yy * sub) % m) + m) % m; // Python's modulo
+        assert.equal(raster.get(yy, xx, b), v + b, `${name} (${yy}, ${xx}, ${b})`);
+      }
+    }
   });
 });
 

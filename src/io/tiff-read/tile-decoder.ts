@@ -5,8 +5,8 @@
  * node:zlib's asynchronous inflate (both run on libuv's thread pool, so the
  * tiles of one read inflate in parallel without worker threads, and it is
  * faster than the pure-JS inflate geotiff.js ships), and LZW, which goes
- * through our own decoder (./lzw-decode.ts, about ten times faster than
- * geotiff.js's), and ZSTD, which uses the optional native zstd-napi when it
+ * through the addon's C decoder on the pool, or else our own JavaScript one
+ * (./lzw-decode.ts, about ten times faster than geotiff.js's), and ZSTD, which uses the optional native zstd-napi when it
  * is installed (geotiff.js's WASM decoder otherwise). Predictors are undone by ./predictor.ts (allocation-free,
  * byte-order aware). The output is the tile's samples in host
  * (little-endian) byte order.
@@ -133,7 +133,9 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     // zlib, whose error messages the reader already reports.
     decode = lib ? (view) => lib.zlibDecompress(view, expected).catch(() => inflateAsync(view)) : (view) => inflateAsync(view);
   } else if (compression === Compression.LZW) {
-    decode = async (view) => lzwDecode(view, expected);
+    // the addon's decoder runs on the pool, so a read's tiles decode in parallel
+    const native = nativeAddon()?.lzwDecode;
+    decode = native ? (view) => native(view, expected) : async (view) => lzwDecode(view, expected);
   } else if (compression === Compression.ZSTD && await loadNativeZstd()) {
     const decompress = (await loadNativeZstd())!;
     decode = async (view) => decompress(view);
