@@ -1,8 +1,8 @@
 /**
  * The optional native addon `coco-stitcher-native` (./native): zlib-format
  * DEFLATE through the system's libdeflate on libuv's thread pool, several
- * times faster than node:zlib at the same level, and prefaulting of new
- * Stitcher blocks in one madvise call. It builds at `npm ci` when
+ * times faster than node:zlib at the same level, TIFF LZW decoding on the
+ * same pool, and prefaulting of new Stitcher blocks in one madvise call. It builds at `npm ci` when
  * libdeflate's headers are installed (Debian: libdeflate-dev); without it
  * the writer and reader use node:zlib, with the same file format.
  */
