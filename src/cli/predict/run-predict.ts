@@ -65,7 +65,6 @@ interface PendingWindow {
   /** window in the (input-scaled) stitching space */
   rows: [number, number];
   cols: [number, number];
-  input: Float32Array; // CHW, normalised
   assetDsize: [number, number];
 }
 
@@ -162,12 +161,12 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
     seconds.write += now() - t;
   };
 
-  const runBatch = async (batch: PendingWindow[]) => {
+  /** `input`: the batch's windows, normalised CHW one after the other (its memory moves to the model's thread). */
+  const runBatch = async (batch: PendingWindow[], input: Float32Array) => {
     if (batch.length === 0) return;
     const [h, w] = [batch[0].rows[1] - batch[0].rows[0], batch[0].cols[1] - batch[0].cols[0]];
-    const input = new Float32Array(batch.length * nIn * h * w);
-    batch.forEach((b, i) => input.set(b.input, i * nIn * h * w));
-    const out = await model.run(input, [batch.length, nIn, h, w], true);
+    const used = batch.length * nIn * h * w;
+    const out = await model.run(input.length === used ? input : input.subarray(0, used), [batch.length, nIn, h, w], true);
     const [, c, oh, ow] = out.dims;
     const eh = Math.round(h * outputScale);
     const ew = Math.round(w * outputScale);
@@ -197,11 +196,11 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   // one batch is in the model (on its own thread) while the next is read and
   // normalised here; results are stitched in order, one batch at a time
   let inflight: Promise<void> = Promise.resolve();
-  const launch = async (batch: PendingWindow[]) => {
+  const launch = async (batch: PendingWindow[], input: Float32Array | null) => {
     const t = now();
     await inflight;
     seconds.model += now() - t; // waiting for the model, not overlapped by reading
-    inflight = runBatch(batch);
+    inflight = input ? runBatch(batch, input) : Promise.resolve();
     inflight.catch(() => {}); // handled when awaited
   };
 
@@ -209,8 +208,10 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   let failure: unknown;
   try {
-    // windows of one shape batch together; a smaller edge window flushes the batch
+    // windows of one shape batch together; a smaller edge window flushes the batch.
+    // Each window is normalised straight into the batch's input as it arrives.
     let batch: PendingWindow[] = [];
+    let input: Float32Array | null = null;
     // reads run ahead of the model: while onnxruntime computes on its own
     // threads, the event loop decodes and resamples the next windows
     const jobs = plans.flatMap((plan) => {
@@ -241,15 +242,21 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
       const t = now();
       const raster = await ahead.shift()!;
       seconds.read += now() - t;
-      const item: PendingWindow = { gid: plan.gid, rows, cols, input: normalise(raster, mean, std), assetDsize };
+      const [h, w] = [rows[1] - rows[0], cols[1] - cols[0]];
       const sameShape = batch.length === 0
-        || (batch[0].rows[1] - batch[0].rows[0] === rows[1] - rows[0] && batch[0].cols[1] - batch[0].cols[0] === cols[1] - cols[0]);
-      if (!sameShape) { await launch(batch); batch = []; }
-      batch.push(item);
-      if (batch.length >= batchSize) { fill(); await launch(batch); batch = []; }
+        || (batch[0].rows[1] - batch[0].rows[0] === h && batch[0].cols[1] - batch[0].cols[0] === w);
+      if (!sameShape) { await launch(batch, input); batch = []; input = null; }
+      const [rh, rw, rc] = raster.shape;
+      if (rh !== h || rw !== w || rc !== nIn) {
+        throw new Error(`internal: the window at rows ${rows.join(':')}, cols ${cols.join(':')} of image ${plan.gid} was read as ${rh}x${rw}x${rc}, expected ${h}x${w}x${nIn}`);
+      }
+      input ??= new Float32Array(batchSize * nIn * h * w);
+      normaliseInto(raster, mean, std, input, batch.length * nIn * h * w);
+      batch.push({ gid: plan.gid, rows, cols, assetDsize });
+      if (batch.length >= batchSize) { fill(); await launch(batch, input); batch = []; input = null; }
     }
-    if (!interrupted) await launch(batch);
-    await launch([]); // the last batch's results
+    if (!interrupted) await launch(batch, input);
+    await launch([], null); // the last batch's results
   } catch (err) {
     failure = err;
   } finally {
@@ -280,22 +287,20 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
 /** Finished images that may wait for the writer queue before the window loop waits too. */
 const MAX_WAITING_IMAGES = 2;
 
-/** CHW float32 for the model: (x - mean) / std per channel; NaN (nodata) becomes 0. */
-function normalise(r: Raster, mean: Float32Array, std: Float32Array): Float32Array {
+/** Writes `r` into `out` from `offset` as CHW float32 for the model: (x - mean) / std per channel; NaN (nodata) becomes 0. */
+function normaliseInto(r: Raster, mean: Float32Array, std: Float32Array, out: Float32Array, offset: number): void {
   const [h, w, c] = r.shape;
   const plane = h * w;
-  const out = new Float32Array(c * plane);
   const src = r.data;
   for (let b = 0; b < c; b++) {
     const m = mean[b];
     const s = std[b];
-    const dst = b * plane;
+    const dst = offset + b * plane;
     for (let p = 0, i = b; p < plane; p++, i += c) {
       const v = (src[i] - m) / s;
       out[dst + p] = v === v ? v : 0;
     }
   }
-  return out;
 }
 
 /** Which images to predict, in stitching order (videos by frame), and their windows. */
