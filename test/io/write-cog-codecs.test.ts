@@ -88,6 +88,14 @@ describe('LZW encoder', () => {
     ), { numRuns: 150 });
   });
 
+  it('round trips over 2,100 calls in a row, so its string table\'s 2,047 generation tags wrap (each call and each Clear takes one)', () => {
+    for (let k = 0; k < 2100; k++) {
+      const input = noise(200 + ((k * 7919) % 9000), k, 1 + (k % 200));
+      const out = lzwDecode(lzwEncode(input), input.length);
+      if (out.length !== input.length || out.some((v, i) => v !== input[i])) assert.fail(`call ${k}: ${input.length} bytes do not round trip`);
+    }
+  });
+
   it('GDAL decodes our LZW tiles, 256 KiB of noise in one tile (table resets inside the tile)', () => {
     const p = join(dir, 'lzw-big-tile.tif');
     const r = new Raster(noise(512 * 512, 9), [512, 512, 1]);
