@@ -96,6 +96,16 @@ describe('LZW encoder', () => {
     }
   });
 
+  it('a call 2,047 table generations after another (the tags cycle) does not see its strings', () => {
+    // "ab" leaves the string (a, b) in the table; the empty calls between only move the
+    // generation on (nothing overwrites that entry), so "cab" runs under the same tag and
+    // would take (a, b) for a string it has, unless the table was wiped when the tags wrapped
+    lzwEncode(Uint8Array.of(97, 98));
+    for (let k = 0; k < 2046; k++) lzwEncode(new Uint8Array(0));
+    const cab = Uint8Array.of(99, 97, 98);
+    assert.deepEqual(lzwDecode(lzwEncode(cab), 3), cab);
+  });
+
   it('GDAL decodes our LZW tiles, 256 KiB of noise in one tile (table resets inside the tile)', () => {
     const p = join(dir, 'lzw-big-tile.tif');
     const r = new Raster(noise(512 * 512, 9), [512, 512, 1]);
