@@ -24,6 +24,8 @@ const CASES: { name: string; dtype: string; bands: number; opts: string[] }[] = 
   { name: 'int16 x3 DEFLATE pred2', dtype: 'int16', bands: 3, opts: ['COMPRESS=DEFLATE', 'PREDICTOR=2'] },
   { name: 'uint8 x3 LZW', dtype: 'uint8', bands: 3, opts: ['COMPRESS=LZW'] },
   { name: 'float32 x1 ZSTD', dtype: 'float32', bands: 1, opts: ['COMPRESS=ZSTD'] },
+  // aerial RGB imagery often comes as JPEG COGs (GDAL writes them YCbCr); geotiff.js decodes those
+  { name: 'uint8 x3 JPEG (YCbCr)', dtype: 'uint8', bands: 3, opts: ['COMPRESS=JPEG'] },
 ];
 
 function makeFiles(): string[] {

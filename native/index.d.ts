@@ -17,6 +17,14 @@ export function zlibDecompress(data: Uint8Array, size: number): Promise<Buffer>;
  * if the stream holds more), on libuv's thread pool.
  */
 export function lzwDecode(data: Uint8Array, size: number): Promise<Buffer>;
+/**
+ * Decodes one JPEG-in-TIFF tile (an abbreviated stream whose tables are
+ * `tables`, the JPEGTables tag, or null) through the system's libjpeg, on
+ * libuv's thread pool: `width` x `height` pixels of 1 (gray) or 3 components;
+ * 3 components are YCbCr when `ycbcr` (Photometric 6) or RGB, and come out RGB.
+ * Present only when the addon was built with libjpeg's headers (libjpeg-dev).
+ */
+export function jpegDecode(tile: Uint8Array, tables: Uint8Array | null, ycbcr: boolean, width: number, height: number, components: number): Promise<Buffer>;
 /** libdeflate's version string, e.g. "1.14". */
 export const libdeflateVersion: string;
 /**

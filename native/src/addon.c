@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 
 #define MAX_LEVEL 12
+#define JOB_ERROR_BYTES 240
 
 static _Thread_local struct libdeflate_compressor *tl_compressors[MAX_LEVEL + 1];
 static _Thread_local struct libdeflate_decompressor *tl_decompressor;
@@ -38,7 +39,12 @@ typedef struct {
   size_t pred_row;     /* samples per row */
   size_t pred_spp;     /* samples per pixel */
   size_t out_len;
-  char error[160];
+  /* jpegDecode: the JPEGTables (abbreviated tables, or none) and the tile's layout */
+  napi_ref aux_ref;
+  const uint8_t *aux;
+  size_t aux_len;
+  int jpeg_width, jpeg_height, jpeg_components, jpeg_ycbcr;
+  char error[JOB_ERROR_BYTES];
 } Job;
 
 #define CHECK(env, call)                                              \
@@ -200,6 +206,145 @@ done:
   job->out_len = pos;
 }
 
+#ifdef HAVE_LIBJPEG
+/*
+ * JPEG-in-TIFF tiles (Compression 7) through the system's libjpeg (Debian:
+ * libjpeg-turbo, which GDAL also reads them with), on the pool: the tile is an
+ * abbreviated stream whose tables come from the JPEGTables tag. Three
+ * components are YCbCr (Photometric 6) or RGB, and come out RGB; one is gray.
+ * A strip may hold fewer rows than the tile height: the rest stays zero.
+ */
+#include <jpeglib.h>
+#include <setjmp.h>
+
+static void complete(napi_env env, napi_status status, void *data);
+static bool get_bytes(napi_env env, napi_value value, const char *what, uint8_t **ptr, size_t *length);
+
+struct jpeg_failure {
+  struct jpeg_error_mgr pub;
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+static void jpeg_fail(j_common_ptr cinfo) {
+  struct jpeg_failure *f = (struct jpeg_failure *)cinfo->err;
+  (*cinfo->err->format_message)(cinfo, f->message);
+  longjmp(f->jump, 1);
+}
+
+/* libjpeg's warnings (say, a premature end of data) are not errors here, as in GDAL */
+static void jpeg_quiet(j_common_ptr cinfo, int level) {
+  (void)cinfo;
+  (void)level;
+}
+
+static void jpeg_execute(napi_env env, void *data) {
+  (void)env;
+  Job *job = data;
+  struct jpeg_decompress_struct cinfo;
+  struct jpeg_failure failure;
+  const size_t w = (size_t)job->jpeg_width, h = (size_t)job->jpeg_height, c = (size_t)job->jpeg_components;
+  uint8_t *volatile out = NULL;
+  cinfo.err = jpeg_std_error(&failure.pub);
+  failure.pub.error_exit = jpeg_fail;
+  failure.pub.emit_message = jpeg_quiet;
+  if (setjmp(failure.jump)) {
+    snprintf(job->error, sizeof job->error, "JPEG: %s", failure.message);
+    jpeg_destroy_decompress(&cinfo);
+    free(out);
+    return;
+  }
+  jpeg_create_decompress(&cinfo);
+  if (job->aux_len > 0) {
+    jpeg_mem_src(&cinfo, (unsigned char *)job->aux, (unsigned long)job->aux_len);
+    jpeg_read_header(&cinfo, FALSE); /* tables only */
+  }
+  jpeg_mem_src(&cinfo, (unsigned char *)job->in, (unsigned long)job->in_len);
+  if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
+    snprintf(job->error, sizeof job->error, "JPEG: the tile holds no image");
+  } else if ((size_t)cinfo.num_components != c) {
+    snprintf(job->error, sizeof job->error, "JPEG: the tile has %d components, the TIFF says %zu", cinfo.num_components, c);
+  } else {
+    if (c == 3) {
+      cinfo.jpeg_color_space = job->jpeg_ycbcr ? JCS_YCbCr : JCS_RGB;
+      cinfo.out_color_space = JCS_RGB;
+    }
+    jpeg_start_decompress(&cinfo);
+    if ((size_t)cinfo.output_width != w || (size_t)cinfo.output_height > h) {
+      snprintf(job->error, sizeof job->error, "JPEG: the tile is %ux%u pixels, the TIFF says %zux%zu", cinfo.output_width, cinfo.output_height, w, h);
+    } else {
+      out = calloc(w * h * c > 0 ? w * h * c : 1, 1);
+      if (out == NULL) {
+        snprintf(job->error, sizeof job->error, "out of memory for a %zu-byte tile", w * h * c);
+      } else {
+        while (cinfo.output_scanline < cinfo.output_height) {
+          JSAMPROW row = out + (size_t)cinfo.output_scanline * w * c;
+          jpeg_read_scanlines(&cinfo, &row, 1);
+        }
+        jpeg_finish_decompress(&cinfo);
+        job->out = out;
+        job->out_len = w * h * c;
+      }
+    }
+  }
+  jpeg_destroy_decompress(&cinfo);
+}
+
+/* jpegDecode(tile, tables | null, ycbcr, width, height, components): Promise<Buffer> */
+static napi_value jpeg_decode(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *tile, *tables = NULL;
+  size_t tile_len, tables_len = 0;
+  if (argc < 6) {
+    napi_throw_type_error(env, NULL, "expected (tile: Uint8Array, tables: Uint8Array | null, ycbcr: boolean, width, height, components)");
+    return NULL;
+  }
+  if (!get_bytes(env, argv[0], "tile", &tile, &tile_len)) return NULL;
+  napi_valuetype tables_type;
+  CHECK(env, napi_typeof(env, argv[1], &tables_type));
+  if (tables_type != napi_null && tables_type != napi_undefined && !get_bytes(env, argv[1], "tables", &tables, &tables_len)) return NULL;
+  bool ycbcr = false;
+  double dims[3];
+  if (napi_get_value_bool(env, argv[2], &ycbcr) != napi_ok) {
+    napi_throw_type_error(env, NULL, "ycbcr must be a boolean");
+    return NULL;
+  }
+  for (int k = 0; k < 3; k++) {
+    if (napi_get_value_double(env, argv[3 + k], &dims[k]) != napi_ok || !(dims[k] >= 1 && dims[k] <= 65535 && dims[k] == (int)dims[k])) {
+      napi_throw_range_error(env, NULL, "width, height and components must be whole numbers in 1..65535");
+      return NULL;
+    }
+  }
+  if (dims[2] != 1 && dims[2] != 3) {
+    napi_throw_range_error(env, NULL, "components must be 1 or 3");
+    return NULL;
+  }
+  Job *job = calloc(1, sizeof *job);
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  job->in = tile;
+  job->in_len = tile_len;
+  job->aux = tables;
+  job->aux_len = tables_len;
+  job->jpeg_width = (int)dims[0];
+  job->jpeg_height = (int)dims[1];
+  job->jpeg_components = (int)dims[2];
+  job->jpeg_ycbcr = ycbcr;
+  napi_value promise, name;
+  CHECK(env, napi_create_reference(env, argv[0], 1, &job->input_ref));
+  if (tables != NULL) CHECK(env, napi_create_reference(env, argv[1], 1, &job->aux_ref));
+  CHECK(env, napi_create_promise(env, &job->deferred, &promise));
+  CHECK(env, napi_create_string_utf8(env, "jpegDecode", NAPI_AUTO_LENGTH, &name));
+  CHECK(env, napi_create_async_work(env, NULL, name, jpeg_execute, complete, job, &job->work));
+  CHECK(env, napi_queue_async_work(env, job->work));
+  return promise;
+}
+#endif
+
 static void free_out(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -231,6 +376,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   }
   napi_delete_reference(env, job->input_ref);
   if (compressing) napi_delete_reference(env, job->output_ref);
+  if (job->aux_ref != NULL) napi_delete_reference(env, job->aux_ref);
   napi_delete_async_work(env, job->work);
   free(job);
 }
@@ -396,6 +542,10 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, napi_set_named_property(env, exports, "zlibCompressBound", fn));
   CHECK(env, napi_create_function(env, "zlibDecompress", NAPI_AUTO_LENGTH, zlib_decompress, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "zlibDecompress", fn));
+#ifdef HAVE_LIBJPEG
+  CHECK(env, napi_create_function(env, "jpegDecode", NAPI_AUTO_LENGTH, jpeg_decode, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "jpegDecode", fn));
+#endif
   CHECK(env, napi_create_function(env, "lzwDecode", NAPI_AUTO_LENGTH, lzw_decode, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "lzwDecode", fn));
   CHECK(env, napi_create_function(env, "prefault", NAPI_AUTO_LENGTH, prefault, NULL, &fn));

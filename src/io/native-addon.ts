@@ -1,8 +1,9 @@
 /**
  * The optional native addon `coco-stitcher-native` (./native): zlib-format
  * DEFLATE through the system's libdeflate on libuv's thread pool, several
- * times faster than node:zlib at the same level, TIFF LZW decoding on the
- * same pool, and prefaulting of new Stitcher blocks in one madvise call. It builds at `npm ci` when
+ * times faster than node:zlib at the same level, TIFF LZW decoding and (when
+ * built with libjpeg's headers) JPEG decoding on the same pool, and
+ * prefaulting of new Stitcher blocks in one madvise call. It builds at `npm ci` when
  * libdeflate's headers are installed (Debian: libdeflate-dev); without it
  * the writer and reader use node:zlib, with the same file format.
  */
@@ -15,6 +16,8 @@ export interface NativeAddon {
   zlibDecompress(data: Uint8Array, size: number): Promise<Uint8Array>;
   /** TIFF LZW decoding on the pool (absent from an addon built before it was added) */
   lzwDecode?(data: Uint8Array, size: number): Promise<Uint8Array>;
+  /** JPEG-in-TIFF tiles through libjpeg on the pool (absent when the addon was built without libjpeg's headers) */
+  jpegDecode?(tile: Uint8Array, tables: Uint8Array | null, ycbcr: boolean, width: number, height: number, components: number): Promise<Uint8Array>;
   prefault(buffer: ArrayBuffer, offset: number, length: number): boolean;
   readonly libdeflateVersion: string;
 }

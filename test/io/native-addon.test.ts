@@ -155,6 +155,29 @@ for name, dt, pred, a in [('u8', gdal.GDT_Byte, '1', (x * 7 + y * 3) % 251), ('i
   });
 });
 
+describe('JPEG decoding in the addon', { skip: lib?.jpegDecode ? false : 'the addon is not built with libjpeg here (libjpeg-dev)' }, () => {
+  it('rejects a stream that is not JPEG, a component count the TIFF does not have, and bad arguments, naming them', async () => {
+    await assert.rejects(lib!.jpegDecode!(new Uint8Array([1, 2, 3, 4]), null, false, 8, 8, 1), /^Error: JPEG: /);
+    // a real 8x8 gray JPEG made by GDAL, claimed to hold 3 components
+    const dir = scratchDir('native-jpeg-');
+    gdalPython(`
+import sys
+import numpy as np
+from osgeo import gdal
+ds = gdal.GetDriverByName('MEM').Create('', 8, 8, 1, gdal.GDT_Byte)
+ds.GetRasterBand(1).WriteArray(np.arange(64, dtype='uint8').reshape(8, 8))
+gdal.GetDriverByName('JPEG').CreateCopy(sys.argv[1] + '/g.jpg', ds)
+`, [dir]);
+    const { readFileSync } = await import('node:fs');
+    const jpg = new Uint8Array(readFileSync(join(dir, 'g.jpg')));
+    assert.equal((await lib!.jpegDecode!(jpg, null, false, 8, 8, 1)).length, 64);
+    await assert.rejects(lib!.jpegDecode!(jpg, null, true, 8, 8, 3), /JPEG: the tile has 1 components, the TIFF says 3/);
+    await assert.rejects(lib!.jpegDecode!(jpg, null, false, 16, 8, 1), /JPEG: the tile is 8x8 pixels, the TIFF says 16x8/);
+    assert.throws(() => lib!.jpegDecode!(jpg, null, false, 8, 8, 2), /components must be 1 or 3/);
+    assert.throws(() => lib!.jpegDecode!(jpg, null, false, 0, 8, 1), /whole numbers in 1..65535/);
+  });
+});
+
 describe('prefault', { skip }, () => {
   it('faults in whole pages of a WebAssembly memory, which stay zero and writable; a range outside is a RangeError', () => {
     const m = new Wasm.Memory({ initial: 64 }); // 4 MiB

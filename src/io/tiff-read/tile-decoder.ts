@@ -6,7 +6,8 @@
  * tiles of one read inflate in parallel without worker threads, and it is
  * faster than the pure-JS inflate geotiff.js ships), and LZW, which goes
  * through the addon's C decoder on the pool, or else our own JavaScript one
- * (./lzw-decode.ts, about ten times faster than geotiff.js's), and ZSTD, which uses the optional native zstd-napi when it
+ * (./lzw-decode.ts, about ten times faster than geotiff.js's), and JPEG,
+ * which goes through libjpeg in the addon when it was built with it, and ZSTD, which uses the optional native zstd-napi when it
  * is installed (geotiff.js's WASM decoder otherwise). Predictors are undone by ./predictor.ts (allocation-free,
  * byte-order aware). The output is the tile's samples in host
  * (little-endian) byte order.
@@ -125,6 +126,10 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
   const perPixel = planarConfiguration === 2 ? sampleBytes : sampleBytes * bitsPerSample.length;
   const expected = layout.tileWidth * layout.tileHeight * perPixel;
   let decode: (view: Uint8Array) => Promise<Uint8Array>;
+  // true when the codec itself turns YCbCr into RGB (libjpeg does)
+  let givesRgb = false;
+  const jpegNative = nativeAddon()?.jpegDecode;
+  const bands = bitsPerSample.length;
   if (compression === Compression.None) {
     decode = async (view) => view;
   } else if (compression === Compression.Deflate || compression === Compression.AdobeDeflate) {
@@ -136,6 +141,13 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     // the addon's decoder runs on the pool, so a read's tiles decode in parallel
     const native = nativeAddon()?.lzwDecode;
     decode = native ? (view) => native(view, expected) : async (view) => lzwDecode(view, expected);
+  } else if (compression === Compression.JPEG && jpegNative && sampleBytes === 1 && planarConfiguration === 1 && (bands === 1 || bands === 3)) {
+    // the system's libjpeg (as GDAL reads them) on the pool, instead of geotiff.js's JavaScript decoder
+    const t = layout.extra?.JPEGTables as ArrayLike<number> | undefined;
+    const tables = t ? Uint8Array.from(t) : null;
+    const ycbcr = layout.ycbcrToRgb === true;
+    decode = (view) => jpegNative(view, tables, ycbcr, layout.tileWidth, layout.tileHeight, bands);
+    givesRgb = true;
   } else if (compression === Compression.ZSTD && await loadNativeZstd()) {
     const decompress = (await loadNativeZstd())!;
     decode = async (view) => decompress(view);
@@ -157,7 +169,8 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     decode = async (view) => new Uint8Array(await run(Uint8Array.prototype.slice.call(view).buffer));
   }
   const stride = planarConfiguration === 2 ? 1 : bitsPerSample.length;
-  const inPlace = layout.ycbcrToRgb || needSwap || predictor !== 1;
+  const convertYcbcr = layout.ycbcrToRgb === true && !givesRgb;
+  const inPlace = convertYcbcr || needSwap || predictor !== 1;
   return async (compressed) => {
     let out = await decode(compressed);
     // Typed views need aligned data, and in-place steps need a buffer nobody else holds
@@ -165,7 +178,7 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     if (out.byteOffset % sampleBytes !== 0 || (inPlace && compression === Compression.ZSTD && out.byteLength !== out.buffer.byteLength)) {
       out = Uint8Array.prototype.slice.call(out);
     }
-    if (layout.ycbcrToRgb) ycbcrToRgb(out);
+    if (convertYcbcr) ycbcrToRgb(out);
     if (needSwap) swapBytes(out, sampleBytes);
     if (predictor === 2) undoHorizontal(out, sampleBytes, layout.tileWidth, stride);
     else if (predictor === 3) undoFloatingPoint(out, sampleBytes, layout.tileWidth, stride);
