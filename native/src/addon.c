@@ -55,6 +55,26 @@ typedef struct {
     }                                                                 \
   } while (0)
 
+static void complete(napi_env env, napi_status status, void *data);
+
+/* A zeroed Job, or NULL with an error thrown. */
+static Job *new_job(napi_env env) {
+  Job *job = calloc(1, sizeof *job);
+  if (job == NULL) napi_throw_error(env, NULL, "out of memory");
+  return job;
+}
+
+/* Keeps `input` alive and queues `job` on the pool as `name`: its promise (NULL with an error thrown). */
+static napi_value start_job(napi_env env, Job *job, napi_value input, const char *name, napi_async_execute_callback execute) {
+  napi_value promise, resource;
+  CHECK(env, napi_create_reference(env, input, 1, &job->input_ref));
+  CHECK(env, napi_create_promise(env, &job->deferred, &promise));
+  CHECK(env, napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource));
+  CHECK(env, napi_create_async_work(env, NULL, resource, execute, complete, job, &job->work));
+  CHECK(env, napi_queue_async_work(env, job->work));
+  return promise;
+}
+
 /*
  * TIFF predictor 2 in place: each sample minus the same band of the previous
  * pixel, wrapping, row by row, from the end (as predictor-encode.ts does).
@@ -217,7 +237,6 @@ done:
 #include <jpeglib.h>
 #include <setjmp.h>
 
-static void complete(napi_env env, napi_status status, void *data);
 static bool get_bytes(napi_env env, napi_value value, const char *what, uint8_t **ptr, size_t *length);
 
 struct jpeg_failure {
@@ -321,11 +340,8 @@ static napi_value jpeg_decode(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "components must be 1 or 3");
     return NULL;
   }
-  Job *job = calloc(1, sizeof *job);
-  if (job == NULL) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
+  Job *job = new_job(env);
+  if (job == NULL) return NULL;
   job->in = tile;
   job->in_len = tile_len;
   job->aux = tables;
@@ -334,14 +350,8 @@ static napi_value jpeg_decode(napi_env env, napi_callback_info info) {
   job->jpeg_height = (int)dims[1];
   job->jpeg_components = (int)dims[2];
   job->jpeg_ycbcr = ycbcr;
-  napi_value promise, name;
-  CHECK(env, napi_create_reference(env, argv[0], 1, &job->input_ref));
   if (tables != NULL) CHECK(env, napi_create_reference(env, argv[1], 1, &job->aux_ref));
-  CHECK(env, napi_create_promise(env, &job->deferred, &promise));
-  CHECK(env, napi_create_string_utf8(env, "jpegDecode", NAPI_AUTO_LENGTH, &name));
-  CHECK(env, napi_create_async_work(env, NULL, name, jpeg_execute, complete, job, &job->work));
-  CHECK(env, napi_queue_async_work(env, job->work));
-  return promise;
+  return start_job(env, job, argv[0], "jpegDecode", jpeg_execute);
 }
 #endif
 
@@ -438,11 +448,8 @@ static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_ex
       return NULL;
     }
   }
-  Job *job = calloc(1, sizeof *job);
-  if (job == NULL) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
+  Job *job = new_job(env);
+  if (job == NULL) return NULL;
   job->in = ptr;
   job->in_len = length;
   if (is_compress) {
@@ -456,13 +463,7 @@ static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_ex
   } else {
     job->out_cap = (size_t)number;
   }
-  napi_value promise, name;
-  CHECK(env, napi_create_reference(env, argv[0], 1, &job->input_ref));
-  CHECK(env, napi_create_promise(env, &job->deferred, &promise));
-  CHECK(env, napi_create_string_utf8(env, fn_name, NAPI_AUTO_LENGTH, &name));
-  CHECK(env, napi_create_async_work(env, NULL, name, execute, complete, job, &job->work));
-  CHECK(env, napi_queue_async_work(env, job->work));
-  return promise;
+  return start_job(env, job, argv[0], fn_name, execute);
 }
 
 static napi_value zlib_compress_into(napi_env env, napi_callback_info info) {
