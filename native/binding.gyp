@@ -9,6 +9,10 @@
         ["<!(test -f /usr/include/jpeglib.h && echo 1 || echo 0)==1", {
           "defines": ["HAVE_LIBJPEG"],
           "libraries": ["-ljpeg"]
+        }],
+        ["<!(test -f /usr/include/zstd.h && echo 1 || echo 0)==1", {
+          "defines": ["HAVE_LIBZSTD"],
+          "libraries": ["-lzstd"]
         }]
       ]
     }

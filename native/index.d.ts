@@ -25,6 +25,12 @@ export function lzwDecode(data: Uint8Array, size: number): Promise<Buffer>;
  * Present only when the addon was built with libjpeg's headers (libjpeg-dev).
  */
 export function jpegDecode(tile: Uint8Array, tables: Uint8Array | null, ycbcr: boolean, width: number, height: number, components: number): Promise<Buffer>;
+/**
+ * Decompresses ZSTD frames (at most `size` bytes, or the frames' stated size)
+ * through the system's libzstd on libuv's thread pool. Present only when the
+ * addon was built with libzstd's headers (libzstd-dev).
+ */
+export function zstdDecompress(data: Uint8Array, size: number): Promise<Buffer>;
 /** libdeflate's version string, e.g. "1.14". */
 export const libdeflateVersion: string;
 /**

@@ -355,6 +355,43 @@ static napi_value jpeg_decode(napi_env env, napi_callback_info info) {
 }
 #endif
 
+#ifdef HAVE_LIBZSTD
+/*
+ * ZSTD tiles through the system's libzstd (Debian: libzstd-dev) on the pool;
+ * zstd-napi decodes on the main thread. The output is sized from the frame's
+ * content size when it states one larger than expected.
+ */
+#include <zstd.h>
+
+static _Thread_local ZSTD_DCtx *tl_zstd;
+
+static void zstd_execute(napi_env env, void *data) {
+  (void)env;
+  Job *job = data;
+  if (tl_zstd == NULL) tl_zstd = ZSTD_createDCtx();
+  if (tl_zstd == NULL) {
+    snprintf(job->error, sizeof job->error, "libzstd could not allocate a decompression context");
+    return;
+  }
+  size_t cap = job->out_cap > 0 ? job->out_cap : 1;
+  unsigned long long stated = ZSTD_getFrameContentSize(job->in, job->in_len);
+  if (stated != ZSTD_CONTENTSIZE_ERROR && stated != ZSTD_CONTENTSIZE_UNKNOWN && stated > cap) cap = (size_t)stated;
+  job->out = malloc(cap);
+  if (job->out == NULL) {
+    snprintf(job->error, sizeof job->error, "out of memory for a %zu-byte tile", cap);
+    return;
+  }
+  size_t n = ZSTD_decompressDCtx(tl_zstd, job->out, cap, job->in, job->in_len);
+  if (ZSTD_isError(n)) {
+    snprintf(job->error, sizeof job->error, "corrupt ZSTD stream (%s)", ZSTD_getErrorName(n));
+    free(job->out);
+    job->out = NULL;
+    return;
+  }
+  job->out_len = n;
+}
+#endif
+
 static void free_out(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -499,6 +536,12 @@ static napi_value lzw_decode(napi_env env, napi_callback_info info) {
   return queue_job(env, info, lzw_execute, 0, "lzwDecode");
 }
 
+#ifdef HAVE_LIBZSTD
+static napi_value zstd_decompress(napi_env env, napi_callback_info info) {
+  return queue_job(env, info, zstd_execute, 0, "zstdDecompress");
+}
+#endif
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
 #endif
@@ -543,6 +586,10 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, napi_set_named_property(env, exports, "zlibCompressBound", fn));
   CHECK(env, napi_create_function(env, "zlibDecompress", NAPI_AUTO_LENGTH, zlib_decompress, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "zlibDecompress", fn));
+#ifdef HAVE_LIBZSTD
+  CHECK(env, napi_create_function(env, "zstdDecompress", NAPI_AUTO_LENGTH, zstd_decompress, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "zstdDecompress", fn));
+#endif
 #ifdef HAVE_LIBJPEG
   CHECK(env, napi_create_function(env, "jpegDecode", NAPI_AUTO_LENGTH, jpeg_decode, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "jpegDecode", fn));

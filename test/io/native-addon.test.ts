@@ -155,6 +155,41 @@ for name, dt, pred, a in [('u8', gdal.GDT_Byte, '1', (x * 7 + y * 3) % 251), ('i
   });
 });
 
+describe('ZSTD decoding in the addon', { skip: lib?.zstdDecompress ? false : 'the addon is not built with libzstd here (libzstd-dev)' }, () => {
+  it('decompresses what zstd-napi compressed, at any level and size, and names a corrupt stream', async (t) => {
+    const zstd = await import('zstd-napi').catch(() => null);
+    if (!zstd) { t.skip('zstd-napi is not installed here'); return; }
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 70000 }), fc.integer({ min: 1, max: 19 }), fc.boolean(), async (data, level, under) => {
+      const z = zstd.compress(data, { compressionLevel: level });
+      // an expected size below the real one: the frame states its size, and that wins
+      assert.deepEqual(new Uint8Array(await lib!.zstdDecompress!(z, under ? data.length >> 1 : data.length)), data);
+    }), { numRuns: 60 });
+    await assert.rejects(lib!.zstdDecompress!(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), 100), /corrupt ZSTD stream \(/);
+  });
+
+  it('reads GDAL\'s ZSTD COGs exactly (float32 with predictor 3, uint16 with predictor 2)', async () => {
+    const dir = scratchDir('native-zstd-');
+    gdalPython(`
+import sys
+import numpy as np
+from osgeo import gdal
+gdal.UseExceptions()
+y, x = np.mgrid[0:300, 0:260]
+for name, dt, pred, a in [('f32', gdal.GDT_Float32, '3', np.sin(x / 13.0) * np.cos(y / 7.0) * 1000), ('u16', gdal.GDT_UInt16, '2', (x * 37 + y * 91) % 60000)]:
+    ds = gdal.GetDriverByName('MEM').Create('', 260, 300, 2, dt)
+    for b in range(2): ds.GetRasterBand(b + 1).WriteArray(a + b)
+    gdal.GetDriverByName('COG').CreateCopy(sys.argv[1] + '/' + name + '.tif', ds, options=['COMPRESS=ZSTD', 'PREDICTOR=' + pred, 'BLOCKSIZE=64'])
+`, [dir]);
+    const paths = ['f32', 'u16'].map((name) => join(dir, `${name}.tif`));
+    for (const [k, g] of gdalBatch(paths).entries()) {
+      const { raster } = await readRaster(paths[k]);
+      const want = g.levels[0].data;
+      assert.equal(raster.data.length, want.length);
+      for (let i = 0; i < want.length; i++) if (raster.data[i] !== want[i]) assert.fail(`${paths[k]} sample ${i}: ${raster.data[i]}, GDAL ${want[i]}`);
+    }
+  });
+});
+
 describe('JPEG decoding in the addon', { skip: lib?.jpegDecode ? false : 'the addon is not built with libjpeg here (libjpeg-dev)' }, () => {
   it('rejects a stream that is not JPEG, a component count the TIFF does not have, and bad arguments, naming them', async () => {
     await assert.rejects(lib!.jpegDecode!(new Uint8Array([1, 2, 3, 4]), null, false, 8, 8, 1), /^Error: JPEG: /);

@@ -7,9 +7,10 @@
  * faster than the pure-JS inflate geotiff.js ships), and LZW, which goes
  * through the addon's C decoder on the pool, or else our own JavaScript one
  * (./lzw-decode.ts, about ten times faster than geotiff.js's), and JPEG,
- * which goes through libjpeg in the addon when it was built with it, and ZSTD, which uses the optional native zstd-napi when it
- * is installed (geotiff.js's WASM decoder otherwise). Predictors are undone by ./predictor.ts (allocation-free,
- * byte-order aware). The output is the tile's samples in host
+ * which goes through libjpeg in the addon when it was built with it, and ZSTD,
+ * which goes through libzstd in the addon likewise, else through the optional
+ * zstd-napi when it is installed (geotiff.js's WASM decoder otherwise).
+ * Predictors are undone by ./predictor.ts (allocation-free, byte-order aware). The output is the tile's samples in host
  * (little-endian) byte order.
  */
 import { inflate } from 'node:zlib';
@@ -148,6 +149,14 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     const ycbcr = layout.ycbcrToRgb === true;
     decode = (view) => jpegNative(view, tables, ycbcr, layout.tileWidth, layout.tileHeight, bands);
     givesRgb = true;
+  } else if (compression === Compression.ZSTD && nativeAddon()?.zstdDecompress) {
+    // libzstd on the pool; a stream it rejects goes to zstd-napi (when installed), whose errors the reader reports
+    const native = nativeAddon()!.zstdDecompress!;
+    decode = (view) => native(view, expected).catch(async (err: unknown) => {
+      const js = await loadNativeZstd();
+      if (!js) throw err;
+      return js(view);
+    });
   } else if (compression === Compression.ZSTD && await loadNativeZstd()) {
     const decompress = (await loadNativeZstd())!;
     decode = async (view) => decompress(view);
