@@ -68,7 +68,8 @@ export interface TileCompressor {
 /** Predictor 2's layout of a tile: sample size in bytes, pixels per row, samples per pixel. */
 export interface HorizontalLayout { sampleBytes: number; width: number; spp: number }
 
-const noRelease = (): void => {};
+/** A compressor with no buffers of its own to take back, which leaves the predictor to the caller. */
+const plain = (compress: (raw: Uint8Array) => Promise<Uint8Array>): TileCompressor => ({ compress, release: () => {}, predicts: false });
 
 /**
  * libdeflate into pooled output buffers sized for `tileBytes` (every full-
@@ -102,23 +103,23 @@ function libdeflateCompressor(lib: NativeAddon, level: number, tileBytes: number
 export async function createCompressor(method: CompressName, level: number | undefined, engine: DeflateEngine, tileBytes: number,
   horizontal: HorizontalLayout | null = null, threads = false): Promise<TileCompressor> {
   switch (method) {
-    case 'NONE': return { compress: async (raw) => raw, release: noRelease, predicts: false };
+    case 'NONE': return plain(async (raw) => raw);
     case 'LZW':
       if (threads) return workerCompressor('LZW', 0, horizontal, tileBytes);
-      return { compress: async (raw) => lzwEncode(raw), release: noRelease, predicts: false };
+      return plain(async (raw) => lzwEncode(raw));
     case 'DEFLATE': {
       const lv = level ?? LEVELS.DEFLATE!.default;
       const lib = engine === 'zlib' ? null : nativeAddon();
       if (engine === 'libdeflate' && !lib) {
         throw new UnsupportedError(`deflateEngine 'libdeflate' needs the optional addon coco-stitcher-native (built at npm ci when libdeflate-dev is installed), which could not be loaded: ${nativeAddonLoadError()}`);
       }
-      return lib ? libdeflateCompressor(lib, lv, tileBytes, horizontal) : { compress: (raw) => deflateAsync(raw, lv), release: noRelease, predicts: false };
+      return lib ? libdeflateCompressor(lib, lv, tileBytes, horizontal) : plain((raw) => deflateAsync(raw, lv));
     }
     case 'ZSTD': {
       const compress = await loadZstd(); // here, so a missing zstd-napi fails before any tile
       const params = { compressionLevel: level ?? LEVELS.ZSTD!.default };
       if (threads) return workerCompressor('ZSTD', params.compressionLevel, horizontal, tileBytes);
-      return { compress: async (raw) => compress(raw, params), release: noRelease, predicts: false };
+      return plain(async (raw) => compress(raw, params));
     }
   }
 }

@@ -62,7 +62,6 @@ export class LevelWriter {
 
   readonly #ctx: LevelContext;
   readonly #sampleBytes: number;
-  readonly #tileBytes: number;
   readonly #fill: number;
   readonly #scratch: Uint8Array;
   #strip: TypedArray | null = null;
@@ -85,7 +84,6 @@ export class LevelWriter {
     this.offsets = new Array<number>(n).fill(-1);
     this.counts = new Array<number>(n).fill(0);
     this.#sampleBytes = DTYPES[dtype].bytes;
-    this.#tileBytes = ctx.tiles.size;
     this.#fill = nodata ?? 0;
     this.#scratch = new Uint8Array(bs * bands * this.#sampleBytes);
   }
