@@ -306,7 +306,7 @@ class TiffRasterFile implements RasterFile {
       while (next < groups.length && !failed) {
         const g = groups[next++];
         try {
-          await this.#placeGroup(level, g, win, out, cache);
+          await this.#placeGroup(level, g, win, out);
         } catch (err) {
           failed = true; // the other workers stop at their next group
           throw err;
@@ -322,18 +322,18 @@ class TiffRasterFile implements RasterFile {
   }
 
   /** Fetches a run of contiguous tiles with one read (sparse ones need none), then decodes and places each. */
-  async #placeGroup(level: Level, group: TileJob[], win: PixelWindow, out: TypedArray, cache: TileCache | null): Promise<void> {
+  async #placeGroup(level: Level, group: TileJob[], win: PixelWindow, out: TypedArray): Promise<void> {
     const first = group[0];
-    if (first.offset === 0 || first.count === 0) return this.#placeTile(level, first, null, win, out, null);
+    if (first.offset === 0 || first.count === 0) return this.#placeTile(level, first, null, win, out);
     for (const job of group) this.#source.checkRange(job.offset, job.count, this.#describe(level, job));
     const last = group[group.length - 1];
     const bytes = await this.#source.readExact(first.offset, last.offset + last.count - first.offset, this.#describe(level, first));
     await Promise.all(group.map((job) =>
-      this.#placeTile(level, job, bytes.subarray(job.offset - first.offset, job.offset - first.offset + job.count), win, out, cache)));
+      this.#placeTile(level, job, bytes.subarray(job.offset - first.offset, job.offset - first.offset + job.count), win, out)));
   }
 
-  /** Decodes tile `job` (null data = sparse) and copies its part inside `win` into `out`; keeps the decoded tile in `cache`. */
-  async #placeTile(level: Level, job: TileJob, compressed: Uint8Array | null, win: PixelWindow, out: TypedArray, cache: TileCache | null): Promise<void> {
+  /** Decodes tile `job` (null data = sparse) and copies its part inside `win` into `out`; keeps the decoded tile in the tile cache when the job has a key. */
+  async #placeTile(level: Level, job: TileJob, compressed: Uint8Array | null, win: PixelWindow, out: TypedArray): Promise<void> {
     if (compressed === null) {
       const { bands, dtype } = this;
       const { iy0, iy1, ix0, ix1, spp } = this.#extent(level, job, win);
@@ -354,7 +354,7 @@ class TiffRasterFile implements RasterFile {
       throw new FormatError(`${this.path}: ${this.#describe(level, job)} is corrupt: ${(err as Error)?.message ?? String(err)}`, this.path, { cause: err });
     }
     this.#placeDecoded(level, job, bytes, win, out);
-    if (cache && job.key) cache.set(job.key, bytes); // after placing: it is checked there
+    if (job.key) sharedTileCache().set(job.key, bytes); // after placing: it is checked there
   }
 
   /** Rows and columns of tile `job` inside the image and `win`, and its samples per pixel. */

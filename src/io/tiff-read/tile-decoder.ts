@@ -10,8 +10,8 @@
  * which goes through libjpeg in the addon when it was built with it, and ZSTD,
  * which goes through libzstd in the addon likewise, else through the optional
  * zstd-napi when it is installed (geotiff.js's WASM decoder otherwise).
- * Predictors are undone by ./predictor.ts (allocation-free, byte-order aware). The output is the tile's samples in host
- * (little-endian) byte order.
+ * Predictors are undone by ./predictor.ts (allocation-free, byte-order
+ * aware). The output is the tile's samples in host (little-endian) byte order.
  */
 import { inflate } from 'node:zlib';
 import { promisify } from 'node:util';
@@ -129,30 +129,30 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
   let decode: (view: Uint8Array) => Promise<Uint8Array>;
   // true when the codec itself turns YCbCr into RGB (libjpeg does)
   let givesRgb = false;
-  const jpegNative = nativeAddon()?.jpegDecode;
+  const lib = nativeAddon();
   const bands = bitsPerSample.length;
   if (compression === Compression.None) {
     decode = async (view) => view;
   } else if (compression === Compression.Deflate || compression === Compression.AdobeDeflate) {
-    const lib = nativeAddon();
     // A stream libdeflate rejects (corrupt, or longer than a tile) goes to
     // zlib, whose error messages the reader already reports.
     decode = lib ? (view) => lib.zlibDecompress(view, expected).catch(() => inflateAsync(view)) : (view) => inflateAsync(view);
   } else if (compression === Compression.LZW) {
     // the addon's decoder runs on the pool, so a read's tiles decode in parallel
-    const native = nativeAddon()?.lzwDecode;
+    const native = lib?.lzwDecode;
     decode = native ? (view) => native(view, expected) : async (view) => lzwDecode(view, expected);
-  } else if (compression === Compression.JPEG && jpegNative && sampleBytes === 1 && planarConfiguration === 1 && (bands === 1 || bands === 3)) {
+  } else if (compression === Compression.JPEG && lib?.jpegDecode && sampleBytes === 1 && planarConfiguration === 1 && (bands === 1 || bands === 3)) {
+    const jpegDecode = lib.jpegDecode;
     // the system's libjpeg (as GDAL reads them) on the pool, instead of geotiff.js's JavaScript decoder
     const t = layout.extra?.JPEGTables as ArrayLike<number> | undefined;
     const tables = t ? Uint8Array.from(t) : null;
     const ycbcr = layout.ycbcrToRgb === true;
-    decode = (view) => jpegNative(view, tables, ycbcr, layout.tileWidth, layout.tileHeight, bands);
+    decode = (view) => jpegDecode(view, tables, ycbcr, layout.tileWidth, layout.tileHeight, bands);
     givesRgb = true;
-  } else if (compression === Compression.ZSTD && nativeAddon()?.zstdDecompress) {
+  } else if (compression === Compression.ZSTD && lib?.zstdDecompress) {
     // libzstd on the pool; a stream it rejects goes to zstd-napi (when installed), whose errors the reader reports
-    const native = nativeAddon()!.zstdDecompress!;
-    decode = (view) => native(view, expected).catch(async (err: unknown) => {
+    const zstdDecompress = lib.zstdDecompress;
+    decode = (view) => zstdDecompress(view, expected).catch(async (err: unknown) => {
       const js = await loadNativeZstd();
       if (!js) throw err;
       return js(view);
