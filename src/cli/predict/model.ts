@@ -7,7 +7,7 @@
  * go on meanwhile.
  */
 import { access } from 'node:fs/promises';
-import { siblingModule, startModuleWorker } from '../../io/module-worker.ts';
+import { RequestWorker, siblingModule } from '../../io/module-worker.ts';
 
 /** A loaded model that maps an NCHW float32 batch to an NCHW float32 output. */
 export interface Model {
@@ -98,36 +98,17 @@ export type ModelReply = { id: number; ok: true; value: unknown } | { id: number
  * at close().
  */
 async function workerModel(source: string | Uint8Array, threads?: number): Promise<Model> {
-  const worker = startModuleWorker(siblingModule('model-worker', import.meta.url), { source, threads });
-  const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
-  const hold = () => (pending.size > 0 ? worker.ref() : worker.unref());
-  let gone: Error | null = null;
   let closed = false;
-  const request = <T>(id: number, send: () => void): Promise<T> => {
-    if (gone) return Promise.reject(gone);
-    const p = new Promise<T>((resolve, reject) => pending.set(id, { resolve, reject }));
-    hold();
-    send();
-    return p;
+  const rw = new RequestWorker<ModelReply>(siblingModule('model-worker', import.meta.url), { source, threads }, (end) => ('error' in end
+    ? new Error(`the model's worker thread failed: ${end.error.message}`, { cause: end.error })
+    : new Error(closed ? 'the model is closed' : `the model's worker thread exited (code ${end.exitCode})`)));
+  const value = async <T>(reply: Promise<ModelReply>): Promise<T> => {
+    const m = await reply;
+    if (!m.ok) throw new Error(m.message);
+    return m.value as T;
   };
-  const failAll = (err: Error) => {
-    gone ??= err;
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-    hold();
-  };
-  worker.on('message', (m: ModelReply) => {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    hold();
-    if (m.ok) p.resolve(m.value);
-    else p.reject(new Error(m.message));
-  });
-  worker.on('error', (err) => failAll(new Error(`the model's worker thread failed: ${err.message}`, { cause: err })));
-  worker.on('exit', (code) => failAll(new Error(closed ? 'the model is closed' : `the model's worker thread exited (code ${code})`)));
-  const names = await request<{ inputName: string; outputName: string }>(0, () => {}).catch(async (err: Error) => {
-    await worker.terminate();
+  const names = await value<{ inputName: string; outputName: string }>(rw.request(0)).catch(async (err: Error) => {
+    await rw.worker.terminate();
     throw err;
   });
   let nextId = 1;
@@ -136,15 +117,15 @@ async function workerModel(source: string | Uint8Array, threads?: number): Promi
     run(batch, dims, transfer = false) {
       const id = nextId++;
       const movable = transfer && batch.byteOffset === 0 && batch.byteLength === batch.buffer.byteLength;
-      return request(id, () => worker.postMessage({ type: 'run', id, batch, dims: [...dims] }, movable ? [batch.buffer as ArrayBuffer] : []));
+      return value(rw.request(id, () => rw.worker.postMessage({ type: 'run', id, batch, dims: [...dims] }, movable ? [batch.buffer as ArrayBuffer] : [])));
     },
     async close() {
       if (closed) return;
       closed = true;
-      if (gone) return;
-      const exited = new Promise((resolve) => worker.once('exit', resolve));
-      worker.ref();
-      worker.postMessage({ type: 'close' });
+      if (rw.gone) return;
+      const exited = new Promise((resolve) => rw.worker.once('exit', resolve));
+      rw.worker.ref();
+      rw.worker.postMessage({ type: 'close' });
       await exited;
     },
   };

@@ -10,8 +10,7 @@
  * result from there, so neither side makes garbage per tile.
  */
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
-import { siblingModule, startModuleWorker } from '../module-worker.ts';
+import { RequestWorker, siblingModule } from '../module-worker.ts';
 import type { HorizontalLayout, TileCompressor } from './compress.ts';
 import { lzwBound } from './lzw-encode.ts';
 
@@ -23,57 +22,24 @@ export interface WorkerJob { id: number; codec: WorkerCodecName; level: number; 
 /** What a worker sends back: the output's length, or why it failed. */
 export type WorkerReply = { id: number; length: number; error?: undefined } | { id: number; error: string; length?: undefined };
 
-interface Pending { resolve: (length: number) => void; reject: (err: Error) => void }
-
-class CompressWorker {
-  readonly pending = new Map<number, Pending>();
-  readonly worker: Worker;
-
-  constructor(url: URL, onGone: (w: CompressWorker) => void) {
-    this.worker = startModuleWorker(url);
-    this.worker.unref();
-    this.worker.on('message', (reply: WorkerReply) => {
-      const p = this.pending.get(reply.id);
-      if (!p) return;
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) this.worker.unref();
-      if (reply.error !== undefined) p.reject(new Error(`tile compression failed in a worker thread: ${reply.error}`));
-      else p.resolve(reply.length);
-    });
-    const fail = (why: string) => {
-      onGone(this);
-      for (const p of this.pending.values()) p.reject(new Error(`tile compression worker thread ${why}`));
-      this.pending.clear();
-    };
-    this.worker.on('error', (err) => fail(`failed: ${err.message}`));
-    this.worker.on('exit', (code) => fail(`exited with code ${code}`));
-  }
-
-  run(job: WorkerJob): Promise<number> {
-    return new Promise((resolve, reject) => {
-      if (this.pending.size === 0) this.worker.ref(); // a job in flight keeps the process alive
-      this.pending.set(job.id, { resolve, reject });
-      this.worker.postMessage(job);
-    });
-  }
-}
-
-const workers: CompressWorker[] = [];
-let nextId = 0;
 const workerUrl = siblingModule('compress-worker', import.meta.url);
+const workers: RequestWorker<WorkerReply>[] = [];
+let nextId = 0;
+
+const startWorker = () => new RequestWorker<WorkerReply>(workerUrl, undefined, (end) => new Error('error' in end
+  ? `tile compression worker thread failed: ${end.error.message}`
+  : `tile compression worker thread exited with code ${end.exitCode}`));
 
 /** Runs `job` (without its id) on the least busy worker; resolves with the output's length. */
-export function runOnWorker(job: Omit<WorkerJob, 'id'>): Promise<number> {
-  const want = Math.max(1, availableParallelism());
-  if (workers.length < want && workers.every((w) => w.pending.size > 0)) {
-    workers.push(new CompressWorker(workerUrl, (gone) => {
-      const i = workers.indexOf(gone);
-      if (i >= 0) workers.splice(i, 1);
-    }));
-  }
+export async function runOnWorker(job: Omit<WorkerJob, 'id'>): Promise<number> {
+  for (let i = workers.length - 1; i >= 0; i--) if (workers[i].gone) workers.splice(i, 1);
+  if (workers.length < Math.max(1, availableParallelism()) && workers.every((w) => w.awaited > 0)) workers.push(startWorker());
   let best = workers[0];
-  for (const w of workers) if (w.pending.size < best.pending.size) best = w;
-  return best.run({ ...job, id: nextId++ });
+  for (const w of workers) if (w.awaited < best.awaited) best = w;
+  const id = nextId++;
+  const reply = await best.request(id, () => best.worker.postMessage({ ...job, id } satisfies WorkerJob));
+  if (reply.error !== undefined) throw new Error(`tile compression failed in a worker thread: ${reply.error}`);
+  return reply.length;
 }
 
 /** Room for the output of `n` raw bytes: LZW's worst case, which is past ZSTD's bound (n + n / 256 + 64 at most). */
