@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CocoDataset } from '../src/coco/dataset.ts';
 import { buildHeatmapModel } from '../src/cli/onnx/build-model.ts';
-import { loadModel } from '../src/cli/predict/model.ts';
-import { runPredict } from '../src/cli/predict/run-predict.ts';
+import { loadModel } from '../src/predict/model.ts';
+import { runPredict } from '../src/predict/run-predict.ts';
 import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
 const VIDEOS = Number(process.env.VIDEOS ?? 4);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildPointwiseModel } from '../../src/cli/onnx/build-model.ts';
-import { loadModel } from '../../src/cli/predict/model.ts';
+import { loadModel } from '../../src/predict/model.ts';
 
 const ort = await import('onnxruntime-node').then(() => true, () => false);
 const skip = ort ? false : 'onnxruntime-node not installed';
@@ -53,7 +53,7 @@ describe('loadModel on a worker thread', { skip }, () => {
   it('an idle model does not keep the process alive', () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
     const script = `
-const { loadModel } = await import(${JSON.stringify(`${root}src/cli/predict/model.ts`)});
+const { loadModel } = await import(${JSON.stringify(`${root}src/predict/model.ts`)});
 const { buildPointwiseModel } = await import(${JSON.stringify(`${root}src/cli/onnx/build-model.ts`)});
 const m = await loadModel(buildPointwiseModel([[1]], [1]));
 const out = await m.run(new Float32Array([2]), [1, 1, 1, 1]);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CocoDataset } from '../../src/coco/dataset.ts';
 import { buildOnnxModel, buildPointwiseModel, attr } from '../../src/cli/onnx/build-model.ts';
-import { runPredict } from '../../src/cli/predict/run-predict.ts';
+import { runPredict } from '../../src/predict/run-predict.ts';
 import { validateManifest } from '../../src/coco/schema.ts';
 import { gdalinfo, gdalRead, validateCog } from '../helpers/gdal.ts';
 import { runCli } from '../helpers/cli.ts';

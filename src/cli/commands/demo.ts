@@ -80,7 +80,7 @@ export async function runDemo(o: DemoOptions): Promise<string> {
 
   log(`3/5 predicting with a ${o.window}px window, overlap 0.3, edges down-weighted`);
   const dst = join(out, 'predicted.kwcoco.json');
-  const { runPredict } = await import('../predict/run-predict.ts');
+  const { runPredict } = await import('../../predict/run-predict.ts');
   const summary = await runPredict({
     src, dst, model: modelPath, channels: 'r|g|b', std: [255], chanCode: 'background|shapes',
     window: o.window, overlap: 0.3, downweightEdges: true, shortCode: 'heatmap',

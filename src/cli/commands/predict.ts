@@ -42,7 +42,7 @@ export function predictCommand(): Command {
       process.once('SIGINT', onSigint);
       try {
         // loaded on use: the other commands start without the model runtime and the stitcher
-        const { runPredict } = await import('../predict/run-predict.ts');
+        const { runPredict } = await import('../../predict/run-predict.ts');
         const summary = await runPredict({
           src: o.src, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
           window: o.window, overlap: o.overlap, space: o.space, inputScale: o.inputScale,

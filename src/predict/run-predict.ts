@@ -7,15 +7,15 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { Raster } from '../../array/raster.ts';
-import { SlidingWindow } from '../../array/sliding-window.ts';
-import { slice, type SpaceSlice } from '../../array/slices.ts';
-import { CocoDataset } from '../../coco/dataset.ts';
-import { FusedChannelSpec } from '../../coco/channel-spec.ts';
-import { CocoStitchingManager } from '../../stitch/manager.ts';
+import { Raster } from '../array/raster.ts';
+import { SlidingWindow } from '../array/sliding-window.ts';
+import { slice, type SpaceSlice } from '../array/slices.ts';
+import { CocoDataset } from '../coco/dataset.ts';
+import { FusedChannelSpec } from '../coco/channel-spec.ts';
+import { CocoStitchingManager } from '../stitch/manager.ts';
 import { loadModel, type Model } from './model.ts';
 import { readInputWindow } from './read-window.ts';
-import { createProgress } from '../progress.ts';
+import { createProgress } from './progress.ts';
 
 export interface PredictOptions {
   /** input manifest */

@@ -4,11 +4,11 @@
  * loader only knows the unscaled space, so a scaled window is read as the
  * covering region of the unscaled space and resampled once to the window.
  */
-import { Affine } from '../../array/affine.ts';
-import { Raster } from '../../array/raster.ts';
-import { slice } from '../../array/slices.ts';
-import { warpAffine } from '../../array/resample/warp-affine.ts';
-import type { CocoImage } from '../../coco/coco-image.ts';
+import { Affine } from '../array/affine.ts';
+import { Raster } from '../array/raster.ts';
+import { slice } from '../array/slices.ts';
+import { warpAffine } from '../array/resample/warp-affine.ts';
+import type { CocoImage } from '../coco/coco-image.ts';
 
 /**
  * The window `rows` x `cols` (half-open, in the stitching space scaled by

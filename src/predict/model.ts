@@ -7,7 +7,7 @@
  * go on meanwhile.
  */
 import { access } from 'node:fs/promises';
-import { RequestWorker, siblingModule } from '../../io/module-worker.ts';
+import { RequestWorker, siblingModule } from '../io/module-worker.ts';
 
 /** A loaded model that maps an NCHW float32 batch to an NCHW float32 output. */
 export interface Model {
