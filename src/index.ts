@@ -4,7 +4,8 @@
  */
 export { Raster, type Shape3 } from './array/raster.ts';
 export { type Dtype, DTYPES } from './array/dtypes.ts';
-export { CocoStitcherError, ShapeError, DtypeError, ValueError } from './array/errors.ts';
+export { CocoStitcherError, ShapeError, DtypeError, ValueError, MemoryBudgetError } from './array/errors.ts';
+export { setMemoryBudget, memoryBudgetBytes } from './array/memory-budget.ts';
 export { slice, fixSlice, type Slice, type SpaceSlice } from './array/slices.ts';
 export { SlidingWindow, type SlidingWindowOptions } from './array/sliding-window.ts';
 export { Affine, type TransformSpec } from './array/affine.ts';

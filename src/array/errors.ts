@@ -28,3 +28,11 @@ export class DtypeError extends CocoStitcherError {
 export class ValueError extends CocoStitcherError {
   override name = 'ValueError';
 }
+
+/** An input asks for more memory than the memory budget allows (see memory-budget.ts). */
+export class MemoryBudgetError extends CocoStitcherError {
+  override name = 'MemoryBudgetError';
+  constructor(message: string, readonly bytes: number, readonly budget: number, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
