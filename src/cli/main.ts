@@ -12,12 +12,13 @@ import { visualizeCommand } from './commands/visualize.ts';
 import { validateCommand } from './commands/validate.ts';
 import { EXIT, CliExit } from './exit.ts';
 import { cliIo, processIo, useIo, type CliIo } from './io.ts';
+import { packageVersion } from './package-version.ts';
 
 /** Builds the program; exported so tests can parse arguments in-process. */
 export function buildProgram(): Command {
   const program = new Command('coco-stitcher')
     .description('Stitch sliding-window predictions into Cloud Optimized GeoTIFFs registered in kwcoco manifests')
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => cliIo.out(s), writeErr: (s) => cliIo.err(s) });
