@@ -1,18 +1,23 @@
 {
+  # libdeflate is required; libjpeg and libzstd are linked when pkg-config
+  # finds them (Debian: libjpeg-dev, libzstd-dev), and the addon builds
+  # without them, lacking jpegDecode / zstdDecompress (see index.d.ts).
   "targets": [
     {
       "target_name": "coco_stitcher_native",
       "sources": ["src/addon.c"],
-      "cflags": ["-O2", "-std=c11", "-Wall", "-Wextra"],
-      "libraries": ["-ldeflate"],
+      "cflags": ["-O2", "-std=c11", "-Wall", "-Wextra", "<!@(pkg-config --cflags libdeflate 2>/dev/null || true)"],
+      "libraries": ["<!@(pkg-config --libs libdeflate 2>/dev/null || echo -ldeflate)"],
       "conditions": [
-        ["<!(test -f /usr/include/jpeglib.h && echo 1 || echo 0)==1", {
+        ["<!(pkg-config --exists libjpeg 2>/dev/null && echo 1 || echo 0)==1", {
           "defines": ["HAVE_LIBJPEG"],
-          "libraries": ["-ljpeg"]
+          "cflags": ["<!@(pkg-config --cflags libjpeg)"],
+          "libraries": ["<!@(pkg-config --libs libjpeg)"]
         }],
-        ["<!(test -f /usr/include/zstd.h && echo 1 || echo 0)==1", {
+        ["<!(pkg-config --exists libzstd 2>/dev/null && echo 1 || echo 0)==1", {
           "defines": ["HAVE_LIBZSTD"],
-          "libraries": ["-lzstd"]
+          "cflags": ["<!@(pkg-config --cflags libzstd)"],
+          "libraries": ["<!@(pkg-config --libs libzstd)"]
         }]
       ]
     }

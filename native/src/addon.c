@@ -1,6 +1,9 @@
 /*
- * coco-stitcher's optional native helpers: zlib-format DEFLATE through the
- * system's libdeflate, run as N-API async work on libuv's thread pool.
+ * coco-stitcher's optional native helpers, run as N-API async work on libuv's
+ * thread pool: zlib-format DEFLATE (both ways) through the system's
+ * libdeflate, TIFF LZW decoding, and, when built with their headers, JPEG
+ * tiles through libjpeg (HAVE_LIBJPEG) and ZSTD frames through libzstd
+ * (HAVE_LIBZSTD); plus prefault, which faults in new memory in one call.
  *
  * Why: node:zlib's deflate is the writer's bottleneck (about 37 MB/s per core
  * at level 6); libdeflate, which GDAL also uses, is several times faster at
@@ -479,7 +482,7 @@ static napi_value queue_job(napi_env env, napi_callback_info info, napi_async_ex
     }
     if (pred[0] != 0 && (!(pred[0] == 1 || pred[0] == 2 || pred[0] == 4) || !(pred[1] >= 1 && pred[1] == (double)(size_t)pred[1]) ||
                          !(pred[2] >= 1 && pred[2] == (double)(size_t)pred[2]) || ((uintptr_t)ptr % (size_t)pred[0]) != 0)) {
-      char msg[128];
+      char msg[192];
       snprintf(msg, sizeof msg, "predictor (sampleBytes %g, width %g, spp %g) is not 1/2/4-byte samples in whole pixels of an aligned input", pred[0], pred[1], pred[2]);
       napi_throw_range_error(env, NULL, msg);
       return NULL;

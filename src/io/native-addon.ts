@@ -1,29 +1,19 @@
 /**
- * The optional native addon `coco-stitcher-native` (./native): zlib-format
- * DEFLATE through the system's libdeflate on libuv's thread pool, several
- * times faster than node:zlib at the same level, TIFF LZW decoding and (when
- * built with libjpeg's / libzstd's headers) JPEG and ZSTD decoding on the
- * same pool, and
- * prefaulting of new Stitcher blocks in one madvise call. It builds at `npm ci` when
- * libdeflate's headers are installed (Debian: libdeflate-dev); without it
- * the writer and reader use node:zlib, with the same file format.
+ * The optional native addon `coco-stitcher-native` (./native), loaded once:
+ * zlib-format DEFLATE through the system's libdeflate on libuv's thread pool
+ * (several times faster than node:zlib at the same level), TIFF LZW
+ * decoding, JPEG and ZSTD decoding when the build found libjpeg / libzstd,
+ * and prefaulting of new Stitcher blocks in one madvise call. It builds at
+ * `npm ci` (and again in `npm test`'s set-up after that installs the
+ * libraries) when libdeflate's headers are installed (Debian:
+ * libdeflate-dev); without it the writer and reader use node:zlib and the
+ * JavaScript decoders, with the same results.
  */
 import { createRequire } from 'node:module';
+import type * as Addon from '../../native/index.d.ts';
 
-/** The addon's API (see native/index.d.ts). */
-export interface NativeAddon {
-  zlibCompressInto(input: Uint8Array, level: number, output: Uint8Array, sampleBytes?: number, width?: number, spp?: number): Promise<number>;
-  zlibCompressBound(n: number): number;
-  zlibDecompress(data: Uint8Array, size: number): Promise<Uint8Array>;
-  /** TIFF LZW decoding on the pool (absent from an addon built before it was added) */
-  lzwDecode?(data: Uint8Array, size: number): Promise<Uint8Array>;
-  /** ZSTD frames through libzstd on the pool (absent when the addon was built without libzstd's headers) */
-  zstdDecompress?(data: Uint8Array, size: number): Promise<Uint8Array>;
-  /** JPEG-in-TIFF tiles through libjpeg on the pool (absent when the addon was built without libjpeg's headers) */
-  jpegDecode?(tile: Uint8Array, tables: Uint8Array | null, ycbcr: boolean, width: number, height: number, components: number): Promise<Uint8Array>;
-  prefault(buffer: ArrayBuffer, offset: number, length: number): boolean;
-  readonly libdeflateVersion: string;
-}
+/** The addon's API, from native/index.d.ts (its one declaration). */
+export type NativeAddon = typeof Addon;
 
 let loaded: { lib: NativeAddon | null; error: string } | undefined;
 
