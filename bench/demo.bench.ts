@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { GDAL_PYTHON } from '../test/helpers/gdal.ts';
 import type { Raster } from '../src/array/raster.ts';
 import { createVidshapesMsi } from '../src/coco/demo/vidshapes-msi.ts';
 
@@ -59,7 +60,7 @@ try {
     return { raw, out: join(root, `gdal${k}.tif`), h: c.raster.height, w: c.raster.width, c: c.raster.bands, dt: c.raster.dtype,
       gt: c.options.transform?.toGdal() ?? null, epsg: c.options.epsg ?? null };
   });
-  const res = spawnSync('/usr/bin/python3', ['-c', `
+  const res = spawnSync(GDAL_PYTHON, ['-c', `
 import sys, json, time, numpy as np
 from osgeo import gdal, osr
 gdal.UseExceptions()

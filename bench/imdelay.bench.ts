@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { GDAL_PYTHON } from '../test/helpers/gdal.ts';
 import { Raster } from '../src/array/raster.ts';
 import { slice } from '../src/array/slices.ts';
 import { writeCog } from '../src/io/cog/write-cog.ts';
@@ -80,7 +81,7 @@ for cache in ['default block cache', 'block cache off']:
         print(f"| GDAL ReadAsArray, {name}, {cache} | {len(origins) / s:.1f} | {1000 * s / len(origins):.1f} |")
         ds = None
 `;
-const gdal = spawnSync('/usr/bin/python3', ['-c', py, file, JSON.stringify(origins), String(WIN)], { encoding: 'utf8' });
+const gdal = spawnSync(GDAL_PYTHON, ['-c', py, file, JSON.stringify(origins), String(WIN)], { encoding: 'utf8' });
 if (gdal.status !== 0) rows.push(`| GDAL reference failed | ${gdal.stderr.trim().split('\n').pop()} | |`);
 else rows.push(...gdal.stdout.trim().split('\n'));
 

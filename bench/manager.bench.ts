@@ -19,6 +19,7 @@
  * `npm run bench -- manager`; one case: `node --import tsx bench/manager.bench.ts --only=manager,naive`.
  */
 import { spawnSync } from 'node:child_process';
+import { GDAL_PYTHON } from '../test/helpers/gdal.ts';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,7 +186,7 @@ function runNaive(c: Case, dir: string) {
   writeFileSync(raw, new Uint8Array(quant.data.buffer, quant.data.byteOffset, quant.data.byteLength));
   const rss = peakRssMB();
   const out = join(dir, 'gdal.tif');
-  const r = spawnSync('/usr/bin/python3', ['-c', GDAL_WRITE, raw, out, String(N), String(N), String(C)], { encoding: 'utf8' });
+  const r = spawnSync(GDAL_PYTHON, ['-c', GDAL_WRITE, raw, out, String(N), String(N), String(C)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`GDAL failed: ${r.stderr}`);
   const g = JSON.parse(r.stdout.trim().split('\n').pop()!);
   return { n: wins.length, acc, quant: t2 - t1, gdal: g.gdal, gdalThreads: g['gdal-threads'], gdalRss: g.rss, rss, bytes: statSync(out).size };

@@ -6,11 +6,12 @@
  *    as one image (min/max scan + quantize); references measured in the same
  *    run: a naive JS port of the original's numpy passes (clip, scale, cast,
  *    NaN mask, each into a temporary array) and the original `quantize_image`
- *    in numpy (/usr/bin/python3).
+ *    in numpy (GDAL_PYTHON, by default /usr/bin/python3).
  * 2. polygons of a 4096x4096 random-blob mask: maskToMultiPolygon and
  *    scoredPolygons vs GDAL Polygonize (8-connected) on the same mask.
  */
 import { spawnSync } from 'node:child_process';
+import { GDAL_PYTHON } from '../test/helpers/gdal.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +59,7 @@ function best(runs: number, fn: () => void): { wall: number; cpu: number } {
 }
 
 const py = (code: string, args: string[] = []) => {
-  const r = spawnSync('/usr/bin/python3', ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(GDAL_PYTHON, ['-c', code, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 };

@@ -16,6 +16,7 @@ libdeflate-dev  has_header libdeflate.h
 libjpeg-dev     has_header jpeglib.h
 libzstd-dev     has_header zstd.h
 pkg-config      command -v pkg-config
+build-essential command -v make && command -v cc && command -v c++
 redis-server    command -v redis-server
 '
 
@@ -65,12 +66,17 @@ if [ "${#still[@]}" -ne 0 ]; then
   exit 1
 fi
 
-# npm ci built the optional addon (native/) without the headers installed
-# just now, or not at all: build it again so it links them.
+# The optional native packages (our addon in native/, zstd-napi) compile at
+# npm ci: build them again now that their compiler and libraries are here.
+# One that failed to build then is absent, and `npm install` puts it back.
 case " ${missing[*]} " in
-  *-dev\ *|*" pkg-config "*)
+  *-dev\ *|*" pkg-config "*|*" build-essential "*)
     cd "$(dirname "${BASH_SOURCE[0]}")/.."
-    echo "test-setup: rebuilding the native addon against the new libraries" >&2
-    npm rebuild coco-stitcher-native || echo "test-setup: the addon did not build; the tests run without it" >&2
+    echo "test-setup: building the optional native packages against the new libraries" >&2
+    if [ -e node_modules/coco-stitcher-native ] && [ -e node_modules/zstd-napi ]; then
+      npm rebuild coco-stitcher-native
+    else
+      npm install --no-save --no-audit --no-fund
+    fi || echo "test-setup: the native packages did not build; the tests run without them" >&2
     ;;
 esac

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { GDAL_PYTHON } from '../helpers/gdal.ts';
 import fc from 'fast-check';
 import { embedSlice, fixSlice, isSlice, normalizeSlice, slice, sliceLength, type Slice } from '../../src/array/slices.ts';
 import { ValueError } from '../../src/array/errors.ts';
@@ -77,7 +78,7 @@ test('normalizeSlice table (Python slice.indices)', () => {
 test('normalizeSlice / sliceLength agree with CPython on random slices', () => {
   const bound = fc.option(fc.integer({ min: -15, max: 15 }), { nil: null });
   const cases = fc.sample(fc.tuple(bound, bound, fc.option(fc.integer({ min: -4, max: 4 }).filter((s) => s !== 0), { nil: null }), fc.integer({ min: 0, max: 12 })), { numRuns: 400, seed: 7 });
-  const res = spawnSync('/usr/bin/python3', ['-c', `
+  const res = spawnSync(GDAL_PYTHON, ['-c', `
 import json, sys
 out = []
 for a, b, s, n in json.load(sys.stdin):

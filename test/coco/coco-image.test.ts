@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { CocoDataset } from '../../src/coco/dataset.ts';
 import { CocoImage } from '../../src/coco/coco-image.ts';
 import { ChannelError, ManifestError } from '../../src/coco/errors.ts';
+import { KWCOCO_FIXTURES as FIXTURES, SKIP_WITHOUT_FIXTURES } from '../helpers/kwcoco-fixtures.ts';
 
-const FIXTURES = '/work/shared/fixtures/kwcoco-py';
 const load = (b: string) => CocoDataset.load(join(FIXTURES, b, 'data.kwcoco.json'));
 
-test('bundle-msi: channels per image are the assets\' codes, late-fused in manifest order (README sensors)', async () => {
+test('bundle-msi: channels per image are the assets\' codes, late-fused in manifest order (README sensors)', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const dset = await load('bundle-msi');
   const specs = dset.imageIds().map((g) => dset.cocoImage(g).channels.spec);
   assert.deepEqual(specs, [
@@ -28,7 +28,7 @@ test('bundle-msi: channels per image are the assets\' codes, late-fused in manif
   assert.equal(img3.channels.numel(), 1 + 1 + 4);
 });
 
-test('assets are the live auxiliary records; resolvePath finds every fixture file', async () => {
+test('assets are the live auxiliary records; resolvePath finds every fixture file', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   for (const b of ['bundle-msi', 'bundle-probe', 'bundle-stitched']) {
     const dset = await load(b);
     for (const gid of dset.imageIds()) {
@@ -46,7 +46,7 @@ test('assets are the live auxiliary records; resolvePath finds every fixture fil
   }
 });
 
-test('video and bundle', async () => {
+test('video and bundle', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const dset = await load('bundle-stitched');
   const img = dset.cocoImage(3);
   assert.equal(img.video, dset.index.videos.get(2));
@@ -73,7 +73,7 @@ test('an image with its own file_name is its first asset (kwcoco order), then it
   assert.equal(dset.cocoImage(2).channels.spec, 'u0|u1');
 });
 
-test('addAsset appends to auxiliary when the image uses it, to assets otherwise, never both', async () => {
+test('addAsset appends to auxiliary when the image uses it, to assets otherwise, never both', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const dset = await load('bundle-stitched');
   const img = dset.cocoImage(1);
   const n = img.img.auxiliary!.length;
@@ -104,7 +104,7 @@ test('an image with both auxiliary and assets lists both (kwcoco: auxiliary firs
   assert.equal(dset.cocoImage(1).channels.spec, 'a,b');
 });
 
-test('imdelay without the delayed-loading module is a clear error, otherwise it delegates', async () => {
+test('imdelay without the delayed-loading module is a clear error, otherwise it delegates', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const { imdelayReady } = await import('../../src/coco/coco-image.ts');
   await imdelayReady;
   const dset = await load('bundle-probe');

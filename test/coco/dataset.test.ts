@@ -17,8 +17,9 @@ import { ManifestError, UnknownIdError } from '../../src/coco/errors.ts';
 import { IoError } from '../../src/io/errors.ts';
 import { ValueError } from '../../src/array/errors.ts';
 import { scratchDir } from '../helpers/scratch.ts';
+import { GDAL_PYTHON } from '../helpers/gdal.ts';
+import { KWCOCO_FIXTURES as FIXTURES, SKIP_WITHOUT_FIXTURES } from '../helpers/kwcoco-fixtures.ts';
 
-const FIXTURES = '/work/shared/fixtures/kwcoco-py';
 const BUNDLES = ['bundle-msi', 'bundle-probe', 'bundle-stitched'];
 const manifestOf = (b: string) => join(FIXTURES, b, 'data.kwcoco.json');
 const rawOf = (b: string) => JSON.parse(readFileSync(manifestOf(b), 'utf8'));
@@ -35,7 +36,7 @@ function writeTmpManifest(content: unknown, name = 'data.kwcoco.json'): string {
 }
 
 for (const bundle of BUNDLES) {
-  test(`${bundle}: loads, and the index agrees with the raw JSON`, async () => {
+  test(`${bundle}: loads, and the index agrees with the raw JSON`, { skip: SKIP_WITHOUT_FIXTURES }, async () => {
     const raw = rawOf(bundle);
     const dset = await CocoDataset.load(manifestOf(bundle));
     assert.equal(dset.fpath, manifestOf(bundle));
@@ -61,7 +62,7 @@ for (const bundle of BUNDLES) {
     assert.deepEqual(await dset.missingAssets(), []);
   });
 
-  test(`${bundle}: dump writes exactly what Python kwcoco wrote (up to Python's "2.0" floats)`, async () => {
+  test(`${bundle}: dump writes exactly what Python kwcoco wrote (up to Python's "2.0" floats)`, { skip: SKIP_WITHOUT_FIXTURES }, async () => {
     const dset = await CocoDataset.load(manifestOf(bundle));
     const dir = tmp();
     dset.bundleDpath = dir; // same folder as the output: file names are written unchanged
@@ -71,7 +72,7 @@ for (const bundle of BUNDLES) {
     assert.equal(ours, python);
   });
 
-  test(`${bundle}: JSON round trip load -> dump -> load keeps every field, and validates`, async () => {
+  test(`${bundle}: JSON round trip load -> dump -> load keeps every field, and validates`, { skip: SKIP_WITHOUT_FIXTURES }, async () => {
     const dset = await CocoDataset.load(manifestOf(bundle));
     const dir = tmp();
     dset.fpath = join(dir, 'copy.kwcoco.json');
@@ -84,7 +85,7 @@ for (const bundle of BUNDLES) {
     assert.deepEqual(validateManifest(dumped), { valid: true, errors: [] });
   });
 
-  test(`${bundle}: zip round trip (one JSON member named after the zip)`, async () => {
+  test(`${bundle}: zip round trip (one JSON member named after the zip)`, { skip: SKIP_WITHOUT_FIXTURES }, async () => {
     const dset = await CocoDataset.load(manifestOf(bundle));
     const dir = tmp();
     dset.bundleDpath = dir;
@@ -98,10 +99,10 @@ for (const bundle of BUNDLES) {
   });
 }
 
-test('reads a .kwcoco.zip written by Python zipfile (as kwcoco does)', async (t) => {
+test('reads a .kwcoco.zip written by Python zipfile (as kwcoco does)', { skip: SKIP_WITHOUT_FIXTURES }, async (t) => {
   const dir = tmp();
   const zpath = join(dir, 'data.kwcoco.zip');
-  const py = spawnSync('/usr/bin/python3', ['-c', `
+  const py = spawnSync(GDAL_PYTHON, ['-c', `
 import zipfile, sys
 with zipfile.ZipFile(sys.argv[2], 'w', compression=zipfile.ZIP_DEFLATED) as z:
     z.write(sys.argv[1], 'data.kwcoco.json')
@@ -175,7 +176,7 @@ test('bad input: dangling references (image, category, video)', () => {
   assert.throws(() => CocoDataset.fromJSON({ images: [{ id: 1, video_id: 2 }] }), /image 1 has video_id 2, which is not in "videos"/);
 });
 
-test('bad input: missing asset file is reported on load with {checkAssets: true} (by path), not by default', async () => {
+test('bad input: missing asset file is reported on load with {checkAssets: true} (by path), not by default', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const obj = rawOf('bundle-probe');
   const path = writeTmpManifest(obj); // the assets are not beside this copy
   const dset = await CocoDataset.load(path); // default: not checked until read
@@ -201,7 +202,7 @@ test('bad input: zips without one JSON file, files that do not exist', async () 
   await assert.rejects(CocoDataset.load('/nonexistent/dir/x.kwcoco.json'), (e: Error) => e instanceof IoError && /no such file/.test(e.message));
 });
 
-test('cocoImage of an unknown id names it', async () => {
+test('cocoImage of an unknown id names it', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const dset = await CocoDataset.load(manifestOf('bundle-probe'));
   assert.throws(() => dset.cocoImage(42), (e: Error) => e instanceof UnknownIdError && /image id 42 is not in .*\(4 images, ids 1, 2, 3, 4\)/.test(e.message));
 });
@@ -240,7 +241,7 @@ test('validateManifest reports schema violations with their location', () => {
   assert.ok(res.errors.includes("/videos/0 must have required property 'name'"), res.errors.join('\n'));
 });
 
-test('reroot: absolute, then relative again (./ prefix as kwcoco), outside paths refused', async () => {
+test('reroot: absolute, then relative again (./ prefix as kwcoco), outside paths refused', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const dset = await CocoDataset.load(manifestOf('bundle-msi'));
   const before = structuredClone(dset.dataset);
   dset.reroot({ absolute: true });
@@ -256,7 +257,7 @@ test('reroot: absolute, then relative again (./ prefix as kwcoco), outside paths
   assert.deepEqual(dset.dataset, snapshot, 'nothing changed');
 });
 
-test('fpath: setting it moves bundleDpath and keeps relative paths pointing at the same files', async () => {
+test('fpath: setting it moves bundleDpath and keeps relative paths pointing at the same files', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const dset = await CocoDataset.load(manifestOf('bundle-msi'));
   const img = dset.cocoImage(1);
   const before = img.assets.map((a) => img.resolvePath(a.file_name));
@@ -272,7 +273,7 @@ test('fpath: setting it moves bundleDpath and keeps relative paths pointing at t
   assert.equal(bare.cocoImage(1).resolvePath('a.png'), join(dir, 'a.png'));
 });
 
-test('dump to another folder rewrites relative paths in the file only; dump without a path needs fpath', async () => {
+test('dump to another folder rewrites relative paths in the file only; dump without a path needs fpath', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const dset = await CocoDataset.load(manifestOf('bundle-probe'));
   const out = join(tmp(), 'elsewhere', 'd.kwcoco.json');
   mkdirSync(dirname(out), { recursive: true });
@@ -296,7 +297,7 @@ test('dump is atomic: no temp file is left and a failed write leaves the old fil
   rmSync(path);
 });
 
-test('copy() is deep and keeps the location', async () => {
+test('copy() is deep and keeps the location', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const dset = await CocoDataset.load(manifestOf('bundle-stitched'));
   const c = dset.copy();
   assert.deepEqual(c.dataset, dset.dataset);
@@ -360,14 +361,14 @@ test('a UTF-8 byte order mark is accepted; a directory is a clear IoError', asyn
   await assert.rejects(CocoDataset.load(tmp()), (e: Error) => e instanceof IoError && /is a directory/.test(e.message));
 });
 
-test('Python reads what we write: json.load of our .json and zipfile + json of our .zip equal the Python originals', async (t) => {
+test('Python reads what we write: json.load of our .json and zipfile + json of our .zip equal the Python originals', { skip: SKIP_WITHOUT_FIXTURES }, async (t) => {
   const dir = tmp();
   const dset = await CocoDataset.load(manifestOf('bundle-stitched'));
   dset.bundleDpath = dir;
   dset.dataset.annotations![0].score = NaN; // Python writes and reads NaN
   await dset.dump(join(dir, 'ours.kwcoco.json'));
   await dset.dump(join(dir, 'ours.kwcoco.zip'));
-  const py = spawnSync('/usr/bin/python3', ['-c', `
+  const py = spawnSync(GDAL_PYTHON, ['-c', `
 import json, math, sys, zipfile
 orig = json.load(open(sys.argv[1]))
 ours = json.load(open(sys.argv[2]))

@@ -1,6 +1,6 @@
 /**
  * imdelay(...).finalize() against every request Python kwcoco answered in
- * /work/shared/fixtures/kwcoco-py (README C1-C9): nearest and plain linear
+ * ../shared/fixtures/kwcoco-py (README C1-C9): nearest and plain linear
  * bit for bit (NaN positions included), antialiased linear within the
  * README's tolerance (1e-6 for float sources, 1 DN for integer ones, because
  * OpenCV's blur kernels are not reproduced bit for bit). Entries where Python
@@ -17,7 +17,7 @@ import { ChannelSpec } from '../../src/coco/channel-spec.ts';
 import { openRaster, readRaster } from '../../src/io/read-raster.ts';
 import { slice } from '../../src/array/slices.ts';
 import type { Raster } from '../../src/array/raster.ts';
-import { entryName, expectedArray, fixtureEntries, KWCOCO_FIXTURES, type FixtureEntry } from '../helpers/kwcoco-fixtures.ts';
+import { entryName, expectedArray, fixtureEntries, KWCOCO_FIXTURES, SKIP_WITHOUT_FIXTURES, type FixtureEntry } from '../helpers/kwcoco-fixtures.ts';
 
 const ENTRIES = fixtureEntries();
 const datasets = new Map<string, Promise<CocoDataset>>();
@@ -73,7 +73,7 @@ function agreement(ours: Raster, exp: Float32Array, tol: number[]): Agreement {
 
 const worst = new Map<string, number>();
 
-test('fixture integrity: every asset loaded as stored (asset space, no warp) has the statistics index.json recorded', async () => {
+test('fixture integrity: every asset loaded as stored (asset space, no warp) has the statistics index.json recorded', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   // A failure here means a fixture FILE changed after Python wrote index.json (e.g. a test that wrote
   // into the shared fixture folder), not that the resampling is wrong.
   const changed: string[] = [];
@@ -116,14 +116,14 @@ for (const e of ENTRIES) {
   });
 }
 
-test('worst absolute error per sampler (report)', (t) => {
+test('worst absolute error per sampler (report)', { skip: SKIP_WITHOUT_FIXTURES }, (t) => {
   for (const [k, v] of worst) t.diagnostic(`${k}: max abs error ${v}`);
   assert.equal(worst.get('nearest') ?? 0, 0);
   assert.equal(worst.get('linear') ?? 0, 0);
   assert.ok((worst.get('linear_aa (float sources)') ?? 0) <= 1e-6);
 });
 
-test('crop() equals the crop of the whole result (every answered request, 3 crops each)', async () => {
+test('crop() equals the crop of the whole result (every answered request, 3 crops each)', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   let seed = 12345;
   const rand = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n; };
   for (const e of ENTRIES) {
@@ -149,7 +149,7 @@ test('crop() equals the crop of the whole result (every answered request, 3 crop
   }
 });
 
-test('crop of a crop composes', async () => {
+test('crop of a crop composes', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const d = await dataset('bundle-msi/data.kwcoco.json');
   const delayed = d.cocoImage(1).imdelay({ channels: 'r|g|b', space: 'video' });
   const full = await delayed.finalize();
@@ -159,7 +159,7 @@ test('crop of a crop composes', async () => {
   assert.deepEqual(r.data, full.crop(8, 10, 17, 45).data);
 });
 
-test('a missing channel is a ChannelError naming it and what the image has (Python: a NaN band)', async () => {
+test('a missing channel is a ChannelError naming it and what the image has (Python: a NaN band)', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const missing = ENTRIES.filter((e) => e.kind === 'missing' && !e.error);
   assert.ok(missing.length > 0);
   for (const e of missing) {
@@ -173,7 +173,7 @@ test('a missing channel is a ChannelError naming it and what the image has (Pyth
   }
 });
 
-test("'asset' space over several assets: CoordinateCompatibilityError, as Python", async () => {
+test("'asset' space over several assets: CoordinateCompatibilityError, as Python", { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const errs = ENTRIES.filter((e) => (e.error ?? '').startsWith('CoordinateCompatibilityError'));
   assert.ok(errs.length >= 9);
   for (const e of errs) {
@@ -182,7 +182,7 @@ test("'asset' space over several assets: CoordinateCompatibilityError, as Python
   }
 });
 
-test('C3b IndexError cases load here: the axis-aligned nearest sampler with the border past the edge', async () => {
+test('C3b IndexError cases load here: the axis-aligned nearest sampler with the border past the edge', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const errs = ENTRIES.filter(isIndexError);
   assert.equal(errs.length, 8);
   for (const e of errs) {
@@ -209,7 +209,7 @@ test('C3b IndexError cases load here: the axis-aligned nearest sampler with the 
   }
 });
 
-test('C3c: where Python warped nearest by the inverse matrix, we warp by the forward one (the linear result agrees)', async () => {
+test('C3c: where Python warped nearest by the inverse matrix, we warp by the forward one (the linear result agrees)', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const alt = ENTRIES.filter(isAltMatrix);
   assert.ok(alt.length >= 9);
   for (const e of alt) {

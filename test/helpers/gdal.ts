@@ -1,13 +1,13 @@
 /**
- * GDAL as an independent oracle. GDAL's Python bindings belong to Debian's
- * /usr/bin/python3 (the python3 first on PATH is another interpreter), so
- * every oracle call runs that interpreter explicitly.
+ * GDAL as an independent oracle. GDAL's Python bindings belong to one
+ * interpreter (Debian's /usr/bin/python3; the python3 first on PATH may be
+ * another), so every oracle call runs it explicitly: GDAL_PYTHON when set.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 
-export const GDAL_PYTHON = '/usr/bin/python3';
+export const GDAL_PYTHON = process.env.GDAL_PYTHON || '/usr/bin/python3';
 
-/** Runs a Python snippet under Debian's python3 with GDAL; returns stdout. */
+/** Runs a Python snippet under GDAL's python3; returns stdout. */
 export function gdalPython(script: string, args: readonly string[] = [], input?: Buffer | string): string {
   const res = spawnSync(GDAL_PYTHON, ['-c', script, ...args], {
     input, maxBuffer: 1 << 30, encoding: 'buffer',

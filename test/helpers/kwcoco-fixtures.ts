@@ -1,11 +1,16 @@
 /**
- * The Python kwcoco fixtures (/work/shared/fixtures/kwcoco-py): the request
- * index and the expected arrays (raw little-endian float32, H x W x C).
+ * The Python kwcoco fixtures (fixtures/kwcoco-py in the shared folder, see
+ * shared.ts): the request index and the expected arrays (raw little-endian
+ * float32, H x W x C).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sharedPath, skipWithoutShared } from './shared.ts';
 
-export const KWCOCO_FIXTURES = '/work/shared/fixtures/kwcoco-py';
+export const KWCOCO_FIXTURES = sharedPath('fixtures', 'kwcoco-py');
+
+/** false when the fixtures are there, otherwise why the tests that read them skip. */
+export const SKIP_WITHOUT_FIXTURES = skipWithoutShared('fixtures', 'kwcoco-py');
 
 /** One entry of expected/index.json (fields used by the tests). */
 export interface FixtureEntry {
@@ -27,6 +32,7 @@ export interface FixtureEntry {
 
 /** Every entry of expected/index.json. */
 export function fixtureEntries(): FixtureEntry[] {
+  if (SKIP_WITHOUT_FIXTURES) return [];
   return JSON.parse(readFileSync(join(KWCOCO_FIXTURES, 'expected', 'index.json'), 'utf8')).entries;
 }
 

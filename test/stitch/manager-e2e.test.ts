@@ -13,6 +13,7 @@ import { Raster } from '../../src/array/raster.ts';
 import { slice } from '../../src/array/slices.ts';
 import { SlidingWindow } from '../../src/array/sliding-window.ts';
 import { CocoDataset } from '../../src/coco/dataset.ts';
+import { KWCOCO_FIXTURES, SKIP_WITHOUT_FIXTURES } from '../helpers/kwcoco-fixtures.ts';
 import { validateManifest } from '../../src/coco/schema.ts';
 import { readRaster } from '../../src/io/read-raster.ts';
 import { CocoStitchingManager } from '../../src/stitch/manager.ts';
@@ -194,8 +195,8 @@ for (const space of ['video', 'image'] as const) {
   }
 }
 
-test('bundle-stitched fixture: the same stitching with our manager reproduces the original rasters', async () => {
-  const fixture = '/work/shared/fixtures/kwcoco-py/bundle-stitched';
+test('bundle-stitched fixture: the same stitching with our manager reproduces the original rasters', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
+  const fixture = join(KWCOCO_FIXTURES, 'bundle-stitched');
   const orig = await CocoDataset.load(join(fixture, 'data.kwcoco.json'));
   // the inputs: the fixture's manifest without the stitched assets
   const json = structuredClone(orig.dataset);
