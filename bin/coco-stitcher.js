@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the compiled CLI (dist/, built by `npm run build`, which `npm ci` and
-// `npm test` run); without a build, the TypeScript sources through tsx.
+// `npm test` run); without a build (a checkout before it), the TypeScript
+// sources through tsx, a dev dependency.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
