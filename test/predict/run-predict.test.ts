@@ -249,6 +249,22 @@ describe('runPredict', needsOrt, () => {
     }
   });
 
+  it('--window 12000 on 32 px images runs in bounded memory (no model probe at the nominal window)', () => {
+    const script = join(root, 'peak.mts');
+    writeFileSync(script, `
+      import { main } from ${JSON.stringify(join(REPO, 'src/cli/main.ts'))};
+      import { peakRssMB } from ${JSON.stringify(join(REPO, 'test/helpers/peak-rss.ts'))};
+      const code = await main(process.argv.slice(2), { out: () => {}, err: (t) => { process.stderr.write(t); } });
+      console.log(JSON.stringify({ code, peak: peakRssMB() }));
+    `);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script, 'predict', '--src', src, '--dst', join(root, 'wide', 'out.kwcoco.json'),
+      '--model', red, '--channels', 'r|g|b', '--window', '12000', '--expected-minmax', '0,1', '--no-progress'], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+    const { code, peak } = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    assert.equal(code, 0, r.stderr);
+    // a probe at 12000 x 12000 x 3 float32 alone is 1.6 GiB (onnxruntime's buffers come on top)
+    assert.ok(peak < 600, `peak RSS ${peak} MB`);
+  });
+
   it('an output it cannot write is refused before any work: a folder, a path under a file', async () => {
     const folder = join(root, 'dst-folder');
     mkdirSync(folder);
