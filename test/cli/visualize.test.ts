@@ -6,7 +6,8 @@
  */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { Raster } from '../../src/array/raster.ts';
 import { writeCog } from '../../src/io/cog/write-cog.ts';
@@ -53,6 +54,11 @@ describe('visualize', () => {
 
   it('names too long for the file system are shortened; sheets are written as they fill, at most sheetSize thumbnails each', async () => {
     const out = join(root, 'out');
+    // a killed run's half-written picture (its pid no longer runs) is removed; a live one's is kept
+    const dead = spawnSync('true').pid!;
+    mkdirSync(join(out, 'no-video'), { recursive: true });
+    writeFileSync(join(out, 'no-video', `.img41.png.${dead}.0badc0de.tmp`), 'x');
+    writeFileSync(join(out, `.other.png.${process.pid}.0badc0de.tmp`), 'x');
     const res = await runVisualize({ src: manifest, channels: 'pred.0', out, sheetSize: 16 });
     assert.equal(res.images.length, 45);
     for (const p of [...res.images, ...res.sheets]) {
@@ -80,5 +86,7 @@ describe('visualize', () => {
       assert.equal(filled, n, basename(res.sheets[k]));
     }
     assert.equal(readdirSync(out).filter((f) => f.endsWith('.png')).length, 4);
+    assert.deepEqual(readdirSync(join(out, 'no-video')).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(readdirSync(out).filter((f) => f.endsWith('.tmp')), [`.other.png.${process.pid}.0badc0de.tmp`]);
   });
 });

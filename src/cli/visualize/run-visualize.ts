@@ -8,6 +8,7 @@ import { ValueError } from '../../array/errors.ts';
 import { CocoDataset } from '../../coco/dataset.ts';
 import { ChannelError } from '../../coco/errors.ts';
 import { sanitizeComponent } from '../../stitch/asset-naming.ts';
+import { removeStaleTempFiles } from '../../io/stale-temp.ts';
 import { FusedChannelSpec } from '../../coco/channel-spec.ts';
 import { writePng } from '../../io/png.ts';
 import type { Raster } from '../../array/raster.ts';
@@ -82,6 +83,7 @@ export async function runVisualize(opts: VisualizeOptions): Promise<VisualizeRes
   const space = opts.space ?? 'video';
   const images: string[] = [];
   const sheets: string[] = [];
+  removeStaleTempFiles(opts.out);
   const sheet: { videoName: string | null; part: number; thumbs: Raster<Uint8Array>[] } = { videoName: null, part: 1, thumbs: [] };
   const writeSheet = async () => {
     if (sheet.thumbs.length === 0) return;
@@ -117,6 +119,8 @@ export async function runVisualize(opts: VisualizeOptions): Promise<VisualizeRes
     images.push(path);
     if (sheet.videoName !== videoName) {
       await writeSheet();
+      // pictures half-written by a killed run: their temp files carry a pid that no longer runs
+      removeStaleTempFiles(join(opts.out, videoName));
       Object.assign(sheet, { videoName, part: 1 });
     }
     sheet.thumbs.push(fit(lastOverlay, 256));
