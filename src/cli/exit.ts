@@ -8,8 +8,14 @@ export const EXIT = {
   problems: 1,
   /** bad arguments or bad input (missing file, unknown channel, ...) */
   usage: 2,
-  /** stopped by SIGINT; what was finished is kept */
+  /** failed part-way: the images finished before the failure are registered in the output */
+  partial: 3,
+  /** stopped by SIGHUP (128 + 1); what was finished is kept */
+  hangup: 129,
+  /** stopped by SIGINT (128 + 2); what was finished is kept */
   interrupted: 130,
+  /** stopped by SIGTERM (128 + 15); what was finished is kept */
+  terminated: 143,
 } as const;
 
 /** Thrown by a command that has already reported its outcome and wants this exit code. */

@@ -13,6 +13,15 @@ export function parseNumber(name: string): (v: string) => number {
   };
 }
 
+/** A whole number >= 1 (sizes, counts). */
+export function parsePositiveInteger(name: string): (v: string) => number {
+  return (v) => {
+    const n = parseNumber(name)(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--${name} expects a positive integer, got "${v}"`);
+    return n;
+  };
+}
+
 /** Comma-separated finite numbers. */
 export function parseNumberList(name: string): (v: string) => number[] {
   return (v) => v.split(',').map((part) => parseNumber(name)(part));

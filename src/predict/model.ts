@@ -8,6 +8,7 @@
  */
 import { access } from 'node:fs/promises';
 import { RequestWorker, siblingModule } from '../io/module-worker.ts';
+import { ModelError } from './errors.ts';
 
 /** A loaded model that maps an NCHW float32 batch to an NCHW float32 output. */
 export interface Model {
@@ -33,7 +34,7 @@ async function loadOrt(): Promise<Ort> {
     const mod = await import('onnxruntime-node');
     return ((mod as { default?: Ort }).default ?? mod) as Ort;
   } catch (err) {
-    throw new Error(
+    throw new ModelError(
       'onnxruntime-node is not installed, and `predict` needs it to run ONNX models. '
       + 'Install it with `npm install onnxruntime-node` (the rest of coco-stitcher works without it).',
       { cause: err },
@@ -45,7 +46,7 @@ async function loadOrt(): Promise<Ort> {
 export async function loadModel(source: string | Uint8Array, options: LoadModelOptions = {}): Promise<Model> {
   if (typeof source === 'string') {
     await access(source).catch((err) => {
-      throw new Error(`model file ${source} does not exist or is not readable`, { cause: err });
+      throw new ModelError(`model file ${source} does not exist or is not readable`, { cause: err });
     });
   }
   return options.thread === 'caller' ? openSession(source, options.threads) : workerModel(source, options.threads);
@@ -62,10 +63,10 @@ export async function openSession(source: string | Uint8Array, threads?: number)
       ? await ort.InferenceSession.create(source, opts)
       : await ort.InferenceSession.create(source, opts);
   } catch (err) {
-    throw new Error(`cannot load ONNX model ${where}: ${(err as Error).message}`, { cause: err });
+    throw new ModelError(`cannot load ONNX model ${where}: ${(err as Error).message}`, { cause: err });
   }
   if (session.inputNames.length !== 1 || session.outputNames.length < 1) {
-    throw new Error(`model ${where} has inputs [${session.inputNames.join(', ')}]; predict needs exactly one NCHW float input`);
+    throw new ModelError(`model ${where} has inputs [${session.inputNames.join(', ')}]; predict needs exactly one NCHW float input`);
   }
   const inputName = session.inputNames[0];
   const outputName = session.outputNames[0];
@@ -77,11 +78,11 @@ export async function openSession(source: string | Uint8Array, threads?: number)
       try {
         out = await session.run({ [inputName]: new ort.Tensor('float32', batch, [...dims]) });
       } catch (err) {
-        throw new Error(`model ${where} failed on an input of shape [${dims.join(', ')}]: ${(err as Error).message}`, { cause: err });
+        throw new ModelError(`model ${where} failed on an input of shape [${dims.join(', ')}]: ${(err as Error).message}`, { cause: err });
       }
       const t = out[outputName];
       if (t.type !== 'float32' || t.dims.length !== 4) {
-        throw new Error(`model ${where} output ${outputName} is ${t.type} of shape [${t.dims.join(', ')}]; expected float32 NCHW`);
+        throw new ModelError(`model ${where} output ${outputName} is ${t.type} of shape [${t.dims.join(', ')}]; expected float32 NCHW`);
       }
       return { data: t.data as Float32Array, dims: [...t.dims] };
     },
@@ -100,11 +101,11 @@ export type ModelReply = { id: number; ok: true; value: unknown } | { id: number
 async function workerModel(source: string | Uint8Array, threads?: number): Promise<Model> {
   let closed = false;
   const rw = new RequestWorker<ModelReply>(siblingModule('model-worker', import.meta.url), { source, threads }, (end) => ('error' in end
-    ? new Error(`the model's worker thread failed: ${end.error.message}`, { cause: end.error })
-    : new Error(closed ? 'the model is closed' : `the model's worker thread exited (code ${end.exitCode})`)));
+    ? new ModelError(`the model's worker thread failed: ${end.error.message}`, { cause: end.error })
+    : new ModelError(closed ? 'the model is closed' : `the model's worker thread exited (code ${end.exitCode})`)));
   const value = async <T>(reply: Promise<ModelReply>): Promise<T> => {
     const m = await reply;
-    if (!m.ok) throw new Error(m.message);
+    if (!m.ok) throw new ModelError(m.message);
     return m.value as T;
   };
   const names = await value<{ inputName: string; outputName: string }>(rw.request(0)).catch(async (err: Error) => {

@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { CliExit, EXIT } from '../exit.ts';
 import { parseNumber, parseNumberList, parseMinmax } from '../parse.ts';
 import { cliIo } from '../io.ts';
+import { parseMemoryBudgetMb, setMemoryBudget } from '../../array/memory-budget.ts';
 
 export function predictCommand(): Command {
   return new Command('predict')
@@ -32,33 +33,56 @@ export function predictCommand(): Command {
     .option('--threads <n>', 'model threads (default: onnxruntime decides)', parseNumber('threads'))
     .option('--mean <values>', 'per-channel mean subtracted before the model, e.g. 0.5 or 0.4,0.5,0.6', parseNumberList('mean'))
     .option('--std <values>', 'per-channel divisor after the mean, e.g. 255', parseNumberList('std'))
+    .addOption(new Option('--nan-policy <policy>', 'NaN in the model output: omit (no weight for that value) or raise (stop with an error)').choices(['omit', 'raise']).default('omit'))
+    .addOption(new Option('--inf-policy <policy>', 'Inf in the model output: raise (stop with an error) or omit (no weight, as NaN)').choices(['raise', 'omit']).default('raise'))
+    .option('--memory-budget <MiB>', 'memory the run may plan for (default: COCO_STITCHER_MEMORY_MB, else half the machine)', (v: string) => parseMemoryBudgetMb(v, '--memory-budget'))
     .option('--no-progress', 'no progress bars')
     .action(async (o) => {
+      if (o.memoryBudget !== undefined) setMemoryBudget(o.memoryBudget);
+      // SIGTERM (timeout, docker, Slurm, systemd) and SIGHUP (a closed terminal) stop as Ctrl-C does
       const controller = new AbortController();
-      const onSigint = () => {
-        cliIo.err('\ninterrupted: finishing images already being written, then saving a partial manifest\n');
+      let stoppedBy: NodeJS.Signals | null = null;
+      const onSignal = (signal: NodeJS.Signals) => {
+        stoppedBy ??= signal;
+        cliIo.err(`\n${SIGNAL_WORD[signal]}: finishing images already being written, then saving a partial manifest\n`);
         controller.abort();
       };
-      process.once('SIGINT', onSigint);
+      for (const sig of STOP_SIGNALS) process.once(sig, onSignal);
       try {
         // loaded on use: the other commands start without the model runtime and the stitcher
         const { runPredict } = await import('../../predict/run-predict.ts');
-        const summary = await runPredict({
-          src: o.src, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
-          window: o.window, overlap: o.overlap, space: o.space, inputScale: o.inputScale,
-          outputScale: o.outputScale, batchSize: o.batchSize, downweightEdges: o.downweightEdges,
-          probFormat: o.probFormat, compress: o.compress, quantize: o.quantize,
-          expectedMinmax: o.expectedMinmax, shortCode: o.shortCode, memmap: o.memmap ?? false,
-          threads: o.threads, mean: o.mean, std: o.std, progress: o.progress, signal: controller.signal,
-        });
+        const { PartialResultError } = await import('../../predict/errors.ts');
+        let summary;
+        try {
+          summary = await runPredict({
+            src: o.src, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
+            window: o.window, overlap: o.overlap, space: o.space, inputScale: o.inputScale,
+            outputScale: o.outputScale, batchSize: o.batchSize, downweightEdges: o.downweightEdges,
+            probFormat: o.probFormat, compress: o.compress, quantize: o.quantize,
+            expectedMinmax: o.expectedMinmax, shortCode: o.shortCode, memmap: o.memmap ?? false,
+            threads: o.threads, mean: o.mean, std: o.std, nanPolicy: o.nanPolicy, infPolicy: o.infPolicy,
+            progress: o.progress, signal: controller.signal,
+            onWarning: (m) => cliIo.err(`warning: ${m}\n`),
+          });
+        } catch (err) {
+          if (!(err instanceof PartialResultError)) throw err;
+          cliIo.err(`coco-stitcher: error: ${err.message}\n`);
+          throw new CliExit(EXIT.partial, err.message);
+        }
         const s = summary.seconds;
         cliIo.out(
-          `${summary.interrupted ? 'interrupted: wrote' : 'wrote'} ${summary.images} image(s), ${summary.windows} window(s) -> ${summary.dst}\n`
+          `${summary.interrupted ? `${SIGNAL_WORD[stoppedBy ?? 'SIGINT']}: wrote` : 'wrote'} ${summary.images} image(s), ${summary.windows} window(s) -> ${summary.dst}\n`
+          + (summary.emptyImages.length ? `${summary.emptyImages.length} image(s) all nodata: the model output no finite value for them (image ids ${summary.emptyImages.slice(0, 20).join(', ')}${summary.emptyImages.length > 20 ? ', ...' : ''})\n` : '')
           + `time ${s.total.toFixed(2)} s (read ${s.read.toFixed(2)}, model ${s.model.toFixed(2)}, stitch ${s.stitch.toFixed(2)}, write ${s.write.toFixed(2)})\n`,
         );
-        if (summary.interrupted) throw new CliExit(EXIT.interrupted);
+        if (summary.interrupted) throw new CliExit(SIGNAL_EXIT[stoppedBy ?? 'SIGINT']);
       } finally {
-        process.removeListener('SIGINT', onSigint);
+        for (const sig of STOP_SIGNALS) process.removeListener(sig, onSignal);
+        if (o.memoryBudget !== undefined) setMemoryBudget(undefined);
       }
     });
 }
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNAL_WORD: Record<string, string> = { SIGINT: 'interrupted', SIGTERM: 'terminated', SIGHUP: 'hung up' };
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: EXIT.interrupted, SIGTERM: EXIT.terminated, SIGHUP: EXIT.hangup };

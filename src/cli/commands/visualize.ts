@@ -3,7 +3,7 @@
  */
 import { Command, Option } from 'commander';
 import { runVisualize } from '../visualize/run-visualize.ts';
-import { parseNumber } from '../parse.ts';
+import { parsePositiveInteger } from '../parse.ts';
 import { cliIo } from '../io.ts';
 
 export function visualizeCommand(): Command {
@@ -14,7 +14,7 @@ export function visualizeCommand(): Command {
     .option('--out <dir>', 'output folder', 'visualize')
     .option('--base <code>', 'channels of the picture underneath (default r|g|b when present)')
     .addOption(new Option('--space <space>', 'space to render in').choices(['video', 'image']).default('video'))
-    .option('--max-size <px>', 'longest side of a panel', parseNumber('max-size'), 512)
+    .option('--max-size <px>', 'longest side of a panel', parsePositiveInteger('max-size'), 512)
     .action(async (manifest: string, o) => {
       const res = await runVisualize({ src: manifest, channels: o.channels, out: o.out, base: o.base, space: o.space, maxSize: o.maxSize });
       for (const p of [...res.images, ...res.sheets]) cliIo.out(`${p}\n`);

@@ -4,7 +4,11 @@
  * contact sheet of the overlays in frame order.
  */
 import { join } from 'node:path';
+import { ValueError } from '../../array/errors.ts';
 import { CocoDataset } from '../../coco/dataset.ts';
+import { ChannelError } from '../../coco/errors.ts';
+import { sanitizeComponent } from '../../stitch/asset-naming.ts';
+import { removeStaleTempFiles } from '../../io/stale-temp.ts';
 import { FusedChannelSpec } from '../../coco/channel-spec.ts';
 import { writePng } from '../../io/png.ts';
 import type { Raster } from '../../array/raster.ts';
@@ -20,6 +24,8 @@ export interface VisualizeOptions {
   space?: 'video' | 'image';
   /** longest side of a panel; larger images are shrunk */
   maxSize?: number;
+  /** thumbnails per contact sheet (default 256); a longer video gets several sheets */
+  sheetSize?: number;
 }
 
 export interface VisualizeResult {
@@ -27,9 +33,17 @@ export interface VisualizeResult {
   sheets: string[];
 }
 
-/** File-name-safe version of a name. */
+/** File-name-safe version of a name, shortened (with a hash of the whole) as predict names its assets. */
 function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || 'unnamed';
+  return sanitizeComponent(name, 'name');
+}
+
+/** Thumbnails per contact sheet: at most 256 x (256 + gap)² pixels, about 52 MB, in memory at once. */
+const SHEET_SIZE = 256;
+
+function positiveInteger(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ValueError(`${name} must be a positive integer, got ${String(v)}`);
+  return v;
 }
 
 function fit(r: Raster<Uint8Array>, maxSize: number): Raster<Uint8Array> {
@@ -43,22 +57,48 @@ function heatRange(r: Raster, band: number): [number, number] {
   return lo >= 0 && hi <= 1 ? [0, 1] : percentiles(r, band);
 }
 
-/** Renders every image of a manifest that has the requested channels. */
+/**
+ * The images in contact-sheet order: each video's frames in frame order,
+ * then the images without a video, so one sheet is open at a time.
+ */
+function sheetOrder(dset: CocoDataset): number[] {
+  const order: number[] = [];
+  for (const gids of dset.index.vidToGids.values()) order.push(...gids);
+  const inVideo = new Set(order);
+  for (const gid of dset.imageIds()) if (!inVideo.has(gid)) order.push(gid);
+  return order;
+}
+
+/**
+ * Renders every image of a manifest that has the requested channels. Work
+ * and memory per image are bounded: a contact sheet is written as soon as it
+ * has `sheetSize` thumbnails or its video ends, so only one sheet's
+ * thumbnails are ever held.
+ */
 export async function runVisualize(opts: VisualizeOptions): Promise<VisualizeResult> {
+  const maxSize = positiveInteger('--max-size', opts.maxSize ?? 512);
+  const sheetSize = positiveInteger('sheetSize', opts.sheetSize ?? SHEET_SIZE);
   const dset = await CocoDataset.load(opts.src);
   const heat = FusedChannelSpec.coerce(opts.channels);
   const space = opts.space ?? 'video';
-  const maxSize = opts.maxSize ?? 512;
   const images: string[] = [];
   const sheets: string[] = [];
-  const byVideo = new Map<string, Raster<Uint8Array>[]>();
-  let shown = 0;
-  for (const gid of dset.imageIds()) {
+  removeStaleTempFiles(opts.out);
+  const sheet: { videoName: string | null; part: number; thumbs: Raster<Uint8Array>[] } = { videoName: null, part: 1, thumbs: [] };
+  const writeSheet = async () => {
+    if (sheet.thumbs.length === 0) return;
+    const path = join(opts.out, `${sheet.videoName}_contact${sheet.part > 1 ? `_${sheet.part}` : ''}.png`);
+    await writePng(path, grid(sheet.thumbs, Math.ceil(Math.sqrt(sheet.thumbs.length))));
+    sheets.push(path);
+    sheet.thumbs = [];
+    sheet.part++;
+  };
+  for (const gid of sheetOrder(dset)) {
     const img = dset.cocoImage(gid);
     const missing = heat.parsed.filter((c) => !img.channels.has(c));
     if (missing.length === heat.numel()) continue;
     if (missing.length) {
-      throw new Error(`image ${gid} has ${heat.parsed.filter((c) => img.channels.has(c)).join('|')} but not ${missing.join('|')}`);
+      throw new ChannelError(`image ${gid} has ${heat.parsed.filter((c) => img.channels.has(c)).join('|')} but not ${missing.join('|')}`);
     }
     const baseCode = opts.base ?? (['r', 'g', 'b'].every((c) => img.channels.has(c)) ? 'r|g|b' : img.channels.parsed[0]);
     const imgSpace = space === 'video' && img.video ? 'video' : 'image';
@@ -77,16 +117,16 @@ export async function runVisualize(opts: VisualizeOptions): Promise<VisualizeRes
     const path = join(opts.out, videoName, `${name}.png`);
     await writePng(path, grid(rows, 3));
     images.push(path);
-    const sheet = byVideo.get(videoName) ?? [];
-    sheet.push(fit(lastOverlay, 256));
-    byVideo.set(videoName, sheet);
-    shown++;
+    if (sheet.videoName !== videoName) {
+      await writeSheet();
+      // pictures half-written by a killed run: their temp files carry a pid that no longer runs
+      removeStaleTempFiles(join(opts.out, videoName));
+      Object.assign(sheet, { videoName, part: 1 });
+    }
+    sheet.thumbs.push(fit(lastOverlay, 256));
+    if (sheet.thumbs.length >= sheetSize) await writeSheet();
   }
-  if (shown === 0) throw new Error(`no image of ${opts.src} has channels ${heat.spec}`);
-  for (const [videoName, thumbs] of byVideo) {
-    const path = join(opts.out, `${videoName}_contact.png`);
-    await writePng(path, grid(thumbs, Math.ceil(Math.sqrt(thumbs.length))));
-    sheets.push(path);
-  }
+  await writeSheet();
+  if (images.length === 0) throw new ChannelError(`no image of ${opts.src} has channels ${heat.spec}`);
   return { images, sheets };
 }

@@ -1,0 +1,139 @@
+/**
+ * The plan stage: which images to predict, in stitching order (videos frame
+ * by frame, then images without a video), and the windows of each. Windows
+ * are produced lazily from a SlidingWindow per image, so a plan of millions
+ * of windows costs no memory; sizes that the inputs decide (image sizes,
+ * --window, --input-scale, --output-scale, --batch-size) are checked against
+ * the memory budget here, before anything is read.
+ */
+import { checkAllocation } from '../array/memory-budget.ts';
+import { SlidingWindow } from '../array/sliding-window.ts';
+import type { CocoDataset } from '../coco/dataset.ts';
+import { ChannelError, UnknownIdError } from '../coco/errors.ts';
+import { ValueError } from '../array/errors.ts';
+import type { Settings } from './options.ts';
+
+export interface ImagePlan {
+  gid: number;
+  /** the space its windows are read in: the run's space, except 'image' for an image without a video */
+  space: 'video' | 'image';
+  /** canvas of the (input-scaled) stitching space, [h, w] */
+  canvas: [number, number];
+  /** [width, height] of the stitched asset */
+  assetDsize: [number, number];
+  /** the window grid over the canvas (the window clipped to the canvas) */
+  grid: SlidingWindow;
+}
+
+/** One window to read: half-open rows and cols of its image's canvas. */
+export interface PlannedWindow {
+  plan: ImagePlan;
+  /** index of the window in its image */
+  index: number;
+  rows: [number, number];
+  cols: [number, number];
+}
+
+const F32 = 4;
+
+/** Bytes the stitcher holds for an h x w canvas of `bands` (the sums and one weight plane, float32). */
+export function canvasBytes(h: number, w: number, bands: number): number {
+  return h * w * (bands + 1) * F32;
+}
+
+/** A readable label of an image for messages: `image 3 (name)`. */
+export function imageLabel(dset: CocoDataset, gid: number): string {
+  const img = dset.index.imgs.get(gid);
+  const name = img?.name ?? img?.file_name;
+  return `image ${gid}${name ? ` (${String(name).slice(0, 80)})` : ''}`;
+}
+
+/** The images to predict, in stitching order. `imageIds` picks some and keeps that order. */
+export function imageOrder(dset: CocoDataset, space: 'video' | 'image', imageIds: number[] | null): number[] {
+  const order: number[] = [];
+  if (space === 'video') {
+    for (const gids of dset.index.vidToGids.values()) order.push(...gids);
+    const inVideo = new Set(order);
+    for (const gid of dset.imageIds()) if (!inVideo.has(gid)) order.push(gid);
+  } else {
+    order.push(...dset.imageIds());
+  }
+  if (imageIds === null) return order;
+  for (const gid of imageIds) {
+    if (!dset.index.imgs.has(gid)) throw new UnknownIdError(`imageIds: image ${gid} is not in ${dset.fpath ?? 'the dataset'}`);
+  }
+  const wanted = new Set(imageIds);
+  return order.filter((gid) => wanted.has(gid));
+}
+
+/** Plans every image: checks its channels and sizes, and lays its window grid. */
+export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boolean }): ImagePlan[] {
+  const nIn = s.inChannels.numel();
+  const plans = imageOrder(dset, s.space, s.imageIds).map((gid): ImagePlan => {
+    const img = dset.cocoImage(gid);
+    const label = imageLabel(dset, gid);
+    const missing = s.inChannels.parsed.filter((c) => !img.channels.has(c));
+    if (missing.length) {
+      throw new ChannelError(`${label} has no channel(s) ${missing.join('|')} for --channels ${s.inChannels.spec}; it has ${img.channels.spec || 'no channels'}`);
+    }
+    const space = s.space === 'video' && img.video ? 'video' : 'image';
+    const frame = space === 'video' ? img.video! : img.img;
+    const [fh, fw] = [Number(frame.height), Number(frame.width)];
+    if (!(Number.isFinite(fh) && Number.isFinite(fw) && fh > 0 && fw > 0)) {
+      throw new ValueError(`${label}: its ${space === 'video' ? `video ${frame.id}` : 'record'} has size ${String(frame.width)} x ${String(frame.height)}; expected positive numbers`);
+    }
+    const canvas: [number, number] = [Math.round(fh * s.inputScale), Math.round(fw * s.inputScale)];
+    const assetDsize: [number, number] = [Math.round(canvas[1] * s.outputScale), Math.round(canvas[0] * s.outputScale)];
+    if (canvas[0] < 1 || canvas[1] < 1 || assetDsize[0] < 1 || assetDsize[1] < 1) {
+      throw new ValueError(`${label}: ${fw} x ${fh} at --input-scale ${s.inputScale} and --output-scale ${s.outputScale} leaves no pixel to predict (canvas ${canvas[1]} x ${canvas[0]}, output ${assetDsize[0]} x ${assetDsize[1]})`);
+    }
+    if (!opts.memmap) {
+      // at least one band: the exact check, with the model's band count, comes with its first output
+      checkAllocation(canvasBytes(assetDsize[1], assetDsize[0], 1),
+        `${label}: its stitched output at --input-scale ${s.inputScale} and --output-scale ${s.outputScale} (${assetDsize[0]} x ${assetDsize[1]} pixels; --memmap keeps it on disk instead)`);
+    }
+    const win: [number, number] = [Math.min(s.window, canvas[0]), Math.min(s.window, canvas[1])];
+    // a window read at --input-scale < 1 covers window / scale pixels of the image (at most the whole frame), as read and as float32
+    const readH = Math.min(fh, Math.ceil(win[0] / s.inputScale) + 2 * Math.ceil(2 / s.inputScale) + 2);
+    const readW = Math.min(fw, Math.ceil(win[1] / s.inputScale) + 2 * Math.ceil(2 / s.inputScale) + 2);
+    checkAllocation(readH * readW * nIn * 8 + win[0] * win[1] * nIn * F32,
+      `${label}: one --window ${s.window} window read at --input-scale ${s.inputScale} (${readW} x ${readH} pixels x ${nIn} channels)`);
+    // the grid's start positions per axis are kept as numbers
+    const step = (n: number, w: number) => Math.ceil((n - w) / Math.max(1, Math.round(w - w * s.overlap))) + 2;
+    checkAllocation((step(canvas[0], win[0]) + step(canvas[1], win[1])) * 8, `${label}: the window grid of --window ${s.window} over ${canvas[1]} x ${canvas[0]}`);
+    const grid = new SlidingWindow(canvas, win, { overlap: s.overlap, keepbound: true, allowOvershoot: true });
+    return { gid, space, canvas, assetDsize, grid };
+  });
+  return plans;
+}
+
+/** The windows of every plan, one image after the other, made as they are asked for. */
+export function* plannedWindows(plans: readonly ImagePlan[]): Generator<PlannedWindow> {
+  for (const plan of plans) {
+    let index = 0;
+    for (const [rs, cs] of plan.grid) {
+      yield { plan, index: index++, rows: [rs.start!, rs.stop!], cols: [cs.start!, cs.stop!] };
+    }
+  }
+}
+
+/** Total windows of the plans. */
+export function windowCount(plans: readonly ImagePlan[]): number {
+  return plans.reduce((n, p) => n + p.grid.length, 0);
+}
+
+/**
+ * The batch size actually used (never more than the windows there are), after
+ * checking what one batch holds: the windows read ahead (2 batches), the
+ * model's input and its output for at least one band.
+ */
+export function batchPlan(plans: readonly ImagePlan[], s: Settings): { batchSize: number; prefetch: number } {
+  const total = windowCount(plans);
+  const batchSize = Math.max(1, Math.min(s.batchSize, total));
+  let maxWin = 0;
+  for (const p of plans) maxWin = Math.max(maxWin, p.grid.window[0] * p.grid.window[1]);
+  const nIn = s.inChannels.numel();
+  const perWindow = maxWin * (3 * nIn + s.outputScale * s.outputScale) * F32;
+  checkAllocation(batchSize * perWindow, `--batch-size ${s.batchSize} windows of --window ${s.window} (${nIn} input channels, 2 batches read ahead, the model's input and output)`);
+  return { batchSize, prefetch: Math.max(2, 2 * batchSize) };
+}
