@@ -1,10 +1,15 @@
 /**
  * Block storage of a Stitcher: fixed-size slots (sums of `bands` values per pixel, then one
- * weight plane) inside WebAssembly memories ("arenas", at most 2 GiB each so that the kernels'
- * signed 32-bit addresses stay valid), allocated lazily per block key.
- * In memmap mode every block has a place in a file (block k at k * slotBytes), and only a
- * bounded number of slots (the LRU cache of `cacheBytes`) are resident; the file lives in a
- * fresh temp folder that is removed by `dispose()`, and at process exit if never disposed.
+ * weight plane, or one weight per band for a "wide" block) inside WebAssembly memories ("arenas",
+ * at most 2 GiB each so that the kernels' signed 32-bit addresses stay valid), allocated lazily
+ * per block key. Only touched blocks are indexed (maps by key), so a huge canvas costs memory
+ * for the blocks windows touched, not for its extent.
+ * A narrow block uses the first `narrowElems` of its slot; the rest (the other bands' weight
+ * planes) is neither zeroed nor faulted in until the block is widened, which writes all of it.
+ * In memmap mode every block written out gets the next place in a file (in the order blocks are
+ * first evicted), and only a bounded number of slots (the LRU cache of `cacheBytes`) are
+ * resident; the file lives in a fresh temp folder that is removed by `dispose()`, and at process
+ * exit if never disposed.
  * Scratch space for one operation sits at the start of every arena (below its slots), so the patch
  * copies of successive windows land in the same, cache-warm bytes.
  */
@@ -173,8 +178,10 @@ export interface Slot { arena: Arena; off: number; dirty: boolean }
 
 export interface BlockStoreOptions {
   dtype: 'float32' | 'float64';
-  /** Elements per slot (blocksize^2 * (bands + 1)). */
+  /** Elements per slot (blocksize^2 * 2 * bands, or blocksize^2 * 2 for one band: sums and per-band weights). */
   slotElems: number;
+  /** Elements a narrow block uses (blocksize^2 * (bands + 1): sums and one weight plane; default slotElems). */
+  narrowElems?: number;
   memmap?: boolean | string;
   cacheBytes?: number;
   /** Largest scratch one operation needs (reserved at the start of every arena). */
@@ -190,11 +197,19 @@ export class BlockStore {
   readonly dtype: 'float32' | 'float64';
   readonly slotElems: number;
   readonly slotBytes: number;
+  readonly narrowElems: number;
+  readonly narrowBytes: number;
   readonly lazyTailBytes: number;
   readonly arenas: Arena[] = [];
   /** Resident blocks; in memmap mode in LRU order (oldest first). */
   readonly #resident = new Map<number, Slot>();
-  readonly #onDisk = new Set<number>();
+  /** memmap: byte offset in the file of every block written to it at least once */
+  readonly #filePos = new Map<number, number>();
+  /** memmap: blocks whose place in the file has room for a wide slot */
+  readonly #wideOnDisk = new Set<number>();
+  #fileEnd = 0;
+  /** blocks with one weight plane per band */
+  readonly #wide = new Set<number>();
   readonly #maxResident: number;
   readonly #arenaBytes: number;
   readonly #reserve: number;
@@ -207,6 +222,8 @@ export class BlockStore {
     this.dtype = opts.dtype;
     this.slotElems = opts.slotElems;
     this.slotBytes = opts.slotElems * (opts.dtype === 'float64' ? 8 : 4);
+    this.narrowElems = opts.narrowElems ?? opts.slotElems;
+    this.narrowBytes = this.narrowElems * (opts.dtype === 'float64' ? 8 : 4);
     this.lazyTailBytes = opts.lazyTailBytes ?? 0;
     this.#arenaBytes = Math.min(ARENA_MAX, opts.arenaBytes ?? ARENA_MAX);
     this.#reserve = Math.max(opts.scratchBytes, this.slotBytes) + 64;
@@ -217,7 +234,8 @@ export class BlockStore {
     if (opts.memmap) {
       const cache = opts.cacheBytes ?? 256 * 2 ** 20;
       if (!(cache > 0)) throw new StitchError(`cacheBytes ${cache} must be a positive number`);
-      this.#maxResident = Math.max(1, Math.floor(Math.min(cache, this.#arenaBytes - this.#reserve) / this.slotBytes));
+      // narrow blocks (the usual ones) are what the budget counts; a wide one's extra planes may exceed it
+      this.#maxResident = Math.max(1, Math.floor(Math.min(cache, this.#arenaBytes - this.#reserve) / this.narrowBytes));
       const parent = typeof opts.memmap === 'string' ? opts.memmap : tmpdir();
       removeStaleMemmaps(parent);
       let dir: string;
@@ -238,10 +256,24 @@ export class BlockStore {
   /** Keys of every allocated block (resident or on disk). */
   keys(): number[] {
     const s = new Set<number>(this.#resident.keys());
-    for (const k of this.#onDisk) s.add(k);
+    for (const k of this.#filePos.keys()) s.add(k);
     return [...s];
   }
-  has(key: number): boolean { return this.#resident.has(key) || this.#onDisk.has(key); }
+  has(key: number): boolean { return this.#resident.has(key) || this.#filePos.has(key); }
+  /** Number of allocated blocks. */
+  get size(): number {
+    if (this.#filePos.size === 0) return this.#resident.size;
+    let n = this.#filePos.size;
+    for (const k of this.#resident.keys()) if (!this.#filePos.has(k)) n++;
+    return n;
+  }
+
+  /** Whether block `key` has one weight plane per band. */
+  isWide(key: number): boolean { return this.#wide.has(key); }
+  /** Mark block `key` wide (the caller has just written its whole slot). */
+  setWide(key: number): void { this.#wide.add(key); }
+  /** Bytes of block `key`'s slot in use. */
+  usedBytes(key: number): number { return this.#wide.has(key) ? this.slotBytes : this.narrowBytes; }
 
   /** Keep `key` resident until {@link unpinAll} (blocks of one operation). */
   pin(key: number): void { this.#pinned.add(key); }
@@ -273,7 +305,7 @@ export class BlockStore {
       if (write) r.dirty = true;
       return r;
     }
-    const onDisk = this.#onDisk.has(key);
+    const onDisk = this.#filePos.has(key);
     if (!onDisk && !create) return null;
     let slot: Slot | null = null;
     // over budget (after an operation that pinned many blocks): evict down to it, freeing slots
@@ -286,7 +318,7 @@ export class BlockStore {
       // reuse a freed slot, else grow an arena
       for (const a of this.arenas) {
         const off = a.free.pop();
-        if (off !== undefined) { slot = { arena: a, off, dirty: true }; a.view(off, this.slotElems).fill(0); break; }
+        if (off !== undefined) { slot = { arena: a, off, dirty: true }; a.view(off, this.narrowElems).fill(0); break; }
       }
     }
     if (!slot) {
@@ -295,7 +327,7 @@ export class BlockStore {
       a.ensure(off + this.slotBytes);
       a.top = off + this.slotBytes;
       slot = { arena: a, off, dirty: true };
-      a.zeroNewSlot(off, this.slotBytes, this.lazyTailBytes);
+      a.zeroNewSlot(off, this.narrowBytes, this.lazyTailBytes);
     }
     if (onDisk) this.#read(key, slot);
     slot.dirty = write || !onDisk;
@@ -307,24 +339,33 @@ export class BlockStore {
   #evictOne(): Slot | null {
     for (const [k, s] of this.#resident) {
       if (this.#pinned.has(k)) continue;
-      if (s.dirty) { this.#write(k, s); this.#onDisk.add(k); }
+      if (s.dirty) this.#write(k, s);
       this.#resident.delete(k);
-      s.arena.view(s.off, this.slotElems).fill(0);
+      s.arena.view(s.off, this.narrowElems).fill(0);
       return s;
     }
     return null; // everything pinned: exceed the budget for this operation
   }
 
   #write(key: number, s: Slot): void {
-    const b = s.arena.bytes(s.off, this.slotBytes);
+    const wide = this.#wide.has(key);
+    let pos = this.#filePos.get(key);
+    // places are handed out at the end of the file, narrow ones sized for a narrow block (a block widened since gets a new one)
+    if (pos === undefined || (wide && !this.#wideOnDisk.has(key))) {
+      pos = this.#fileEnd;
+      this.#fileEnd += this.usedBytes(key);
+      this.#filePos.set(key, pos);
+      if (wide) this.#wideOnDisk.add(key);
+    }
+    const b = s.arena.bytes(s.off, this.usedBytes(key));
     let done = 0;
-    while (done < b.length) done += writeSync(this.#fd, b, done, b.length - done, key * this.slotBytes + done);
+    while (done < b.length) done += writeSync(this.#fd, b, done, b.length - done, pos + done);
   }
   #read(key: number, s: Slot): void {
-    const b = s.arena.bytes(s.off, this.slotBytes);
+    const b = s.arena.bytes(s.off, this.usedBytes(key)), pos = this.#filePos.get(key)!;
     let done = 0;
     while (done < b.length) {
-      const n = readSync(this.#fd, b, done, b.length - done, key * this.slotBytes + done);
+      const n = readSync(this.#fd, b, done, b.length - done, pos + done);
       if (n === 0) throw new StitchError(`memmap file ${this.path} is truncated at block ${key}`);
       done += n;
     }
@@ -335,7 +376,9 @@ export class BlockStore {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#resident.clear();
-    this.#onDisk.clear();
+    this.#filePos.clear();
+    this.#wideOnDisk.clear();
+    this.#wide.clear();
     for (const a of this.arenas) recycle(a.memory);
     this.arenas.length = 0;
     if (this.#fd >= 0) { try { closeSync(this.#fd); } catch { /* already closed */ } this.#fd = -1; }
