@@ -584,6 +584,7 @@ export class Stitcher {
       const n = Math.min(chunk, data.length - o);
       const scr = a.scratch(n * E);
       a.view(scr, n).set(data.subarray(o, o + n));
+      // firstbad: the SIMD scan of this chunk, copied into the scratch
       const i = a.k.firstbad(scr, 0, 1, n);
       if (i >= 0) return o + i;
     }
@@ -628,6 +629,7 @@ export class Stitcher {
    */
   dispose(): void {
     this.#store.dispose();
+    this.#uniform.clear();
   }
 
   /** Drop the block memory kept from disposed stitchers (see {@link dispose}). */

@@ -217,3 +217,21 @@ test('a re-run replaces the asset entry of its short code and channels in place,
   m.dispose();
   assert.equal(dset.index.imgs.get(3)!.assets!.length, 3);
 });
+
+test('a 1e6 x 1e6 asset canvas with two windows: prediction_region traced over the touched blocks only, at the right place', async () => {
+  const dset = CocoDataset.fromJSON({ images: [{ id: 1, name: 'huge', width: 1e6, height: 1e6 }] }, { bundleDpath: scratchDir('mgr-huge-') });
+  const m = new CocoStitchingManager(dset, { chanCode: 'a', writeProbs: false, writePredictionAttrs: true, stitchingSpace: 'image' });
+  const rss0 = process.memoryUsage().rss;
+  m.accumulateImage(1, [slice(500000, 500010), slice(700000, 700020)], Raster.full([10, 20, 1], 0.5));
+  m.accumulateImage(1, [slice(500300, 500305), slice(700001, 700004)], Raster.full([5, 3, 1], 0.5));
+  const info = await m.finalizeImage(1);
+  assert.equal(info.validValues, 10 * 20 + 5 * 3);
+  assert.ok(process.memoryUsage().rss - rss0 < 100 * 2 ** 20);
+  const region = dset.index.imgs.get(1)!.prediction_region as { coordinates: number[][][][] };
+  const boxes = region.coordinates.map((poly) => {
+    const xs = poly[0].map((p) => p[0]), ys = poly[0].map((p) => p[1]);
+    return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+  }).sort((a, b) => a[1] - b[1]);
+  assert.deepEqual(boxes, [[700000, 500000, 700020, 500010], [700001, 500300, 700004, 500305]]);
+  m.dispose();
+});
