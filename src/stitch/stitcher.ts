@@ -162,7 +162,7 @@ export class Stitcher {
     const bs = this.blocksize, C = shape[2];
     this.#store = new BlockStore({
       // sums, then one weight plane (narrow) or one per band (wide)
-      dtype: this.dtype, slotElems: bs * bs * (C > 1 ? 2 * C : 2), narrowElems: bs * bs * (C + 1),
+      dtype: this.dtype, slotElems: bs * bs * (C + 1), wideElems: bs * bs * 2 * C,
       memmap: opts.memmap, cacheBytes: opts.cacheBytes,
       // add() copies one block row of the (clipped) patch and its weights at a time (in column chunks past the cap)
       scratchBytes: Math.min(bs * shape[1] * (C + 1) * this.#E + 32, SCRATCH_CAP), arenaBytes: opts.arenaBytes,
@@ -245,9 +245,11 @@ export class Stitcher {
         for (let bx = bx0; bx < bx1; bx++) {
           const slot = slots[i++], a = slot.arena, key = by * nbx + bx;
           const rx0 = bx * bs > cx0 ? bx * bs : cx0, rx1 = (bx + 1) * bs < cx1 ? (bx + 1) * bs : cx1, npix = rx1 - rx0;
-          let wide = store.isWide(key);
-          if (perBand && !wide && !bandsAgree(wr!, ry0 - y0, rows, rx0 - x0, npix)) { this.#widen(slot, key); wide = true; }
-          if (wide) {
+          if (perBand && !slot.wide && !bandsAgree(wr!, ry0 - y0, rows, rx0 - x0, npix)) {
+            this.#addWide(this.#widen(slot, key), by, bx, patch, y0, x0, ry0, rows, rx0, npix, wr, sw, omit);
+            continue;
+          }
+          if (slot.wide) {
             this.#addWide(slot, by, bx, patch, y0, x0, ry0, rows, rx0, npix, wr, sw, omit);
             continue;
           }
@@ -325,16 +327,17 @@ export class Stitcher {
   }
 
   /**
-   * Gives a narrow block one weight plane per band, each a copy of its one plane (all of the
-   * slot's wide part is written, so nothing there needs to have been zero).
+   * Moves a narrow block to a wide slot: the same sums, and one weight plane per band, each a
+   * copy of its one plane. Returns the new slot (the old one is released).
    */
-  #widen(slot: Slot, key: number): void {
+  #widen(slot: Slot, key: number): Slot {
     if (this.#uniform.has(key)) this.#materialize(slot, key);
-    const bs = this.blocksize, C = this.shape[2], n = bs * bs, off = slot.off + n * C * this.#E;
-    const plane = slot.arena.view(off, n).slice(), wide = slot.arena.view(off, n * C);
-    for (let p = 0, j = 0; p < n; p++) { const w = plane[p]; for (let c = 0; c < C; c++) wide[j++] = w; }
-    this.#store.setWide(key);
-    slot.dirty = true;
+    const n = this.blocksize ** 2, C = this.shape[2], E = this.#E;
+    return this.#store.widen(key, (from, to) => {
+      to.arena.view(to.off, n * C).set(from.arena.view(from.off, n * C));
+      const plane = from.arena.view(from.off + n * C * E, n), wide = to.arena.view(to.off + n * C * E, n * C);
+      for (let p = 0, j = 0; p < n; p++) { const w = plane[p]; for (let c = 0; c < C; c++) wide[j++] = w; }
+    });
   }
 
   /**
@@ -603,14 +606,19 @@ export class Stitcher {
       os.pin(key);
       try {
         const created = !store.has(key);
-        const slot = store.get(key, true)!, a = slot.arena;
-        const o = os.get(key, false, false)!;
+        let slot = store.get(key, true)!, o = os.get(key, false, false)!;
         // whole slots are added, so both blocks need their weight planes, and the same number of them
         if (!created && this.#uniform.has(key)) this.#materialize(slot, key);
         if (other.#uniform.has(key)) other.#materialize(o, key);
-        if (os.isWide(key) && !store.isWide(key)) this.#widen(slot, key);
-        if (store.isWide(key) && !os.isWide(key)) other.#widen(o, key);
-        const n = store.usedBytes(key) / this.#E;
+        if (o.wide && !slot.wide) slot = this.#widen(slot, key);
+        if (slot.wide && !o.wide) o = other.#widen(o, key);
+        if (slot.wide) {
+          // wide blocks are rare: a plain loop
+          const d = slot.arena.view(slot.off, store.wideElems), sv = o.arena.view(o.off, store.wideElems);
+          for (let j = 0; j < d.length; j++) d[j] += sv[j];
+          continue;
+        }
+        const a = slot.arena, n = store.slotElems;
         const scr = a.scratch(store.slotBytes);
         a.view(scr, n).set(o.arena.view(o.off, n));
         // acc with weight 1 over the slot as one run: sums and weights alike
