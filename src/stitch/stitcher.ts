@@ -342,28 +342,35 @@ export class Stitcher {
 
   /**
    * Adds rows ry0.., columns rx0.. (canvas) of `patch` into wide block (by, bx): sums and weights
-   * per band, in plain loops rounded as the kernels round (wide blocks are rare). `omit` skips a
-   * pixel with a non-finite band in every band, as the kernels do.
+   * per band, in plain loops (wide blocks are rare; each value is rounded to the dtype once, where
+   * the kernels round the product too). `omit` skips a pixel with a non-finite band in every
+   * band, as the kernels do.
    */
   #addWide(slot: Slot, by: number, bx: number, patch: Raster, y0: number, x0: number, ry0: number, rows: number, rx0: number, npix: number,
     wr: Raster | null, sw: number, omit: boolean): void {
-    const bs = this.blocksize, C = this.shape[2], E = this.#E, f32 = E === 4, a = slot.arena;
+    const bs = this.blocksize, C = this.shape[2], E = this.#E, a = slot.arena;
     const sums = a.view(slot.off, bs * bs * C), wts = a.view(slot.off + bs * bs * C * E, bs * bs * C);
-    const pd = patch.data, pw = patch.width, wd = wr?.data, K = wr ? wr.bands : 0, fr = Math.fround;
-    const swE = f32 ? fr(sw) : sw;
+    const pd = patch.data, pw = patch.width, wd = wr?.data ?? null, K = wr ? wr.bands : 0;
+    const swE = E === 4 ? Math.fround(sw) : sw, n = npix * C;
     for (let r = 0; r < rows; r++) {
-      let o = ((ry0 - by * bs + r) * bs + (rx0 - bx * bs)) * C;
-      for (let p = 0, q = (ry0 + r - y0) * pw + (rx0 - x0); p < npix; p++, q++, o += C) {
-        if (omit) {
-          let ok = true;
-          for (let c = 0; c < C; c++) { const v = pd[q * C + c]; if (v - v !== 0) ok = false; }
-          if (!ok) continue;
-        }
-        for (let c = 0; c < C; c++) {
-          const v = f32 ? fr(pd[q * C + c]) : pd[q * C + c];
-          const w = K === 0 ? swE : f32 ? fr(wd![K === 1 ? q : q * C + c]) : wd![K === 1 ? q : q * C + c];
-          sums[o + c] += f32 ? fr(v * w) : v * w;
-          wts[o + c] += w;
+      const o = ((ry0 - by * bs + r) * bs + (rx0 - bx * bs)) * C, q0 = (ry0 + r - y0) * pw + (rx0 - x0), s0 = q0 * C;
+      if (!omit && K === C) {
+        for (let j = 0; j < n; j++) { const w = wd![s0 + j]; sums[o + j] += pd[s0 + j] * w; wts[o + j] += w; }
+      } else if (!omit && K === 0) {
+        for (let j = 0; j < n; j++) { sums[o + j] += pd[s0 + j] * swE; wts[o + j] += swE; }
+      } else {
+        for (let p = 0; p < npix; p++) {
+          const sp = s0 + p * C, op = o + p * C;
+          if (omit) {
+            let ok = true;
+            for (let c = 0; c < C; c++) { const v = pd[sp + c]; if (v - v !== 0) ok = false; }
+            if (!ok) continue;
+          }
+          for (let c = 0; c < C; c++) {
+            const w = K === 0 ? swE : wd![K === 1 ? q0 + p : sp + c];
+            sums[op + c] += pd[sp + c] * w;
+            wts[op + c] += w;
+          }
         }
       }
     }
