@@ -509,7 +509,7 @@ export class Stitcher {
     return this.#region(y0, x0, y1 - y0, x1 - x0, false, false)!;
   }
 
-  /** Total weight per pixel (HxWx1) over `spaceSlice` or the whole canvas. */
+  /** Total weight per pixel (HxWx1) over `spaceSlice` or the whole canvas (where bands have weights of their own: the largest). */
   weightRaster(spaceSlice?: SpaceSlice): Raster {
     const [H, W] = this.shape;
     const [y0, y1] = spaceSlice ? resolve(spaceSlice[0], H, 'rows') : [0, H];
