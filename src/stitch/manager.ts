@@ -36,7 +36,7 @@ import { writeStitchedAsset, type AssetWriters, type Quantization } from './fina
 import { predictedPolygons, predictionRegion, regionFromRectangle, type MultiPolygon, type PredictedPolygon } from './prediction-region.ts';
 import { Readiness } from './readiness.ts';
 import { registerAsset } from './register-asset.ts';
-import { Stitcher } from './stitcher.ts';
+import { MAX_CANVAS_SIDE, Stitcher } from './stitcher.ts';
 import { upweightCenterMask } from './weights.ts';
 import { WriterQueue } from './writer-queue.ts';
 
@@ -319,6 +319,9 @@ export class CocoStitchingManager {
       }
       if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
         throw new ValueError(`accumulateImage: the asset size of image ${gid} must be positive integers [width, height], got ${fmt([width, height])}`);
+      }
+      if (width > MAX_CANVAS_SIDE || height > MAX_CANVAS_SIDE) {
+        throw new ValueError(`accumulateImage: the asset size of image ${gid}, ${fmt([width, height])}, is larger than any TIFF or BigTIFF can hold (${MAX_CANVAS_SIDE} pixels per side)`);
       }
       const stitcher = new Stitcher([height, width, this.numBands as number], {
         dtype: this.dtype, nanPolicy: 'propagate', memmap: this.memmap || false,

@@ -235,3 +235,18 @@ test('a 1e6 x 1e6 asset canvas with two windows: prediction_region traced over t
   assert.deepEqual(boxes, [[700000, 500000, 700020, 500010], [700001, 500300, 700004, 500305]]);
   m.dispose();
 });
+
+test('asset sizes no TIFF can hold, or not positive integers, are refused naming the image, before anything is allocated', () => {
+  const dset = dataset();
+  const m = new CocoStitchingManager(dset, floatTif);
+  const data = Raster.full([4, 4, 3], 0.5);
+  for (const dsize of [[1e10, 10], [10, 2 ** 32], [1e308, 1e308]] as [number, number][]) {
+    assert.throws(() => m.accumulateImage(1, [slice(0, 4), slice(0, 4)], data, { assetDsize: dsize }),
+      (e: Error) => /image 1/.test(e.message) && /TIFF/.test(e.message) && e.message.includes(JSON.stringify(dsize)));
+  }
+  for (const dsize of [[NaN, 10], [10.5, 10], [0, 10], [-5, 10], [Infinity, 10]] as [number, number][]) {
+    assert.throws(() => m.accumulateImage(1, [slice(0, 4), slice(0, 4)], data, { assetDsize: dsize }), (e: Error) => /image 1/.test(e.message) && /positive integers/.test(e.message));
+  }
+  assert.deepEqual(m.managedImageIds(), []);
+  m.dispose();
+});
