@@ -1,7 +1,8 @@
 /**
  * Stitcher benchmark: 961 windows of 256x256x4 float32 (stride 128) into a 4096x4096x4
  * canvas, then block-wise finalize (128x128 blocks); vs a naive dense accumulator (per-band
- * weights, as kwarray) in the same run. Plus: per-pixel weights with nanPolicy 'omit', memmap
+ * weights, as kwarray) in the same run. Plus: per-pixel weights with nanPolicy 'omit', per-band weights
+ * whose bands differ at one pixel per window (every block wide), memmap
  * with a 64 MB cache, and a 16384x16384x2 memmap canvas (512x512 windows, overlap 0.25,
  * 256 MB cache; no dense reference: it would need 4 GB), and a second canvas stitched in the same
  * process (reusing the first one's block memory, as a manager stitching image after image does).
@@ -19,12 +20,14 @@ import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
 /** `second`: stitch the canvas twice in the process and time the second one (block memory of the first is reused). */
 /** `built`: the stitcher case in a plain node process on the compiled package (dist/, no tsx loader). */
-interface Case { N: number; P: number; C: number; overlap: number; opts: StitcherOptions; weights?: boolean; dense?: boolean; second?: boolean; built?: boolean }
+/** `perBand`: HxWxC weights with one pixel per window weighted 0 in band 1 only (as the manager's NaN in one band): every block turns wide. */
+interface Case { N: number; P: number; C: number; overlap: number; opts: StitcherOptions; weights?: boolean; dense?: boolean; second?: boolean; built?: boolean; perBand?: boolean }
 const CASES: Record<string, Case> = {
   stitcher: { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {} },
   'stitcher-built': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {}, built: true },
   'stitcher-2nd-canvas': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {}, second: true },
   'stitcher-weights-omit': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: { nanPolicy: 'omit' }, weights: true },
+  'stitcher-per-band-weights': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {}, perBand: true },
   'stitcher-memmap-64MB': { N: 4096, P: 256, C: 4, overlap: 0.5, opts: { memmap: true, cacheBytes: 64 * 2 ** 20 } },
   dense: { N: 4096, P: 256, C: 4, overlap: 0.5, opts: {}, dense: true },
   'stitcher-16k-x2-memmap-256MB': { N: 16384, P: 512, C: 2, overlap: 0.25, opts: { memmap: true, cacheBytes: 256 * 2 ** 20 } },
@@ -53,10 +56,13 @@ console.log(JSON.stringify({ n: wins.length, acc: t1 - t0, cpu: (c1.user + c1.sy
 const arg = process.argv[2];
 const mode = arg && !arg.startsWith('--') ? arg : undefined;
 if (mode) {
-  const { N, P, C, overlap, opts, weights, dense, second } = CASES[mode];
+  const { N, P, C, overlap, opts, weights: pixelWeights, dense, second, perBand } = CASES[mode];
   const rss0 = process.memoryUsage().rss / 2 ** 20;
   const patch = new Raster(new Float32Array(P * P * C).map((_, i) => i % 97), [P, P, C]);
-  const wr = new Raster(new Float32Array(P * P).map((_, i) => 0.001 + (i % 13) / 13), [P, P, 1]);
+  const wr = perBand
+    ? new Raster(new Float32Array(P * P * C).fill(1).map((v, i) => (i === (P * (P >> 1) + (P >> 1)) * C + 1 ? 0 : v)), [P, P, C])
+    : new Raster(new Float32Array(P * P).map((_, i) => 0.001 + (i % 13) / 13), [P, P, 1]);
+  const weights = pixelWeights || perBand;
   const wins = [...new SlidingWindow([N, N], [P, P], { overlap, keepbound: true, allowOvershoot: true })];
   if (second) {
     const s = new Stitcher([N, N, C], opts);

@@ -1,10 +1,14 @@
 /**
  * Block storage of a Stitcher: fixed-size slots (sums of `bands` values per pixel, then one
  * weight plane) inside WebAssembly memories ("arenas", at most 2 GiB each so that the kernels'
- * signed 32-bit addresses stay valid), allocated lazily per block key.
- * In memmap mode every block has a place in a file (block k at k * slotBytes), and only a
- * bounded number of slots (the LRU cache of `cacheBytes`) are resident; the file lives in a
- * fresh temp folder that is removed by `dispose()`, and at process exit if never disposed.
+ * signed 32-bit addresses stay valid), allocated lazily per block key. Only touched blocks are
+ * indexed (maps by key), so a huge canvas costs memory for the blocks windows touched, not for
+ * its extent. A "wide" block (one weight plane per band) moves to a larger slot of its own
+ * (`widen`); the narrow slots, the usual ones, stay packed.
+ * In memmap mode every block written out gets the next place in a file (in the order blocks are
+ * first evicted), and only a bounded number of slots (the LRU cache of `cacheBytes`) are
+ * resident; the file lives in a fresh temp folder that is removed by `dispose()`, and at process
+ * exit if never disposed.
  * Scratch space for one operation sits at the start of every arena (below its slots), so the patch
  * copies of successive windows land in the same, cache-warm bytes.
  */
@@ -48,7 +52,9 @@ export class Arena {
   readonly k: Kernels;
   /** End of the slots (they start at the reserve). */
   top: number;
+  /** Offsets of released narrow and wide slots. */
   readonly free: number[] = [];
+  readonly freeWide: number[] = [];
   readonly #F: Float32ArrayConstructor | Float64ArrayConstructor;
   readonly #reserve: number;
   /** Bytes below which the memory may hold old data; above, it is still zero from the kernel. */
@@ -168,13 +174,15 @@ function removeAtExit(dir: string): void {
   });
 }
 
-/** A resident block: its arena, byte offset of its slot, and whether it changed since it was read from the file. */
-export interface Slot { arena: Arena; off: number; dirty: boolean }
+/** A resident block: its arena, byte offset of its slot, whether it changed since it was read from the file, and whether the slot is wide. */
+export interface Slot { arena: Arena; off: number; dirty: boolean; wide: boolean }
 
 export interface BlockStoreOptions {
   dtype: 'float32' | 'float64';
-  /** Elements per slot (blocksize^2 * (bands + 1)). */
+  /** Elements per slot (blocksize^2 * (bands + 1): sums and one weight plane). */
   slotElems: number;
+  /** Elements per wide slot (blocksize^2 * 2 * bands: sums and one weight plane per band; default slotElems). */
+  wideElems?: number;
   memmap?: boolean | string;
   cacheBytes?: number;
   /** Largest scratch one operation needs (reserved at the start of every arena). */
@@ -190,11 +198,19 @@ export class BlockStore {
   readonly dtype: 'float32' | 'float64';
   readonly slotElems: number;
   readonly slotBytes: number;
+  readonly wideElems: number;
+  readonly wideBytes: number;
   readonly lazyTailBytes: number;
   readonly arenas: Arena[] = [];
   /** Resident blocks; in memmap mode in LRU order (oldest first). */
   readonly #resident = new Map<number, Slot>();
-  readonly #onDisk = new Set<number>();
+  /** memmap: byte offset in the file of every block written to it at least once */
+  readonly #filePos = new Map<number, number>();
+  /** memmap: blocks whose place in the file has room for a wide slot */
+  readonly #wideOnDisk = new Set<number>();
+  #fileEnd = 0;
+  /** blocks with one weight plane per band */
+  readonly #wide = new Set<number>();
   readonly #maxResident: number;
   readonly #arenaBytes: number;
   readonly #reserve: number;
@@ -207,16 +223,19 @@ export class BlockStore {
     this.dtype = opts.dtype;
     this.slotElems = opts.slotElems;
     this.slotBytes = opts.slotElems * (opts.dtype === 'float64' ? 8 : 4);
+    this.wideElems = opts.wideElems ?? opts.slotElems;
+    this.wideBytes = this.wideElems * (opts.dtype === 'float64' ? 8 : 4);
     this.lazyTailBytes = opts.lazyTailBytes ?? 0;
     this.#arenaBytes = Math.min(ARENA_MAX, opts.arenaBytes ?? ARENA_MAX);
     this.#reserve = Math.max(opts.scratchBytes, this.slotBytes) + 64;
-    if (this.slotBytes + ((this.#reserve + 15) & ~15) > this.#arenaBytes) {
-      throw new StitchError(`a block of ${this.slotBytes} bytes plus a scratch row of blocks (${opts.scratchBytes} bytes) does not fit `
+    if (Math.max(this.slotBytes, this.wideBytes) + ((this.#reserve + 15) & ~15) > this.#arenaBytes) {
+      throw new StitchError(`a block of ${Math.max(this.slotBytes, this.wideBytes)} bytes plus a scratch row of blocks (${opts.scratchBytes} bytes) does not fit `
         + `a ${this.#arenaBytes}-byte arena: use a smaller blocksize`);
     }
     if (opts.memmap) {
       const cache = opts.cacheBytes ?? 256 * 2 ** 20;
       if (!(cache > 0)) throw new StitchError(`cacheBytes ${cache} must be a positive number`);
+      // narrow blocks (the usual ones) are what the budget counts; wide ones may exceed it
       this.#maxResident = Math.max(1, Math.floor(Math.min(cache, this.#arenaBytes - this.#reserve) / this.slotBytes));
       const parent = typeof opts.memmap === 'string' ? opts.memmap : tmpdir();
       removeStaleMemmaps(parent);
@@ -238,10 +257,37 @@ export class BlockStore {
   /** Keys of every allocated block (resident or on disk). */
   keys(): number[] {
     const s = new Set<number>(this.#resident.keys());
-    for (const k of this.#onDisk) s.add(k);
+    for (const k of this.#filePos.keys()) s.add(k);
     return [...s];
   }
-  has(key: number): boolean { return this.#resident.has(key) || this.#onDisk.has(key); }
+  has(key: number): boolean { return this.#resident.has(key) || this.#filePos.has(key); }
+  /** Number of allocated blocks. */
+  get size(): number {
+    if (this.#filePos.size === 0) return this.#resident.size;
+    let n = this.#filePos.size;
+    for (const k of this.#resident.keys()) if (!this.#filePos.has(k)) n++;
+    return n;
+  }
+
+  /** Whether block `key` has one weight plane per band. */
+  isWide(key: number): boolean { return this.#wide.has(key); }
+  /** Bytes of block `key`'s slot. */
+  usedBytes(key: number): number { return this.#wide.has(key) ? this.wideBytes : this.slotBytes; }
+
+  /**
+   * Moves resident (pinned) narrow block `key` to a wide slot: `fill(from, to)` writes the new
+   * slot from the old one, which is then released. Returns the new slot.
+   */
+  widen(key: number, fill: (from: Slot, to: Slot) => void): Slot {
+    const from = this.#resident.get(key);
+    if (!from || from.wide) throw new StitchError(`block ${key} is not a resident narrow block`);
+    const to = this.#alloc(true);
+    fill(from, to);
+    this.#release(from);
+    this.#resident.set(key, to);
+    this.#wide.add(key);
+    return to;
+  }
 
   /** Keep `key` resident until {@link unpinAll} (blocks of one operation). */
   pin(key: number): void { this.#pinned.add(key); }
@@ -252,9 +298,9 @@ export class BlockStore {
     return this.arenas[0] ?? this.#arenaWithRoom();
   }
 
-  #arenaWithRoom(): Arena {
+  #arenaWithRoom(bytes = this.slotBytes): Arena {
     let a = this.arenas[this.arenas.length - 1];
-    if (!a || a.top + this.slotBytes > this.#arenaBytes) {
+    if (!a || a.top + bytes > this.#arenaBytes) {
       a = new Arena(this.dtype, this.#reserve);
       this.arenas.push(a);
     }
@@ -273,58 +319,76 @@ export class BlockStore {
       if (write) r.dirty = true;
       return r;
     }
-    const onDisk = this.#onDisk.has(key);
+    const onDisk = this.#filePos.has(key);
     if (!onDisk && !create) return null;
+    const wide = this.#wide.has(key);
     let slot: Slot | null = null;
     // over budget (after an operation that pinned many blocks): evict down to it, freeing slots
     while (this.#resident.size >= this.#maxResident) {
       const s = this.#evictOne();
       if (!s) break;
-      if (slot) s.arena.free.push(s.off); else slot = s;
+      if (slot || s.wide !== wide) this.#release(s);
+      else { slot = s; s.arena.view(s.off, wide ? this.wideElems : this.slotElems).fill(0); }
     }
-    if (!slot) {
-      // reuse a freed slot, else grow an arena
-      for (const a of this.arenas) {
-        const off = a.free.pop();
-        if (off !== undefined) { slot = { arena: a, off, dirty: true }; a.view(off, this.slotElems).fill(0); break; }
-      }
-    }
-    if (!slot) {
-      const a = this.#arenaWithRoom();
-      const off = a.top;
-      a.ensure(off + this.slotBytes);
-      a.top = off + this.slotBytes;
-      slot = { arena: a, off, dirty: true };
-      a.zeroNewSlot(off, this.slotBytes, this.lazyTailBytes);
-    }
+    slot ??= this.#alloc(wide);
     if (onDisk) this.#read(key, slot);
     slot.dirty = write || !onDisk;
     this.#resident.set(key, slot);
     return slot;
   }
 
-  /** Evict the least recently used unpinned block; returns its (dirty) slot for reuse, zeroed. */
+  /** A zeroed slot: a released one, else a new one at the top of an arena. */
+  #alloc(wide: boolean): Slot {
+    for (const a of this.arenas) {
+      const off = (wide ? a.freeWide : a.free).pop();
+      if (off !== undefined) {
+        a.view(off, wide ? this.wideElems : this.slotElems).fill(0);
+        return { arena: a, off, dirty: true, wide };
+      }
+    }
+    const bytes = wide ? this.wideBytes : this.slotBytes;
+    const a = this.#arenaWithRoom(bytes);
+    const off = a.top;
+    a.ensure(off + bytes);
+    a.top = off + bytes;
+    a.zeroNewSlot(off, bytes, wide ? 0 : this.lazyTailBytes);
+    return { arena: a, off, dirty: true, wide };
+  }
+
+  #release(s: Slot): void {
+    (s.wide ? s.arena.freeWide : s.arena.free).push(s.off);
+  }
+
+  /** Evict the least recently used unpinned block (written out if changed); returns its slot, not zeroed. */
   #evictOne(): Slot | null {
     for (const [k, s] of this.#resident) {
       if (this.#pinned.has(k)) continue;
-      if (s.dirty) { this.#write(k, s); this.#onDisk.add(k); }
+      if (s.dirty) this.#write(k, s);
       this.#resident.delete(k);
-      s.arena.view(s.off, this.slotElems).fill(0);
       return s;
     }
     return null; // everything pinned: exceed the budget for this operation
   }
 
   #write(key: number, s: Slot): void {
-    const b = s.arena.bytes(s.off, this.slotBytes);
+    const wide = this.#wide.has(key);
+    let pos = this.#filePos.get(key);
+    // places are handed out at the end of the file, narrow ones sized for a narrow block (a block widened since gets a new one)
+    if (pos === undefined || (wide && !this.#wideOnDisk.has(key))) {
+      pos = this.#fileEnd;
+      this.#fileEnd += this.usedBytes(key);
+      this.#filePos.set(key, pos);
+      if (wide) this.#wideOnDisk.add(key);
+    }
+    const b = s.arena.bytes(s.off, this.usedBytes(key));
     let done = 0;
-    while (done < b.length) done += writeSync(this.#fd, b, done, b.length - done, key * this.slotBytes + done);
+    while (done < b.length) done += writeSync(this.#fd, b, done, b.length - done, pos + done);
   }
   #read(key: number, s: Slot): void {
-    const b = s.arena.bytes(s.off, this.slotBytes);
+    const b = s.arena.bytes(s.off, this.usedBytes(key)), pos = this.#filePos.get(key)!;
     let done = 0;
     while (done < b.length) {
-      const n = readSync(this.#fd, b, done, b.length - done, key * this.slotBytes + done);
+      const n = readSync(this.#fd, b, done, b.length - done, pos + done);
       if (n === 0) throw new StitchError(`memmap file ${this.path} is truncated at block ${key}`);
       done += n;
     }
@@ -335,7 +399,9 @@ export class BlockStore {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#resident.clear();
-    this.#onDisk.clear();
+    this.#filePos.clear();
+    this.#wideOnDisk.clear();
+    this.#wide.clear();
     for (const a of this.arenas) recycle(a.memory);
     this.arenas.length = 0;
     if (this.#fd >= 0) { try { closeSync(this.#fd); } catch { /* already closed */ } this.#fd = -1; }

@@ -37,6 +37,8 @@ export interface WriteAssetOptions {
   overviews?: number;
   /** writer functions (tests inject failures here) */
   io?: AssetWriters;
+  /** what is written, for error messages (e.g. 'image 3 ("a")') */
+  label?: string;
 }
 
 /** The writers used by {@link writeStitchedAsset}. */
@@ -53,13 +55,15 @@ export interface WrittenAsset {
   quantization: Quantization | null;
   /** sum of the stitched values, NaN ignored (the original's `np.nansum(final_probs)`) */
   totalProb: number;
+  /** stitched values (pixels x bands) that are not NaN: 0 when the image is all nodata */
+  validValues: number;
 }
 
 /**
  * Statistics gathered from finalized blocks: valid range, NaN-ignoring sum and,
- * optionally, the coverage of predicted pixels (weight > 0, i.e. not NaN: NaN inputs
- * are given zero weight by the manager, so a stitched value is NaN exactly where no
- * weight fell) as a count and a bounding box. That is enough to answer the common
+ * optionally, the coverage of predicted pixels (weight > 0 in some band, i.e. some band
+ * not NaN: NaN inputs are given zero weight by the manager, so a stitched value is NaN
+ * exactly where no weight fell in its band) as a count and a bounding box. That is enough to answer the common
  * case, a covered rectangle, without an H*W mask (268 MB at 16384^2).
  */
 export class CanvasStats {
@@ -100,7 +104,7 @@ export class CanvasStats {
       let i = y * w * C;
       let first = -1, last = -1;
       for (let x = 0; x < ww; x++) {
-        if (cover && d[i] === d[i]) { if (first < 0) first = x; last = x; covered++; }
+        const n0 = n;
         for (let c = 0; c < C; c++, i++) {
           const v = d[i];
           if (v !== v) continue;
@@ -109,6 +113,7 @@ export class CanvasStats {
           bsum += v;
           n++;
         }
+        if (cover && n > n0) { if (first < 0) first = x; last = x; covered++; }
       }
       if (first >= 0) {
         if (x0 + first < bbox[0]) bbox[0] = x0 + first;
@@ -136,7 +141,7 @@ export class CanvasStats {
     this.covered += hh * ww;
   }
 
-  /** Coverage only: one look at the first band of each pixel (a pixel is NaN in all bands or none). */
+  /** Coverage only: a pixel is covered when some band is not NaN (usually the first band says so). */
   #visitCoverage(y0: number, x0: number, blk: Raster): void {
     const d = blk.data as Float32Array | Float64Array;
     const C = blk.bands, w = blk.width;
@@ -147,7 +152,9 @@ export class CanvasStats {
       const row = y * w * C;
       let first = -1, last = -1;
       for (let x = 0, i = row; x < ww; x++, i += C) {
-        if (d[i] === d[i]) { if (first < 0) first = x; last = x; covered++; }
+        let ok = d[i] === d[i];
+        for (let c = 1; !ok && c < C; c++) ok = d[i + c] === d[i + c];
+        if (ok) { if (first < 0) first = x; last = x; covered++; }
       }
       if (first >= 0) {
         if (x0 + first < bbox[0]) bbox[0] = x0 + first;
@@ -170,6 +177,19 @@ export class CanvasStats {
     const [x0, y0, x1, y1] = this.bbox;
     return this.covered === (x1 - x0) * (y1 - y0) ? [x0, y0, x1, y1] : null;
   }
+}
+
+/**
+ * Refuses stitched values of ±Infinity: the inputs are finite (the manager gives non-finite
+ * values zero weight or refuses them), so a sum of value x weight overflowed the accumulator.
+ */
+export function checkNoOverflow(range: { min: number; max: number }, dtype: 'float32' | 'float64', label: string): void {
+  if (range.max !== Infinity && range.min !== -Infinity) return;
+  const hint = dtype === 'float32'
+    ? "accumulate in float64 (the manager's or Stitcher's dtype: 'float64'), or scale the data or weights down"
+    : 'scale the data or weights down';
+  throw new StitchError(`${label}: stitched values reach ${range.max === Infinity ? 'Infinity' : '-Infinity'}: a sum of value x weight overflowed ${dtype} `
+    + `(largest ${dtype === 'float32' ? '3.4e38' : '1.8e308'}); ${hint}`);
 }
 
 /** The quantization of a canvas: from `expectedMinmax`, else floor/ceil of the valid range (0..1 when nothing is valid), as `quantizeImage`. */
@@ -205,8 +225,10 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   // the scan also marks the blocks that are covered everywhere: coverage needs no pixel scan there
   const sameGrid = stitcher.blocksize === opts.blocksize;
   const nbx = Math.ceil(width / stitcher.blocksize);
-  const fullBlocks = needScan && withCoverage && sameGrid ? new Uint8Array(Math.ceil(height / stitcher.blocksize) * nbx) : undefined;
+  const label = opts.label ?? fpath;
+  const fullBlocks = needScan && withCoverage && sameGrid ? new Set<number>() : undefined;
   const scanned = needScan ? stitcher.finalizedStats(fullBlocks) : null;
+  if (scanned) checkNoOverflow(scanned, stitcher.dtype, label);
   const stats = new CanvasStats(height, width, withCoverage, !scanned);
   const range = scanned ?? stats;
   const writeCog = opts.io?.writeCog ?? defaultWriteCog;
@@ -217,11 +239,12 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
     // PNG has no tiles: the encoder needs the whole image.
     const full = stitcher.finalize();
     stats.visit(0, 0, full);
+    checkNoOverflow(stats, stitcher.dtype, label);
     const quantization = opts.quantize ? quantizationOf('png', stats, opts.expectedMinmax) : null;
     if (!quantization) throw new StitchError(`cannot write ${fpath} as PNG without quantize: PNG holds integers only (use probFormat 'cog' or quantize: true)`);
     const q = quantizeBlock(full, quantization);
     await atomically(fpath, (tmp) => writePng(tmp, q));
-    return { height, width, bands, quantization, totalProb: stats.sum, coverage: stats.coverageRectangle() };
+    return { height, width, bands, quantization, totalProb: stats.sum, validValues: stats.valid, coverage: stats.coverageRectangle() };
   }
 
   const quantization = opts.quantize ? quantizationOf(opts.format, range, opts.expectedMinmax) : null;
@@ -236,8 +259,12 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
       const blk = stitcher.finalizeBlock(y0, x0, h, w, floatScratch);
       if (blk === null) return null;
       floatScratch = blk;
-      if (fullBlocks && fullBlocks[(y0 / stitcher.blocksize) * nbx + x0 / stitcher.blocksize]) stats.visitFull(y0, x0, blk.height, blk.width);
-      else if (visit) stats.visit(y0, x0, blk);
+      if (fullBlocks && fullBlocks.has((y0 / stitcher.blocksize) * nbx + x0 / stitcher.blocksize)) stats.visitFull(y0, x0, blk.height, blk.width);
+      else if (visit) {
+        stats.visit(y0, x0, blk);
+        // without a scan pass, overflow is found here, before the file is complete (the temp file is removed)
+        if (!scanned) checkNoOverflow(stats, stitcher.dtype, label);
+      }
       if (!quantization) return blk;
       intScratch = quantizeBlock(blk, quantization, undefined, intScratch);
       return intScratch;
@@ -254,7 +281,7 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   if (opts.epsg !== undefined) options.epsg = opts.epsg;
   if (opts.transform) options.transform = opts.transform;
   await atomically(fpath, (tmp) => writeCog(tmp, source, options));
-  return { height, width, bands, quantization, totalProb: scanned ? scanned.sum : stats.sum, coverage: stats.coverageRectangle() };
+  return { height, width, bands, quantization, totalProb: scanned ? scanned.sum : stats.sum, validValues: scanned ? scanned.valid : stats.valid, coverage: stats.coverageRectangle() };
 }
 
 /** Run `write(tmp)` then rename tmp -> fpath; on failure remove tmp (whatever the writer left) and rethrow. */

@@ -35,7 +35,8 @@ import { StitchError, StitchStateError } from './errors.ts';
 import { writeStitchedAsset, type AssetWriters, type Quantization } from './finalize-image.ts';
 import { predictedPolygons, predictionRegion, regionFromRectangle, type MultiPolygon, type PredictedPolygon } from './prediction-region.ts';
 import { Readiness } from './readiness.ts';
-import { Stitcher } from './stitcher.ts';
+import { registerAsset } from './register-asset.ts';
+import { MAX_CANVAS_SIDE, Stitcher } from './stitcher.ts';
 import { upweightCenterMask } from './weights.ts';
 import { WriterQueue } from './writer-queue.ts';
 
@@ -102,7 +103,20 @@ export interface AccumulateOptions {
 }
 
 /** Result of {@link CocoStitchingManager.finalizeImage}. */
-export interface FinalizeInfo { nAnns: number; totalProb: number }
+export interface FinalizeInfo {
+  nAnns: number;
+  totalProb: number;
+  /** stitched values (pixels x bands) that are not NaN */
+  validValues: number;
+  /** no valid value at all (e.g. a model that output NaN everywhere): the asset is all nodata */
+  allNodata: boolean;
+}
+
+/**
+ * Managers writing probability assets, per dataset object, by short code and channels:
+ * two at once would write the same files and entries.
+ */
+const writersOf = new WeakMap<CocoDataset, Map<string, CocoStitchingManager>>();
 
 interface ImageState {
   stitcher: Stitcher;
@@ -161,6 +175,8 @@ export class CocoStitchingManager {
   #failed = new Set<number>();
   #usedPaths = new Map<string, number>();
   #submissions = new Set<Promise<unknown>>();
+  #infos = new Map<number, FinalizeInfo>();
+  #claim: string | null = null;
   #disposed = false;
 
   constructor(resultDataset: CocoDataset, options: CocoStitchingManagerOptions = {}) {
@@ -235,6 +251,20 @@ export class CocoStitchingManager {
     this.polygonCategories = cats;
     this.polygonIdxs = idxs;
     this.#readiness = new Readiness(this.stitchingSpace, (vid) => resultDataset.index.vidToGids.get(vid) ?? []);
+    if (this.writeProbs) this.#claimAssets();
+  }
+
+  /** Register as the one writer of this short code and channels in the dataset (released by dispose). */
+  #claimAssets(): void {
+    const key = `${this.shortCode}\u0000${FusedChannelSpec.coerce(this.chanCode!).parsed.join('|')}`;
+    let claims = writersOf.get(this.resultDataset);
+    if (!claims) writersOf.set(this.resultDataset, (claims = new Map()));
+    if (claims.has(key)) {
+      throw new StitchStateError(`another CocoStitchingManager already writes shortCode ${fmt(this.shortCode)} with channels ${fmt(this.chanCode)} `
+        + 'to this dataset; two would overwrite each other\'s files and asset entries (dispose() the first one, or use another shortCode)');
+    }
+    claims.set(key, this);
+    this.#claim = key;
   }
 
   #checkBands(n: number, what: string): void {
@@ -290,6 +320,9 @@ export class CocoStitchingManager {
       if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
         throw new ValueError(`accumulateImage: the asset size of image ${gid} must be positive integers [width, height], got ${fmt([width, height])}`);
       }
+      if (width > MAX_CANVAS_SIDE || height > MAX_CANVAS_SIDE) {
+        throw new ValueError(`accumulateImage: the asset size of image ${gid}, ${fmt([width, height])}, is larger than any TIFF or BigTIFF can hold (${MAX_CANVAS_SIDE} pixels per side)`);
+      }
       const stitcher = new Stitcher([height, width, this.numBands as number], {
         dtype: this.dtype, nanPolicy: 'propagate', memmap: this.memmap || false,
         blocksize: this.probBlocksize, cacheBytes: this.#opts.memmapCacheBytes,
@@ -333,9 +366,9 @@ export class CocoStitchingManager {
     if (options.downweightEdges) {
       const center = upweightCenterMask([data.height, data.width]);
       if (typeof weights === 'number') {
-        weights = weights === 1 ? center : scaleRaster(center, weights);
+        weights = weights === 1 ? center : scaleRaster(center, weights, this.dtype);
       } else {
-        weights = multiplyRasters(weights, center);
+        weights = multiplyRasters(weights, center, this.dtype);
       }
     }
     // the space slice, with the 1-pixel tolerance of the original's off-by-one hack
@@ -361,7 +394,7 @@ export class CocoStitchingManager {
       if (typeof weights !== 'number' && (weights.height !== h || weights.width !== wd)) weights = weights.crop(0, 0, h, wd);
       sh = h; sw = wd;
     }
-    // NaN (and Inf under 'omit'): that pixel gets zero weight in every band, its value 0.
+    // NaN (and Inf under 'omit'): that value gets zero weight in its band, and is added as 0.
     // A window inside the canvas is scanned by the stitcher on the copy it accumulates from
     // (nothing is added if it holds one); one reaching outside is scanned whole first.
     const region: SpaceSlice = [slice(y0, y0 + sh), slice(x0, x0 + sw)];
@@ -375,28 +408,41 @@ export class CocoStitchingManager {
     stitcher.add(region, data, weights);
   }
 
+  /**
+   * The data with non-finite values replaced by 0, and weights that are 0 for them: one weight
+   * per pixel when every pixel's bands are all valid or all invalid, else one per band (each band
+   * weighted on its own: NaN in one band does not blank the others).
+   */
   #maskInvalid(gid: number, data: Raster, weights: Raster | number, y0: number, x0: number): [Raster, Raster] {
     const { height: h, width: w, bands: C } = data;
     const src = data.data as Float32Array | Float64Array;
     const out = new (src.constructor as Float32ArrayConstructor)(src.length) as Float32Array | Float64Array;
-    const wt = new Float32Array(h * w);
-    if (typeof weights === 'number') wt.fill(weights); else wt.set(weights.data as ArrayLike<number>);
+    const F = this.dtype === 'float64' ? Float64Array : Float32Array;
+    const wt = new F(h * w * C);
+    const wd = typeof weights === 'number' ? null : weights.data;
+    let agree = true;
     for (let p = 0; p < h * w; p++) {
-      let ok = true;
+      const wp = wd === null ? (weights as number) : wd[p];
+      let bad = 0;
       for (let c = 0; c < C; c++) {
         const v = src[p * C + c];
-        if (v !== v) { ok = false; continue; }
+        if (v !== v) { bad++; continue; }
         if (v === Infinity || v === -Infinity) {
           if (this.infPolicy === 'raise') {
-            throw new StitchError(`accumulateImage: image ${gid}: data has ${v} at window pixel (${Math.floor(p / w)}, ${p % w}) band ${c} (canvas row ${y0 + Math.floor(p / w)}, col ${x0 + p % w}); infPolicy 'raise' forbids it (use infPolicy: 'omit' to give such pixels zero weight)`);
+            throw new StitchError(`accumulateImage: image ${gid}: data has ${v} at window pixel (${Math.floor(p / w)}, ${p % w}) band ${c} (canvas row ${y0 + Math.floor(p / w)}, col ${x0 + p % w}); infPolicy 'raise' forbids it (use infPolicy: 'omit' to give such values zero weight)`);
           }
-          ok = false;
+          bad++;
+          continue;
         }
+        out[p * C + c] = v;
+        wt[p * C + c] = wp;
       }
-      if (!ok) wt[p] = 0;
-      else for (let c = 0; c < C; c++) out[p * C + c] = src[p * C + c];
+      if (bad !== 0 && bad !== C) agree = false;
     }
-    return [new Raster(out, [h, w, C]), new Raster(wt, [h, w, 1])];
+    if (!agree) return [new Raster(out, [h, w, C]), new Raster(wt, [h, w, C])];
+    const w1 = new F(h * w);
+    for (let p = 0; p < h * w; p++) w1[p] = wt[p * C];
+    return [new Raster(out, [h, w, C]), new Raster(w1, [h, w, 1])];
   }
 
   /** Declare that image `gid` will receive `n` windows: it becomes ready once they have arrived, in any order. */
@@ -492,7 +538,7 @@ export class CocoStitchingManager {
       throw new StitchStateError(`cannot finalize image gid=${gid}: none of its ${stitcher.stats.windows} window(s) overlapped its ${stitcher.shape[1]}x${stitcher.shape[0]} asset canvas (no data)`);
     }
     const imgFromAsset = this.#imgFromAsset(img, state.scale);
-    const out: WriteOutcome = { imgFromAsset, totalProb: 0, nAnns: 0, preds: [] };
+    const out: WriteOutcome = { imgFromAsset, totalProb: 0, nAnns: 0, preds: [], validValues: -1 };
     if (this.writeProbs) {
       const ext = this.probFormat === 'png' ? '.png' : '.tif';
       const where = (imageName: string | null | undefined) => assetLocation(this.resultDataset.bundleDpath, {
@@ -510,9 +556,11 @@ export class CocoStitchingManager {
       const written = await writeStitchedAsset(stitcher, loc.fpath, {
         format: this.probFormat, compress: this.probCompress, blocksize: this.probBlocksize,
         quantize: this.quantize, expectedMinmax: this.expectedMinmax, io: this.#opts.io, coverage: this.writePredictionAttrs,
+        label: `image ${gid}${img.name ? ` (${fmt(img.name)})` : ''}`,
         ...(geo ? { epsg: geo.epsg, transform: geo.transform, overviews: 2 } : {}),
       });
       out.totalProb = written.totalProb;
+      out.validValues = written.validValues;
       // a covered rectangle (the usual case) needs no mask; anything else is traced below
       if (written.coverage) out.region = regionFromRectangle(written.coverage, imgFromAsset);
       out.asset = {
@@ -524,6 +572,10 @@ export class CocoStitchingManager {
         warp_aux_to_img: imgFromAsset.concise(),
         ...(written.quantization ? { quantization: written.quantization } : {}),
       };
+    }
+    if (out.validValues < 0) {
+      // nothing written (writeProbs false): totalProb stays 0, as in the original
+      out.validValues = stitcher.finalizedStats().valid;
     }
     if (this.writePredictionAttrs && !out.region) out.region = predictionRegion(stitcher, imgFromAsset, this.#opts.connectivity ?? 8);
     if (this.writePreds) {
@@ -550,7 +602,7 @@ export class CocoStitchingManager {
       img.prediction_region = out.region;
       img.has_predictions = { ...(img.has_predictions ?? {}), [this.chanCode!]: true };
     }
-    if (out.asset) this.resultDataset.cocoImage(gid).addAsset(out.asset);
+    if (out.asset) registerAsset(this.resultDataset, gid, out.asset);
     let nAnns = 0;
     if (out.preds.length) {
       const cids = this.polygonCategories!.map((c) => this.resultDataset.ensureCategory(c));
@@ -562,14 +614,24 @@ export class CocoStitchingManager {
     }
     this.#finalizing.delete(gid);
     this.#finalized.add(gid);
-    return { nAnns, totalProb: out.totalProb };
+    const info: FinalizeInfo = { nAnns, totalProb: out.totalProb, validValues: out.validValues, allNodata: out.validValues === 0 };
+    this.#infos.set(gid, info);
+    return info;
   }
+
+  /** What the finalize of image `gid` found (undefined until it is registered). */
+  finalizeInfo(gid: number): FinalizeInfo | undefined { return this.#infos.get(gid); }
+
+  /** Images registered so far whose stitched values are all nodata (no valid value), in registration order. */
+  allNodataImageIds(): number[] { return [...this.#infos].filter(([, i]) => i.allNodata).map(([g]) => g); }
 
   /** Release every stitcher not yet handed to a finalize (memmap files included). In-flight ones are released when their write ends. */
   dispose(): void {
     for (const s of this.#images.values()) s.stitcher.dispose();
     this.#images.clear();
     this.#disposed = true;
+    if (this.#claim !== null && writersOf.get(this.resultDataset)?.get(this.#claim) === this) writersOf.get(this.resultDataset)!.delete(this.#claim);
+    this.#claim = null;
   }
 }
 
@@ -580,18 +642,20 @@ interface WriteOutcome {
   region?: MultiPolygon;
   asset?: { file_name: string; channels: string; height: number; width: number; num_bands: number; warp_aux_to_img: unknown; quantization?: Quantization };
   preds: PredictedPolygon[];
+  /** -1 until known */
+  validValues: number;
 }
 
-function scaleRaster(r: Raster, k: number): Raster {
+function scaleRaster(r: Raster, k: number, dtype: 'float32' | 'float64'): Raster {
   const src = r.data as Float32Array;
-  const out = new Float32Array(src.length);
+  const out = new (dtype === 'float64' ? Float64Array : Float32Array)(src.length);
   for (let i = 0; i < src.length; i++) out[i] = src[i] * k;
   return new Raster(out, r.shape);
 }
 
-function multiplyRasters(a: Raster, b: Raster): Raster {
+function multiplyRasters(a: Raster, b: Raster, dtype: 'float32' | 'float64'): Raster {
   const x = a.data as Float32Array, y = b.data as Float32Array;
-  const out = new Float32Array(x.length);
+  const out = new (dtype === 'float64' ? Float64Array : Float32Array)(x.length);
   for (let i = 0; i < x.length; i++) out[i] = x[i] * y[i];
   return new Raster(out, a.shape);
 }

@@ -6,33 +6,50 @@
  */
 import { Raster } from '../array/raster.ts';
 import { slice } from '../array/slices.ts';
-import type { Affine } from '../array/affine.ts';
+import { Affine } from '../array/affine.ts';
+import { checkAllocation } from '../array/memory-budget.ts';
 import type { Stitcher } from './stitcher.ts';
 
 import { maskToMultiPolygon, multiPolygonBounds, scoredPolygons, warpMultiPolygon, type MultiPolygon } from './polygons.ts';
 
 export type { MultiPolygon };
 
-/** HxWx1 uint8 mask of the canvas pixels with weight > 0, filled block by block from the touched blocks. */
-export function predictedMask(stitcher: Stitcher): Raster<Uint8Array> {
+/**
+ * uint8 mask of the canvas pixels with weight > 0 over the bounding box of the touched blocks
+ * (so a huge, mostly empty canvas needs no canvas-sized mask), filled block by block; `y0`, `x0`:
+ * the box's corner on the canvas.
+ */
+export function predictedMask(stitcher: Stitcher): { mask: Raster<Uint8Array>; y0: number; x0: number } {
   const [H, W] = stitcher.shape;
   const bs = stitcher.blocksize;
-  const mask = new Uint8Array(H * W);
+  let by0 = Infinity, by1 = -1, bx0 = Infinity, bx1 = -1;
+  for (const [by, bx] of stitcher.touchedBlocks()) {
+    if (by < by0) by0 = by;
+    if (by > by1) by1 = by;
+    if (bx < bx0) bx0 = bx;
+    if (bx > bx1) bx1 = bx;
+  }
+  if (by1 < 0) return { mask: new Raster(new Uint8Array(0), [0, 0, 1]), y0: 0, x0: 0 };
+  const Y0 = by0 * bs, X0 = bx0 * bs, MH = Math.min(H, (by1 + 1) * bs) - Y0, MW = Math.min(W, (bx1 + 1) * bs) - X0;
+  checkAllocation(MH * MW, `the prediction_region mask of a ${W}x${H} canvas (touched blocks span ${MW}x${MH} pixels)`);
+  const mask = new Uint8Array(MH * MW);
   for (const [by, bx] of stitcher.touchedBlocks()) {
     const y0 = by * bs, x0 = bx * bs;
     const h = Math.min(bs, H - y0), w = Math.min(bs, W - x0);
     const wt = stitcher.weightRaster([slice(y0, y0 + h), slice(x0, x0 + w)]).data;
     for (let y = 0; y < h; y++) {
-      const mo = (y0 + y) * W + x0, wo = y * w;
+      const mo = (y0 - Y0 + y) * MW + (x0 - X0), wo = y * w;
       for (let x = 0; x < w; x++) if (wt[wo + x] > 0) mask[mo + x] = 1;
     }
   }
-  return new Raster(mask, [H, W, 1]);
+  return { mask: new Raster(mask, [MH, MW, 1]), y0: Y0, x0: X0 };
 }
 
 /** The predicted region of `stitcher` warped by `imgFromAsset` (pixel-corner convention). */
 export function predictionRegion(stitcher: Stitcher, imgFromAsset: Affine, connectivity: 4 | 8 = 8): MultiPolygon {
-  return regionFromMask(predictedMask(stitcher), imgFromAsset, connectivity);
+  const { mask, y0, x0 } = predictedMask(stitcher);
+  // the mask's pixel (0, 0) is the canvas's (y0, x0)
+  return regionFromMask(mask, y0 === 0 && x0 === 0 ? imgFromAsset : imgFromAsset.matmul(Affine.translate(x0, y0)), connectivity);
 }
 
 /**

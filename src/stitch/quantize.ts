@@ -64,6 +64,10 @@ function checkQuantizeDtype(dtype: unknown): QuantizeDtype {
 }
 
 function checkBound(name: string, v: unknown): number {
+  if (v === Infinity || v === -Infinity) {
+    throw new ValueError(`${name} is ${v}: a quantization range must be finite, since an infinite range maps every finite value `
+      + 'to one level (data holding ±Infinity, e.g. sums that overflowed float32, needs finite bounds or accumulation in float64)');
+  }
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     throw new ValueError(`${name} must be a finite number, got ${String(v)}`);
   }
@@ -79,6 +83,10 @@ export function quantizationFor(dtype: QuantizeDtype, oldMin: number, oldMax: nu
   const d = checkQuantizeDtype(dtype);
   const lo = checkBound('oldMin', oldMin), hi = checkBound('oldMax', oldMax);
   if (lo > hi) throw new ValueError(`oldMin ${lo} is greater than oldMax ${hi}; expected oldMin <= oldMax`);
+  if (hi - lo === Infinity) {
+    throw new ValueError(`the quantization range ${lo}..${hi} is wider than a float64 holds (oldMax - oldMin overflows to Infinity), `
+      + 'so every value would map to one level; give narrower oldMin / oldMax');
+  }
   const info = DTYPES[d];
   const signed = info.isSigned;
   return {

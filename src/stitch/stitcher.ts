@@ -1,9 +1,13 @@
 /**
  * Stitcher: a lazily tiled weighted accumulator over an HWC canvas (half-open slices,
- * pixel-is-area). Sums hold `bands` values per pixel, ONE weight plane per pixel.
- * Blocks of `blocksize` x `blocksize` are allocated on first touch, as fixed-size slots in
- * WebAssembly memory (see block-store.ts); the row loops run as SIMD kernels (wasm-kernels.ts).
- * With `memmap`, blocks live in a temp file (block k at offset k * slotBytes) behind an
+ * pixel-is-area). Sums hold `bands` values per pixel and ONE weight plane per pixel, until a
+ * window with per-band weights whose bands disagree (the manager's NaN in some bands of a pixel)
+ * reaches a block: that block then keeps one weight per band ("wide"; each band is weighted on
+ * its own). Blocks of `blocksize` x `blocksize` are allocated on first touch, as fixed-size slots in
+ * WebAssembly memory (see block-store.ts), and indexed by maps of touched blocks only (a 1e7 x 1e7
+ * canvas with a few windows costs the memory of those windows' blocks); the row loops run as
+ * SIMD kernels (wasm-kernels.ts), wide blocks in plain loops (they are rare).
+ * With `memmap`, blocks live in a temp file (in the order they are first evicted) behind an
  * LRU cache of `cacheBytes` (default 256 MB; only changed blocks are written back); the file is
  * removed by `dispose()` and at process exit (also after an uncaught error; not on a fatal signal).
  * Finished values are read per region (`finalize`, `finalizeBlock`, `blockSource`, `blocks()`) or
@@ -51,6 +55,50 @@ export interface AddOptions {
   skipIfNonFinite?: boolean;
 }
 
+/** Largest canvas side: TIFF's ImageWidth / ImageLength are 32-bit (BigTIFF's too). */
+export const MAX_CANVAS_SIDE = 2 ** 32 - 1;
+/** Largest band count: TIFF's SamplesPerPixel is 16-bit. */
+export const MAX_CANVAS_BANDS = 65535;
+/** Scratch space per arena at most (a block row of a patch wider than this is copied in column chunks). */
+const SCRATCH_CAP = 64 * 2 ** 20;
+
+/**
+ * Copies rows r0..r0+rows, columns c0..c0+cols of `src` (interleaved, `k` values per pixel,
+ * `width` pixels per row) into `dst` as rows of cols * k values (converting to dst's type).
+ */
+function copyRect(dst: Float32Array | Float64Array, src: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }, width: number, k: number,
+  r0: number, rows: number, c0: number, cols: number): void {
+  const p0 = r0 * width + c0;
+  if (cols === width) dst.set(src.subarray(p0 * k, (p0 + rows * width) * k));
+  else for (let r = 0; r < rows; r++) dst.set(src.subarray((p0 + r * width) * k, (p0 + r * width + cols) * k), r * cols * k);
+}
+
+/** Like {@link copyRect}, one band (`band` of `k`) into `dst` as rows of `cols` values. */
+function copyBand(dst: Float32Array | Float64Array, src: ArrayLike<number>, width: number, k: number, band: number,
+  r0: number, rows: number, c0: number, cols: number): void {
+  for (let r = 0, o = 0; r < rows; r++) {
+    for (let j = ((r0 + r) * width + c0) * k + band, e = j + cols * k; j < e; j += k) dst[o++] = src[j];
+  }
+}
+
+/** The one-band weights of rows r0.., columns c0.. of `wr` (per pixel, or band 0 of per-band weights that agree). */
+function copyWeights(dst: Float32Array | Float64Array, wr: Raster, r0: number, rows: number, c0: number, cols: number): void {
+  if (wr.bands === 1) copyRect(dst, wr.data as Float32Array, wr.width, 1, r0, rows, c0, cols);
+  else copyBand(dst, wr.data, wr.width, wr.bands, 0, r0, rows, c0, cols);
+}
+
+/** Whether every pixel of rows r0.., columns c0.. of per-band weights `wr` has the same weight in all bands. */
+function bandsAgree(wr: Raster, r0: number, rows: number, c0: number, cols: number): boolean {
+  const d = wr.data, K = wr.bands, pw = wr.width;
+  for (let r = 0; r < rows; r++) {
+    for (let j = ((r0 + r) * pw + c0) * K, e = j + cols * K; j < e; j += K) {
+      const w = d[j];
+      for (let c = 1; c < K; c++) if (d[j + c] !== w) return false;
+    }
+  }
+  return true;
+}
+
 /** One finished block of {@link Stitcher.blocks}. */
 export interface FinishedBlock { y0: number; x0: number; height: number; width: number; raster: Raster | null }
 
@@ -84,14 +132,18 @@ export class Stitcher {
   /**
    * Per block: the weight every pixel of it has, while only whole-block windows of scalar
    * weight have touched it (grid-aligned windows: its weight plane is then never written and
-   * costs no memory); NaN once the block has a weight plane (or does not exist). Summed in
+   * costs no memory); absent once the block has a weight plane (or does not exist). Summed in
    * the dtype's precision, as the plane would be.
    */
-  readonly #uniform: Float64Array;
+  readonly #uniform = new Map<number, number>();
 
   constructor(shape: readonly [number, number, number], opts: StitcherOptions = {}) {
     if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isInteger(v) && v > 0)) {
-      throw new StitchError(`stitcher shape ${JSON.stringify(shape)} must be [height, width, bands] of positive integers`);
+      throw new StitchError(`stitcher shape ${JSON.stringify(shape, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))} must be [height, width, bands] of positive integers`);
+    }
+    if (shape[0] > MAX_CANVAS_SIDE || shape[1] > MAX_CANVAS_SIDE || shape[2] > MAX_CANVAS_BANDS) {
+      throw new StitchError(`stitcher shape [${shape.join(', ')}] is larger than any TIFF or BigTIFF can hold `
+        + `(at most ${MAX_CANVAS_SIDE} rows and columns, ${MAX_CANVAS_BANDS} bands)`);
     }
     this.shape = [shape[0], shape[1], shape[2]];
     this.blocksize = opts.blocksize ?? 128;
@@ -103,21 +155,32 @@ export class Stitcher {
       throw new StitchError(`nanPolicy ${String(this.nanPolicy)} must be 'propagate', 'omit' or 'raise'`);
     }
     this.#nbx = Math.ceil(shape[1] / this.blocksize);
+    if (Math.ceil(shape[0] / this.blocksize) * this.#nbx > Number.MAX_SAFE_INTEGER) {
+      throw new StitchError(`stitcher shape [${shape.join(', ')}] has more than 2^53 blocks of ${this.blocksize}x${this.blocksize}: use a larger blocksize`);
+    }
     this.#E = this.dtype === 'float64' ? 8 : 4;
-    const bs = this.blocksize;
+    const bs = this.blocksize, C = shape[2];
     this.#store = new BlockStore({
-      dtype: this.dtype, slotElems: bs * bs * (shape[2] + 1), memmap: opts.memmap, cacheBytes: opts.cacheBytes,
-      // add() copies one block row of the (clipped) patch and its weights at a time
-      scratchBytes: bs * shape[1] * (shape[2] + 1) * this.#E + 32, arenaBytes: opts.arenaBytes,
+      // sums, then one weight plane (narrow) or one per band (wide)
+      dtype: this.dtype, slotElems: bs * bs * (C + 1), wideElems: bs * bs * 2 * C,
+      memmap: opts.memmap, cacheBytes: opts.cacheBytes,
+      // add() copies one block row of the (clipped) patch and its weights at a time (in column chunks past the cap)
+      scratchBytes: Math.min(bs * shape[1] * (C + 1) * this.#E + 32, SCRATCH_CAP), arenaBytes: opts.arenaBytes,
       lazyTailBytes: bs * bs * this.#E,
     });
-    this.#uniform = new Float64Array(Math.ceil(shape[0] / bs) * this.#nbx).fill(NaN);
   }
+
+  /** Blocks allocated so far (windows touched them). */
+  get blockCount(): number { return this.#store.size; }
 
   /** Path of the memmap file, or null when blocks are in memory. */
   get memmapPath(): string | null { return this.#store.path; }
 
-  /** Accumulate `patch` (HxWxC) at `spaceSlice` with scalar or per-pixel (HxW[x1]) weight. */
+  /**
+   * Accumulate `patch` (HxWxC) at `spaceSlice` with a scalar weight, per-pixel weights (HxWx1), or
+   * per-band weights (HxWxC: each band weighted on its own; a block where some pixel's band
+   * weights differ keeps one weight per band from then on).
+   */
   add(spaceSlice: SpaceSlice, patch: Raster, weight: number | Raster = 1, options: AddOptions = {}): AddResult {
     const [H, W, C] = this.shape;
     if (patch.bands !== C) throw new StitchError(`patch has ${patch.bands} bands, canvas has ${C}`);
@@ -128,13 +191,14 @@ export class Stitcher {
     }
     let wr: Raster | null = null;
     if (typeof weight !== 'number') {
-      if (weight.height !== patch.height || weight.width !== patch.width || weight.bands !== 1) {
-        throw new StitchError(`weight shape [${weight.height}, ${weight.width}, ${weight.bands}] does not match patch [${patch.height}, ${patch.width}, 1]`);
+      if (weight.height !== patch.height || weight.width !== patch.width || (weight.bands !== 1 && weight.bands !== C)) {
+        throw new StitchError(`weight shape [${weight.height}, ${weight.width}, ${weight.bands}] does not match patch [${patch.height}, ${patch.width}, 1] (per pixel) or [${patch.height}, ${patch.width}, ${C}] (per band)`);
       }
       wr = weight;
     } else if (Number.isNaN(weight)) {
       throw new StitchError('weight is NaN (expected a number or an HxW raster)');
     }
+    const perBand = wr !== null && wr.bands > 1;
     const cy0 = y0 > 0 ? y0 : 0, cy1 = y1 < H ? y1 : H, cx0 = x0 > 0 ? x0 : 0, cx1 = x1 < W ? x1 : W;
     const clipped = cy0 !== y0 || cy1 !== y1 || cx0 !== x0 || cx1 !== x1;
     const outside = cy1 <= cy0 || cx1 <= cx0;
@@ -144,6 +208,7 @@ export class Stitcher {
     let staged: Arena | null = null;
     if (!outside && options.skipIfNonFinite) {
       staged = this.#stage(patch, y0, x0, cy0, cy1, cx0, cx1, wr !== null);
+      // firstbad: SIMD scan of the staged copy (the JS loop only when it could not be staged)
       const bad = staged
         ? staged.k.firstbad(0, 0, 1, (cy1 - cy0) * (cx1 - cx0) * C) >= 0
         : this.#firstNonFiniteIn(patch, y0, x0, cy0, cy1, cx0, cx1) >= 0;
@@ -152,7 +217,6 @@ export class Stitcher {
     this.stats.windows++;
     if (outside) { this.stats.outside++; return { outside: true, clipped, pixels: 0 }; }
     if (clipped) this.stats.clipped++;
-    const pw = patch.width;
 
     const bs = this.blocksize, E = this.#E, store = this.#store, nbx = this.#nbx;
     const by0 = Math.floor(cy0 / bs), by1 = Math.ceil(cy1 / bs), bx0 = Math.floor(cx0 / bs), bx1 = Math.ceil(cx1 / bs);
@@ -163,70 +227,81 @@ export class Stitcher {
       const created = !store.has(key);
       store.pin(key);
       slots.push(store.get(key, true)!);
-      if (created) this.#uniform[key] = 0;
+      if (created) this.#uniform.set(key, 0);
     }
     try {
       const omit = this.nanPolicy === 'omit';
       const sw = wr === null ? (weight as number) : 0;
       const swE = E === 4 ? Math.fround(sw) : sw;
       const uniformAdd = !omit && wr === null;
-      const pd = patch.data, cw = cx1 - cx0;
-      const sumsBytes = bs * bs * C * E, srow = bs * C * E, wrow = bs * E, prow = cw * C * E, qrow = cw * E;
+      const cw = cx1 - cx0;
+      const sumsBytes = bs * bs * C * E, srow = bs * C * E, wrow = bs * E;
       let i = 0;
       for (let by = by0; by < by1; by++) {
-        const ry0 = by * bs > cy0 ? by * bs : cy0, ry1 = (by + 1) * bs < cy1 ? (by + 1) * bs : cy1;
-        let scratchArena: Arena | null = null, src = 0, wsrc = 0;
+        const ry0 = by * bs > cy0 ? by * bs : cy0, ry1 = (by + 1) * bs < cy1 ? (by + 1) * bs : cy1, rows = ry1 - ry0;
+        // this block row of the patch in `scratchArena`'s scratch: canvas columns sx0..sx1 at `src`
+        // (rows of prow bytes), its one-band weights at `wsrc` (rows of qrow bytes)
+        let scratchArena: Arena | null = null, sx0 = 0, sx1 = 0, src = 0, wsrc = 0, prow = 0, qrow = 0;
         for (let bx = bx0; bx < bx1; bx++) {
-          const slot = slots[i++], a = slot.arena;
-          if (a !== scratchArena && a === staged) {
-            // the clipped patch is in this arena's scratch already (rows of cw pixels from offset 0);
-            // this block row's weights go after it
-            const rows = ry1 - ry0;
-            src = (ry0 - cy0) * cw * C * E;
-            if (wr) {
-              wsrc = ((cy1 - cy0) * cw * C * E + 15) & ~15;
-              const wv = a.view(wsrc, rows * cw), wd = wr.data, p0 = (ry0 - y0) * pw + (cx0 - x0);
-              if (cw === pw) wv.set(wd.subarray(p0, p0 + rows * pw));
-              else for (let r = 0; r < rows; r++) wv.set(wd.subarray(p0 + r * pw, p0 + r * pw + cw), r * cw);
-            }
-            scratchArena = a;
-          } else if (a !== scratchArena) {
-            // copy this block row of the clipped patch (converted to the accumulator dtype) and of the
-            // weights into this arena's scratch
-            const rows = ry1 - ry0, pbytes = rows * cw * C * E;
-            src = a.scratch(pbytes + 16 + (wr ? rows * cw * E : 0));
-            const pv = a.view(src, rows * cw * C), p0 = (ry0 - y0) * pw + (cx0 - x0);
-            if (cw === pw) pv.set(pd.subarray(p0 * C, (p0 + rows * pw) * C));
-            else for (let r = 0; r < rows; r++) pv.set(pd.subarray((p0 + r * pw) * C, (p0 + r * pw + cw) * C), r * cw * C);
-            if (wr) {
-              wsrc = (src + pbytes + 15) & ~15;
-              const wv = a.view(wsrc, rows * cw), wd = wr.data;
-              if (cw === pw) wv.set(wd.subarray(p0, p0 + rows * pw));
-              else for (let r = 0; r < rows; r++) wv.set(wd.subarray(p0 + r * pw, p0 + r * pw + cw), r * cw);
+          const slot = slots[i++], a = slot.arena, key = by * nbx + bx;
+          const rx0 = bx * bs > cx0 ? bx * bs : cx0, rx1 = (bx + 1) * bs < cx1 ? (bx + 1) * bs : cx1, npix = rx1 - rx0;
+          if (perBand && !slot.wide && !bandsAgree(wr!, ry0 - y0, rows, rx0 - x0, npix)) {
+            this.#addWide(this.#widen(slot, key), by, bx, patch, y0, x0, ry0, rows, rx0, npix, wr, sw, omit);
+            continue;
+          }
+          if (slot.wide) {
+            this.#addWide(slot, by, bx, patch, y0, x0, ry0, rows, rx0, npix, wr, sw, omit);
+            continue;
+          }
+          if (a !== scratchArena || rx1 > sx1) {
+            if (a === staged) {
+              // the clipped patch is in this arena's scratch already (rows of cw pixels from offset 0);
+              // this block row's weights go after it
+              sx0 = cx0; sx1 = cx1; prow = cw * C * E; qrow = cw * E;
+              src = (ry0 - cy0) * prow;
+              if (wr) {
+                wsrc = ((cy1 - cy0) * prow + 15) & ~15;
+                copyWeights(a.view(wsrc, rows * cw), wr, ry0 - y0, rows, cx0 - x0, cw);
+              }
+            } else {
+              // copy this block row of the clipped patch (converted to the accumulator dtype) and of the
+              // weights into this arena's scratch: from this block on, as many columns as fit (whole blocks)
+              const fit = Math.floor((a.reserve - 32) / (rows * (C + (wr ? 1 : 0)) * E));
+              sx0 = rx0;
+              sx1 = rx0 + fit >= cx1 ? cx1 : Math.max(rx1, Math.floor((rx0 + fit) / bs) * bs);
+              const ncol = sx1 - sx0;
+              prow = ncol * C * E; qrow = ncol * E;
+              src = a.scratch(rows * prow + 16 + (wr ? rows * qrow : 0));
+              copyRect(a.view(src, rows * ncol * C), patch.data as Float32Array, patch.width, C, ry0 - y0, rows, sx0 - x0, ncol);
+              if (wr) {
+                wsrc = (src + rows * prow + 15) & ~15;
+                copyWeights(a.view(wsrc, rows * ncol), wr, ry0 - y0, rows, sx0 - x0, ncol);
+              }
             }
             scratchArena = a;
           }
-          const rx0 = bx * bs > cx0 ? bx * bs : cx0, rx1 = (bx + 1) * bs < cx1 ? (bx + 1) * bs : cx1;
-          const rows = ry1 - ry0, npix = rx1 - rx0;
-          const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs), pi = rx0 - cx0;
+          const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs), pi = rx0 - sx0;
           const dS = slot.off + bi * C * E, dW = slot.off + sumsBytes + bi * E, sP = src + pi * C * E, sQ = wsrc + pi * E;
           const k = a.k;
-          const key = by * nbx + bx, u = this.#uniform[key];
-          if (u === u) {
-            // a window of scalar weight over the whole block keeps it uniform (no plane)
+          const u = this.#uniform.get(key);
+          if (u !== undefined) {
+            // a window of scalar weight over the whole block keeps it uniform (no plane): the sums only (acc)
             if (uniformAdd && bi === 0 && rows === (H - by * bs < bs ? H - by * bs : bs) && npix === (W - bx * bs < bs ? W - bx * bs : bs)) {
               k.acc(dS, srow, sP, prow, rows, npix * C, sw);
-              this.#uniform[key] = E === 4 ? Math.fround(u + swE) : u + swE;
+              this.#uniform.set(key, E === 4 ? Math.fround(u + swE) : u + swE);
               continue;
             }
             this.#materialize(slot, key);
           }
           if (omit) {
+            // accomit: pixels with a non-finite band are skipped in every band, the others added with their weight
             k.accomit(dS, srow, dW, wrow, sP, prow, sQ, qrow, rows, npix, C, wr ? 1 : 0, sw);
           } else if (wr === null) {
+            // acc: sums += value * w over the rows as one run of npix * C values; addc: the plane += w
             k.acc(dS, srow, sP, prow, rows, npix * C, sw);
             k.addc(dW, wrow, rows, npix, sw);
           } else {
+            // accpw: sums += value * w(pixel) and plane += w(pixel) in one pass
             k.accpw(dS, srow, dW, wrow, sP, prow, sQ, qrow, rows, npix, C);
           }
         }
@@ -243,14 +318,62 @@ export class Stitcher {
    * not fit or the patch is not of the stitcher's float type (the caller scans it in JS).
    */
   #stage(patch: Raster, y0: number, x0: number, cy0: number, cy1: number, cx0: number, cx1: number, weights: boolean): Arena | null {
-    const C = this.shape[2], E = this.#E, pd = patch.data, pw = patch.width, cw = cx1 - cx0, rows = cy1 - cy0;
+    const C = this.shape[2], E = this.#E, pd = patch.data, cw = cx1 - cx0, rows = cy1 - cy0;
     if (pd.BYTES_PER_ELEMENT !== E || !(pd instanceof Float32Array || pd instanceof Float64Array)) return null;
     const a = this.#store.scratchArena(), bytes = rows * cw * C * E;
     if (((bytes + 15) & ~15) + (weights ? this.blocksize * cw * E : 0) > a.reserve) return null;
-    const v = a.view(a.scratch(bytes), rows * cw * C), p0 = (cy0 - y0) * pw + (cx0 - x0);
-    if (cw === pw) v.set(pd.subarray(p0 * C, (p0 + rows * pw) * C));
-    else for (let r = 0; r < rows; r++) v.set(pd.subarray((p0 + r * pw) * C, (p0 + r * pw + cw) * C), r * cw * C);
+    copyRect(a.view(a.scratch(bytes), rows * cw * C), pd, patch.width, C, cy0 - y0, rows, cx0 - x0, cw);
     return a;
+  }
+
+  /**
+   * Moves a narrow block to a wide slot: the same sums, and one weight plane per band, each a
+   * copy of its one plane. Returns the new slot (the old one is released).
+   */
+  #widen(slot: Slot, key: number): Slot {
+    if (this.#uniform.has(key)) this.#materialize(slot, key);
+    const n = this.blocksize ** 2, C = this.shape[2], E = this.#E;
+    return this.#store.widen(key, (from, to) => {
+      to.arena.view(to.off, n * C).set(from.arena.view(from.off, n * C));
+      const plane = from.arena.view(from.off + n * C * E, n), wide = to.arena.view(to.off + n * C * E, n * C);
+      for (let p = 0, j = 0; p < n; p++) { const w = plane[p]; for (let c = 0; c < C; c++) wide[j++] = w; }
+    });
+  }
+
+  /**
+   * Adds rows ry0.., columns rx0.. (canvas) of `patch` into wide block (by, bx): sums and weights
+   * per band, in plain loops (wide blocks are rare; each value is rounded to the dtype once, where
+   * the kernels round the product too). `omit` skips a pixel with a non-finite band in every
+   * band, as the kernels do.
+   */
+  #addWide(slot: Slot, by: number, bx: number, patch: Raster, y0: number, x0: number, ry0: number, rows: number, rx0: number, npix: number,
+    wr: Raster | null, sw: number, omit: boolean): void {
+    const bs = this.blocksize, C = this.shape[2], E = this.#E, a = slot.arena;
+    const sums = a.view(slot.off, bs * bs * C), wts = a.view(slot.off + bs * bs * C * E, bs * bs * C);
+    const pd = patch.data, pw = patch.width, wd = wr?.data ?? null, K = wr ? wr.bands : 0;
+    const swE = E === 4 ? Math.fround(sw) : sw, n = npix * C;
+    for (let r = 0; r < rows; r++) {
+      const o = ((ry0 - by * bs + r) * bs + (rx0 - bx * bs)) * C, q0 = (ry0 + r - y0) * pw + (rx0 - x0), s0 = q0 * C;
+      if (!omit && K === C) {
+        for (let j = 0; j < n; j++) { const w = wd![s0 + j]; sums[o + j] += pd[s0 + j] * w; wts[o + j] += w; }
+      } else if (!omit && K === 0) {
+        for (let j = 0; j < n; j++) { sums[o + j] += pd[s0 + j] * swE; wts[o + j] += swE; }
+      } else {
+        for (let p = 0; p < npix; p++) {
+          const sp = s0 + p * C, op = o + p * C;
+          if (omit) {
+            let ok = true;
+            for (let c = 0; c < C; c++) { const v = pd[sp + c]; if (v - v !== 0) ok = false; }
+            if (!ok) continue;
+          }
+          for (let c = 0; c < C; c++) {
+            const w = K === 0 ? swE : wd![K === 1 ? q0 + p : sp + c];
+            sums[op + c] += pd[sp + c] * w;
+            wts[op + c] += w;
+          }
+        }
+      }
+    }
   }
 
   /** Sample index in `patch` of the first NaN or ±Inf in its clipped part (rows cy0..cy1, cols cx0..cx1), or -1 (JS scan). */
@@ -268,11 +391,11 @@ export class Stitcher {
    * weight 0 (a block just created) only needs its pages faulted in.
    */
   #materialize(slot: Slot, key: number): void {
-    const bs = this.blocksize, u = this.#uniform[key], off = slot.off + bs * bs * this.shape[2] * this.#E;
+    const bs = this.blocksize, u = this.#uniform.get(key)!, off = slot.off + bs * bs * this.shape[2] * this.#E;
     if (u === 0) slot.arena.prefault(off, bs * bs * this.#E);
     else slot.arena.view(off, bs * bs).fill(u);
     slot.dirty = true;
-    this.#uniform[key] = NaN;
+    this.#uniform.delete(key);
   }
 
   #checkFinite(patch: Raster, y0: number, x0: number, cy0: number, cy1: number, cx0: number, cx1: number): void {
@@ -327,10 +450,28 @@ export class Stitcher {
           any = true;
           const rx0 = bx * bs > cx0 ? bx * bs : cx0, rx1 = (bx + 1) * bs < cx1 ? (bx + 1) * bs : cx1, npix = rx1 - rx0;
           const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs);
-          const u = this.#uniform[key];
+          const u = this.#uniform.get(key) ?? NaN;
           let wOff = slot.off + bs * bs * C * E + bi * E, wStride = bs * E;
           let sv: Float32Array | Float64Array, step: number, srcRow: number;
-          if (weightOnly && u === u) {
+          if (store.isWide(key)) {
+            if (weightOnly) {
+              // a wide block: the largest of the band weights (a pixel counts where any band has weight)
+              const wv = a.view(slot.off + bs * bs * C * E, bs * bs * C);
+              for (let r = 0, oi = (ry0 - y0) * w + (rx0 - x0); r < rows; r++, oi += w) {
+                for (let p = 0, j = (bi + r * bs) * C; p < npix; p++) {
+                  let m = wv[j++];
+                  for (let c = 1; c < C; c++, j++) if (wv[j] > m) m = wv[j];
+                  od[oi + p] = m;
+                }
+              }
+              continue;
+            }
+            // fin over rows of npix * C values, each divided by its own weight
+            const scr = a.scratch(rows * npix * C * E);
+            a.k.fin(scr, npix * C * E, slot.off + bi * C * E, bs * C * E, slot.off + bs * bs * C * E + bi * C * E, bs * C * E, rows, npix * C, 1);
+            sv = a.view(scr, rows * npix * C);
+            step = npix * C; srcRow = npix * C;
+          } else if (weightOnly && u === u) {
             for (let r = 0, oi = (ry0 - y0) * w + (rx0 - x0); r < rows; r++, oi += w) od.fill(u, oi, oi + npix);
             continue;
           } else if (weightOnly) {
@@ -344,6 +485,7 @@ export class Stitcher {
               wOff = (scr + outBytes + 15) & ~15; wStride = 0;
               a.view(wOff, npix).fill(u);
             }
+            // fin: sums / weight, NaN where the weight is 0
             a.k.fin(scr, npix * C * E, slot.off + bi * C * E, bs * C * E, wOff, wStride, rows, npix, C);
             sv = a.view(scr, rows * npix * C);
             step = npix * C; srcRow = npix * C;
@@ -367,7 +509,7 @@ export class Stitcher {
     return this.#region(y0, x0, y1 - y0, x1 - x0, false, false)!;
   }
 
-  /** Total weight per pixel (HxWx1) over `spaceSlice` or the whole canvas. */
+  /** Total weight per pixel (HxWx1) over `spaceSlice` or the whole canvas (where bands have weights of their own: the largest). */
   weightRaster(spaceSlice?: SpaceSlice): Raster {
     const [H, W] = this.shape;
     const [y0, y1] = spaceSlice ? resolve(spaceSlice[0], H, 'rows') : [0, H];
@@ -400,10 +542,10 @@ export class Stitcher {
    * Statistics of the finished values (sums / weight, rounded to the dtype as `finalize` does) that are
    * not NaN, over the whole canvas, computed block by block without building rasters:
    * `{min, max, sum, valid}` (min Infinity and max -Infinity when nothing is valid).
-   * `fullBlocks` (optional, one entry per block, row-major): set to 1 for each block whose
-   * every value is valid (so every pixel of it is covered), for callers tracing coverage.
+   * `fullBlocks` (optional): receives the key (blockRow * blocksPerRow + blockCol) of each block
+   * whose every value is valid (so every pixel of it is covered), for callers tracing coverage.
    */
-  finalizedStats(fullBlocks?: Uint8Array): { min: number; max: number; sum: number; valid: number } {
+  finalizedStats(fullBlocks?: Set<number>): { min: number; max: number; sum: number; valid: number } {
     const [H, W, C] = this.shape, bs = this.blocksize, E = this.#E, store = this.#store;
     let min = Infinity, max = -Infinity, sum = 0, valid = 0;
     for (const key of store.keys()) {
@@ -412,15 +554,17 @@ export class Stitcher {
       store.pin(key);
       try {
         const slot = store.get(key, false, false)!, a = slot.arena;
-        const out = a.scratch(32 + npix * E), u = this.#uniform[key];
+        const out = a.scratch(32 + npix * E), u = this.#uniform.get(key) ?? NaN;
         if (u === u) a.view(out + 32, npix).fill(u); // a uniform block: one weight row, stride 0
-        a.k.finstats(slot.off, bs * C * E, u === u ? out + 32 : slot.off + bs * bs * C * E, u === u ? 0 : bs * E, rows, npix, C, out);
+        // finstats: min, max, sum and count of sums / weight where that is not NaN
+        if (store.isWide(key)) a.k.finstats(slot.off, bs * C * E, slot.off + bs * bs * C * E, bs * C * E, rows, npix * C, 1, out);
+        else a.k.finstats(slot.off, bs * C * E, u === u ? out + 32 : slot.off + bs * bs * C * E, u === u ? 0 : bs * E, rows, npix, C, out);
         const r = new Float64Array(a.memory.buffer, out, 4);
         if (r[0] < min) min = r[0];
         if (r[1] > max) max = r[1];
         sum += r[2];
         valid += r[3];
-        if (fullBlocks && r[3] === rows * npix * C) fullBlocks[key] = 1;
+        if (fullBlocks && r[3] === rows * npix * C) fullBlocks.add(key);
       } finally {
         store.unpinAll();
       }
@@ -450,6 +594,7 @@ export class Stitcher {
       const n = Math.min(chunk, data.length - o);
       const scr = a.scratch(n * E);
       a.view(scr, n).set(data.subarray(o, o + n));
+      // firstbad: the SIMD scan of this chunk, copied into the scratch
       const i = a.k.firstbad(scr, 0, 1, n);
       if (i >= 0) return o + i;
     }
@@ -462,19 +607,28 @@ export class Stitcher {
     if (other.shape.join() !== this.shape.join() || other.blocksize !== this.blocksize) {
       throw new StitchError(`cannot merge stitcher of shape [${other.shape}] (blocksize ${other.blocksize}) into [${this.shape}] (blocksize ${this.blocksize})`);
     }
-    const os = other.#store, store = this.#store, n = store.slotElems;
+    const os = other.#store, store = this.#store;
     for (const key of os.keys()) {
       store.pin(key);
       os.pin(key);
       try {
         const created = !store.has(key);
-        const slot = store.get(key, true)!, a = slot.arena;
-        const o = os.get(key, false, false)!;
-        // whole slots are added, so both blocks need their weight planes
-        if (!created && this.#uniform[key] === this.#uniform[key]) this.#materialize(slot, key);
-        if (other.#uniform[key] === other.#uniform[key]) other.#materialize(o, key);
+        let slot = store.get(key, true)!, o = os.get(key, false, false)!;
+        // whole slots are added, so both blocks need their weight planes, and the same number of them
+        if (!created && this.#uniform.has(key)) this.#materialize(slot, key);
+        if (other.#uniform.has(key)) other.#materialize(o, key);
+        if (o.wide && !slot.wide) slot = this.#widen(slot, key);
+        if (slot.wide && !o.wide) o = other.#widen(o, key);
+        if (slot.wide) {
+          // wide blocks are rare: a plain loop
+          const d = slot.arena.view(slot.off, store.wideElems), sv = o.arena.view(o.off, store.wideElems);
+          for (let j = 0; j < d.length; j++) d[j] += sv[j];
+          continue;
+        }
+        const a = slot.arena, n = store.slotElems;
         const scr = a.scratch(store.slotBytes);
         a.view(scr, n).set(o.arena.view(o.off, n));
+        // acc with weight 1 over the slot as one run: sums and weights alike
         a.k.acc(slot.off, 0, scr, 0, 1, n, 1);
       } finally {
         store.unpinAll();
@@ -490,6 +644,7 @@ export class Stitcher {
    */
   dispose(): void {
     this.#store.dispose();
+    this.#uniform.clear();
   }
 
   /** Drop the block memory kept from disposed stitchers (see {@link dispose}). */

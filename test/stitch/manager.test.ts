@@ -102,9 +102,14 @@ test('a hostile image name "../../escape" is written inside the bundle', async (
 test('options: device, stitchingSpace, probCompress RAW, png without quantize, numBands vs chanCode', () => {
   const dset = toyDataset();
   assert.throws(() => new CocoStitchingManager(dset, { ...pngOpts, device: 'cuda' }), (e: Error) => e instanceof ValueError && /cuda/.test(e.message) && /cpu/.test(e.message));
-  assert.equal(new CocoStitchingManager(dset, { ...pngOpts, device: 'numpy' }).device, 'cpu');
+  // one writer of a short code and channels per dataset at a time: each is disposed before the next
+  const numpy = new CocoStitchingManager(dset, { ...pngOpts, device: 'numpy' });
+  assert.equal(numpy.device, 'cpu');
+  numpy.dispose();
   assert.throws(() => new CocoStitchingManager(dset, { ...pngOpts, stitchingSpace: 'world' as never }), /stitchingSpace/);
-  assert.equal(new CocoStitchingManager(dset, { ...pngOpts, probCompress: 'RAW' }).probCompress, 'NONE');
+  const raw = new CocoStitchingManager(dset, { ...pngOpts, probCompress: 'RAW' });
+  assert.equal(raw.probCompress, 'NONE');
+  raw.dispose();
   assert.throws(() => new CocoStitchingManager(dset, { ...pngOpts, probCompress: 'JPEG' as never }), WriterOptionError);
   assert.throws(() => new CocoStitchingManager(dset, { ...pngOpts, quantize: false }), (e: Error) => e instanceof WriterOptionError && /png/.test(e.message));
   assert.throws(() => new CocoStitchingManager(dset, { ...pngOpts, numBands: 3 }), (e: Error) => /3 bands/.test(e.message) && /a\|b/.test(e.message));
@@ -149,12 +154,13 @@ test('defect: a slice off by more than 1 pixel is an error printing both shapes;
   assert.equal(m.windowCount(1), 2);
 });
 
-test('Inf: an error under the default infPolicy, zero weight under "omit"; NaN always omitted', async () => {
+test('Inf: an error under the default infPolicy, zero weight in its band under "omit"; NaN always omitted in its band only', async () => {
   const dset = toyDataset();
   const m = new CocoStitchingManager(dset, { ...pngOpts, stitchingSpace: 'image', expectedMinmax: [0, 1] });
   const bad = full(8, 8, 2, 0.25);
   bad.set(3, 4, 1, Infinity);
   assert.throws(() => m.accumulateImage(1, [slice(0, 8), slice(0, 8)], bad), (e: Error) => /Infinity/.test(e.message) && /\(3, 4\)/.test(e.message) && /infPolicy/.test(e.message));
+  m.dispose();
   const m2 = new CocoStitchingManager(dset, { ...pngOpts, stitchingSpace: 'image', infPolicy: 'omit', expectedMinmax: [0, 1] });
   const nan = full(8, 8, 2, 0.75);
   nan.set(0, 0, 0, NaN);
@@ -165,8 +171,11 @@ test('Inf: an error under the default infPolicy, zero weight under "omit"; NaN a
   const a = dset.index.imgs.get(1)!.assets![0];
   const back = dequantize(await readPng(join(dset.bundleDpath, a.file_name)), a.quantization!);
   const step = 1 / 254;
-  assert.ok(Math.abs(back.get(3, 4, 0) - 0.75) <= step / 2 + 1e-6, 'Inf pixel omitted: only the second window counts');
-  assert.ok(Number.isNaN(back.get(0, 0, 0)) === false && Math.abs(back.get(0, 0, 1) - 0.25) <= step / 2 + 1e-6, 'NaN pixel omitted in every band');
+  // each band is weighted on its own: a non-finite value drops that band of that window only
+  assert.ok(Math.abs(back.get(3, 4, 1) - 0.75) <= step / 2 + 1e-6, 'Inf value omitted: only the second window counts in band 1');
+  assert.ok(Math.abs(back.get(3, 4, 0) - 0.5) <= step / 2 + 1e-6, 'band 0 of the Inf pixel keeps both windows');
+  assert.ok(Math.abs(back.get(0, 0, 0) - 0.25) <= step / 2 + 1e-6, 'NaN value omitted: only the first window counts in band 0');
+  assert.ok(Math.abs(back.get(0, 0, 1) - 0.5) <= step / 2 + 1e-6, 'band 1 of the NaN pixel keeps both windows');
   assert.ok(Math.abs(back.get(1, 1, 0) - 0.5) <= step / 2 + 1e-6);
   assert.ok(Number.isNaN(back.get(20, 20, 0)), 'uncovered pixels are nodata');
 });
@@ -313,21 +322,23 @@ test('dispose releases stitchers; memmap files are removed', async () => {
 
 // ---------------------------------------------------------------- stitched values vs a naive dense reference
 
-/** Dense float64 reference with the original's semantics (NaN in any band -> weight 0 for the pixel). */
+/** Dense float64 reference, each band weighted on its own (a NaN value -> weight 0 in its band only). */
 function denseReference(H: number, W: number, C: number, windows: { y: number; x: number; data: Raster; weight: Raster | number }[]) {
-  const sums = new Float64Array(H * W * C), wts = new Float64Array(H * W);
+  const sums = new Float64Array(H * W * C), wts = new Float64Array(H * W * C);
   for (const { y, x, data, weight } of windows) {
     for (let r = 0; r < data.height; r++) for (let c = 0; c < data.width; c++) {
       const yy = y + r, xx = x + c;
       if (yy < 0 || xx < 0 || yy >= H || xx >= W) continue;
-      let w = typeof weight === 'number' ? weight : weight.get(r, c, 0);
-      for (let b = 0; b < C; b++) if (Number.isNaN(data.get(r, c, b))) w = 0;
-      if (w === 0) continue;
-      for (let b = 0; b < C; b++) sums[(yy * W + xx) * C + b] += w * data.get(r, c, b);
-      wts[yy * W + xx] += w;
+      const w = typeof weight === 'number' ? weight : weight.get(r, c, 0);
+      for (let b = 0; b < C; b++) {
+        const v = data.get(r, c, b);
+        if (Number.isNaN(v) || w === 0) continue;
+        sums[(yy * W + xx) * C + b] += w * v;
+        wts[(yy * W + xx) * C + b] += w;
+      }
     }
   }
-  return { get: (y: number, x: number, b: number) => (wts[y * W + x] > 0 ? sums[(y * W + x) * C + b] / wts[y * W + x] : NaN) };
+  return { get: (y: number, x: number, b: number) => (wts[(y * W + x) * C + b] > 0 ? sums[(y * W + x) * C + b] / wts[(y * W + x) * C + b] : NaN) };
 }
 
 test('property: stitched PNG equals a dense reference within half a quantization step (random windows, weights, NaN, edges)', async () => {
@@ -379,7 +390,7 @@ test('writeProbs false: nothing written, no asset; totalProb 0', async () => {
   const dset = toyDataset();
   const m = new CocoStitchingManager(dset, { chanCode: 'a|b', writeProbs: false, writePredictionAttrs: false, stitchingSpace: 'image' });
   m.accumulateImage(1, null, full(64, 64, 2, 0.5));
-  assert.deepEqual(await m.finalizeImage(1), { nAnns: 0, totalProb: 0 });
+  assert.deepEqual(await m.finalizeImage(1), { nAnns: 0, totalProb: 0, validValues: 64 * 64 * 2, allNodata: false });
   assert.equal(dset.index.imgs.get(1)!.assets, undefined);
   assert.equal(existsSync(join(dset.bundleDpath, '_assets')), false);
   void mkdirSync;
@@ -437,7 +448,7 @@ test("probFormat 'tif' without quantize writes float32 with NaN where nothing wa
   const dset = toyDataset();
   const m = new CocoStitchingManager(dset, { shortCode: 't', chanCode: 'a|b', stitchingSpace: 'image', probFormat: 'tif', quantize: false, probCompress: 'RAW' });
   m.accumulateImage(1, [slice(0, 16), slice(0, 16)], full(16, 16, 2, 0.125));
-  assert.deepEqual(await m.finalizeImage(1), { nAnns: 0, totalProb: 0.125 * 16 * 16 * 2 });
+  assert.deepEqual(await m.finalizeImage(1), { nAnns: 0, totalProb: 0.125 * 16 * 16 * 2, validValues: 16 * 16 * 2, allNodata: false });
   const a = dset.index.imgs.get(1)!.assets![0];
   assert.match(a.file_name, /\.tif$/);
   assert.equal(a.quantization, undefined);

@@ -273,3 +273,16 @@ test('long arrays (the WebAssembly kernels, SIMD for float32 -> 16-bit) quantize
       }
     }), { numRuns: 120 });
 });
+
+test('a range with Infinity, or one wider than a float64 holds, is refused saying why', () => {
+  for (const [lo, hi] of [[0, Infinity], [-Infinity, 1], [-Infinity, Infinity]]) {
+    assert.throws(() => quantizationFor('int16', lo, hi), (e: Error) => e instanceof ValueError && /Infinity/.test(e.message) && /finite/.test(e.message) && /float64/.test(e.message));
+    assert.throws(() => quantizeImage(r1([0.5]), { oldMin: lo, oldMax: hi }), (e: Error) => e instanceof ValueError && /range must be finite/.test(e.message));
+  }
+  // finite bounds whose difference overflows: every value would map to one level
+  assert.throws(() => quantizationFor('int16', -1.7e308, 1.7e308), (e: Error) => e instanceof ValueError && /-1\.7e\+308\.\.1\.7e\+308/.test(e.message) && /overflows to Infinity/.test(e.message));
+  assert.throws(() => quantizeImage(r1([-1.7e308, 1.7e308])), (e: Error) => e instanceof ValueError && /overflows to Infinity/.test(e.message));
+  // the widest range that still has a finite extent quantizes both ends apart
+  const { data } = quantizeImage(r1([-8e307, 8e307]));
+  assert.deepEqual(Array.from(data!.data), [0, 32767]);
+});

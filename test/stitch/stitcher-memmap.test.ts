@@ -71,7 +71,7 @@ console.log(JSON.stringify({ windows: k, sub, checked, bad, fileBytes, left: rea
     assert.equal(o.windows, 961);
     assert.equal(o.sub.length, 1);
     assert.match(o.sub[0], /^coco-stitcher-/);
-    // blocks live at key * slotBytes; all but the (at most 25) still-cached ones were written out
+    // blocks are written one after the other (narrow: sums and one weight plane); all but the (at most 25) still-cached ones were written out
     const slot = 128 * 128 * 5 * 4;
     assert.ok(o.fileBytes >= (32 * 32 - 25) * slot && o.fileBytes <= 32 * 32 * slot, `file of ${o.fileBytes} bytes`);
     assert.equal(o.bad, 0);
