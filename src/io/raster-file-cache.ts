@@ -12,6 +12,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { openRaster } from './read-raster.ts';
+import { isRemotePath } from './remote-path.ts';
 import type { RasterFile } from './raster-file.ts';
 
 interface Entry {
@@ -39,8 +40,8 @@ export class RasterFileCache {
    * is not held or has changed on disk. Errors of opening are openRaster's.
    */
   async use<T>(path: string, use: (file: RasterFile) => Promise<T>): Promise<T> {
-    let id: string;
-    try {
+    let id = 'remote'; // a remote file's source itself notices when it changes (size, ETag)
+    if (!isRemotePath(path)) try {
       const st = await stat(path);
       id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
     } catch {

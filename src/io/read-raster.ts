@@ -12,7 +12,8 @@ import type { Raster } from '../array/raster.ts';
 import { FormatError } from './errors.ts';
 import { hexHead, isPng, pngRasterFile } from './png.ts';
 import type { RasterFile, RasterReadOptions } from './raster-file.ts';
-import { FileByteSource } from './tiff-read/file-source.ts';
+import { checkAllocation } from '../array/memory-budget.ts';
+import { openByteSource } from './open-byte-source.ts';
 import { openTiff, type OpenTiffOptions } from './tiff-read/tiff-raster.ts';
 
 export type { RasterFile, RasterReadOptions } from './raster-file.ts';
@@ -42,7 +43,7 @@ export function isTiff(head: Uint8Array): boolean {
  * await f.close();
  */
 export async function openRaster(path: string, options: OpenTiffOptions = {}): Promise<RasterFile> {
-  const source = await FileByteSource.open(path);
+  const source = await openByteSource(path);
   let head: Uint8Array;
   try {
     head = await source.readPadded(0, Math.min(8, source.size));
@@ -52,8 +53,12 @@ export async function openRaster(path: string, options: OpenTiffOptions = {}): P
   }
   if (isTiff(head)) return openTiff(source, options);
   try {
-    if (isPng(head)) return pngRasterFile(path, await source.readExact(0, source.size, 'the PNG'));
-    throw new FormatError(`${path} is neither a TIFF nor a PNG (first bytes ${hexHead(head)})`, path);
+    if (isPng(head)) {
+      // PNG cannot be read by parts: the whole file (fetched whole over HTTP)
+      checkAllocation(source.size, `PNG ${source.path}`);
+      return pngRasterFile(source.path, await source.readExact(0, source.size, 'the PNG'));
+    }
+    throw new FormatError(`${source.path} is neither a TIFF nor a PNG (first bytes ${hexHead(head)})`, source.path);
   } finally {
     await source.close().catch(() => {});
   }
