@@ -6,6 +6,7 @@ import { access } from 'node:fs/promises';
 import { dirname, isAbsolute, normalize, relative, resolve, sep } from 'node:path';
 import { ValueError } from '../array/errors.ts';
 import { IoError } from '../io/errors.ts';
+import { isRemotePath } from '../io/remote-path.ts';
 import { CocoImage } from './coco-image.ts';
 import { ManifestError, UnknownIdError } from './errors.ts';
 import { readManifestFile, writeManifestFile } from './manifest-io.ts';
@@ -469,15 +470,15 @@ export class CocoDataset {
     }
   }
 
-  /** Calls `fn` for every record with a file: images with a `file_name`, and every asset of `assets` / `auxiliary`. */
+  /** Calls `fn` for every record with a local file: images with a `file_name`, and every asset of `assets` / `auxiliary` (URLs and /vsicurl/ paths are left alone: not bundle paths). */
   #forEachFile(fn: (rec: JsonFields, name: string, gid: number) => void): void {
     for (const img of this.index.imgs.values()) {
-      if (typeof img.file_name === 'string' && img.file_name !== '') fn(img, img.file_name, img.id);
+      if (typeof img.file_name === 'string' && img.file_name !== '' && !isRemotePath(img.file_name)) fn(img, img.file_name, img.id);
       for (const key of ['assets', 'auxiliary'] as const) {
         const list = img[key];
         if (!Array.isArray(list)) continue;
         for (const a of list as CocoAssetDict[]) {
-          if (isRecord(a) && typeof a.file_name === 'string' && a.file_name !== '') fn(a, a.file_name, img.id);
+          if (isRecord(a) && typeof a.file_name === 'string' && a.file_name !== '' && !isRemotePath(a.file_name)) fn(a, a.file_name, img.id);
         }
       }
     }
