@@ -11,6 +11,8 @@ import type { Affine } from '../array/affine.ts';
 import type { Raster } from '../array/raster.ts';
 import { FormatError } from './errors.ts';
 import { hexHead, isPng, pngRasterFile } from './png.ts';
+import { decodeJpegBytes, isJpeg } from './jpeg.ts';
+import { wholeImageFile } from './whole-image-file.ts';
 import type { RasterFile, RasterReadOptions } from './raster-file.ts';
 import { checkAllocation } from '../array/memory-budget.ts';
 import { openByteSource } from './open-byte-source.ts';
@@ -54,11 +56,16 @@ export async function openRaster(path: string, options: OpenTiffOptions = {}): P
   if (isTiff(head)) return openTiff(source, options);
   try {
     if (isPng(head)) {
-      // PNG cannot be read by parts: the whole file (fetched whole over HTTP)
+      // PNG and JPEG cannot be read by parts: the whole file (fetched whole over HTTP)
       checkAllocation(source.size, `PNG ${source.path}`);
       return pngRasterFile(source.path, await source.readExact(0, source.size, 'the PNG'));
     }
-    throw new FormatError(`${source.path} is neither a TIFF nor a PNG (first bytes ${hexHead(head)})`, source.path);
+    if (isJpeg(head)) {
+      checkAllocation(source.size, `JPEG ${source.path}`);
+      const bytes = await source.readExact(0, source.size, 'the JPEG');
+      return wholeImageFile(source.path, 'jpeg', await decodeJpegBytes(bytes, source.path));
+    }
+    throw new FormatError(`${source.path} is neither a TIFF, a PNG nor a JPEG (first bytes ${hexHead(head)})`, source.path);
   } finally {
     await source.close().catch(() => {});
   }

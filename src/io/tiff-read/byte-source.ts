@@ -47,7 +47,7 @@ export function geotiffSourceOf(source: ByteSource): GeotiffSource {
   return {
     fetch: (slices) => Promise.all(slices.map(async (s) => {
       const b = await source.readPadded(s.offset, s.length);
-      return (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : b.slice().buffer) as ArrayBuffer;
+      return (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer : Uint8Array.prototype.slice.call(b).buffer) as ArrayBuffer;
     })),
     close: () => source.close(),
     get fileSize() { return source.size; },
