@@ -11,6 +11,7 @@ import { CocoImage } from './coco-image.ts';
 import { ManifestError, UnknownIdError } from './errors.ts';
 import { readManifestFile, writeManifestFile } from './manifest-io.ts';
 import type { VidshapesMsiOptions } from './demo/vidshapes-msi.ts';
+import type { FromImageFilesOptions } from './from-image-files.ts';
 
 // ------------------------------------------------------------ JSON records
 // Shapes of the plain JSON records of a kwcoco manifest. Only the fields this
@@ -207,6 +208,20 @@ export class CocoDataset {
     // Loaded on demand: the demo module imports this one, and only demo users need it.
     const { createVidshapesMsi } = await import('./demo/vidshapes-msi.ts');
     return await createVidshapesMsi(opts);
+  }
+
+  /**
+   * A dataset of plain image files (GeoTIFF, PNG, JPEG; paths, globs such
+   * as `scenes/*.tif`, or URLs), one image per file; see
+   * `datasetFromImageFiles` in ./from-image-files.ts.
+   *
+   * @example
+   * const dset = await CocoDataset.fromImageFiles('scenes/*.tif', { channels: 'r|g|b' });
+   */
+  static async fromImageFiles(paths: string | readonly string[], options: FromImageFilesOptions = {}): Promise<CocoDataset> {
+    // loaded on demand, like the demo: that module imports this one
+    const { datasetFromImageFiles } = await import('./from-image-files.ts');
+    return datasetFromImageFiles(paths, options);
   }
 
   /** Absolute path of the manifest file, or null. */

@@ -14,12 +14,15 @@ import { CocoDataset } from '../coco/dataset.ts';
 import { FusedChannelSpec } from '../coco/channel-spec.ts';
 import { CocoStitchingManager } from '../stitch/manager.ts';
 import { loadModel, type Model } from './model.ts';
+import { loadSource } from './load-source.ts';
 import { readInputWindow } from './read-window.ts';
 import { createProgress } from './progress.ts';
 
 export interface PredictOptions {
-  /** input manifest */
+  /** input manifest, or image files (a path, glob or URL; see load-source.ts) */
   src: string;
+  /** channel code of image files given as `src` (see load-source.ts) */
+  srcChannels?: string;
   /** output manifest; new assets go to {dirname(dst)}/_assets/{shortCode}/ */
   dst: string;
   /** ONNX model: a path, or the model's bytes */
@@ -112,7 +115,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   if (std.some((s) => s === 0 || !Number.isFinite(s))) throw new Error(`--std values must be finite and non-zero, got ${[...std].join(', ')}`);
 
   if (typeof opts.memmap === 'string') await mkdir(opts.memmap, { recursive: true });
-  const src = await CocoDataset.load(opts.src);
+  const src = await loadSource(opts.src, { dst: opts.dst, channels: opts.srcChannels });
   const model = await loadModel(opts.model, { threads: opts.threads });
   const result = src.copy();
   // inputs keep working wherever the output manifest goes
