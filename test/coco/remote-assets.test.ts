@@ -3,11 +3,12 @@
  * Python kwcoco writes them for GDAL, or plain `http://…`), served by a real
  * nginx: paths survive load, reroot, moves and dump untouched; `imdelay`
  * gives the pixels of the same manifest on disk; GDAL reads the same
- * `/vsicurl/` path to the same window; `validate` and `predict` run on it.
+ * `/vsicurl/` path to the same window; `validate`, `predict` and `visualize`
+ * run on it.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { slice } from '../../src/array/slices.ts';
 import { CocoDataset } from '../../src/coco/dataset.ts';
@@ -133,5 +134,15 @@ sys.stdout.buffer.write(a.astype('<u2').tobytes())
       // the inputs stay remote in the output manifest
       assert.ok(b.assets.slice(0, -1).every((x) => x.file_name.startsWith('/vsicurl/http://')));
     }
+    // visualize over the remote inputs draws the same pictures
+    const pictures: Buffer[][] = [];
+    for (const name of ['local', 'remote']) {
+      const out = join(work, `vis-${name}`);
+      const r = await runCli(['visualize', join(work, `pred-${name}`, 'out.kwcoco.json'), '--channels', 'pred.1', '--out', out]);
+      assert.equal(r.code, 0, r.stderr);
+      pictures.push(readdirSync(out, { recursive: true }).map(String).sort().filter((f) => f.endsWith('.png')).map((f) => readFileSync(join(out, f))));
+    }
+    assert.ok(pictures[0].length > 0);
+    assert.deepEqual(pictures[1], pictures[0]);
   });
 });

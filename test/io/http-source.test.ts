@@ -20,6 +20,8 @@ import { writePng } from '../../src/io/png.ts';
 import { openRaster, readRaster } from '../../src/io/read-raster.ts';
 import { FormatError, IoError } from '../../src/io/errors.ts';
 import { httpOptions, setHttpOptions } from '../../src/io/http-request.ts';
+import { setMemoryBudget } from '../../src/array/memory-budget.ts';
+import { MemoryBudgetError } from '../../src/array/errors.ts';
 import { readTiffLayout, checkCogLayout } from '../../src/io/tiff-layout.ts';
 import { freePort, nginxMissing, startNginx, type Nginx } from '../helpers/nginx.ts';
 
@@ -70,6 +72,10 @@ describe('raster reading over HTTP (nginx)', { skip }, () => {
     const png = Raster.zeros([40, 50, 3], 'uint8');
     for (let i = 0; i < png.data.length; i++) png.data[i] = (i * 37) & 255;
     await writePng(join(nginx.root, 'small.png'), png);
+    const noisy = Raster.zeros([300, 300, 3], 'uint8');
+    let seed = 3;
+    for (let i = 0; i < noisy.data.length; i++) noisy.data[i] = (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+    await writePng(join(nginx.root, 'big.png'), noisy);
   });
   after(async () => {
     setHttpOptions(saved);
@@ -113,6 +119,48 @@ describe('raster reading over HTTP (nginx)', { skip }, () => {
       await g.close();
     }
     sameRaster((await readRaster(`${nginx.url}/small.png`)).raster, (await readRaster(join(nginx.root, 'small.png'))).raster);
+  });
+
+  it('a PNG over HTTP larger than the memory budget is refused before it is fetched', async () => {
+    setMemoryBudget(100_000); // the PNG has 270 kB
+    nginx.clearLog();
+    try {
+      await assert.rejects(readRaster(`${nginx.url}/big.png`), (err: Error) =>
+        err instanceof MemoryBudgetError && err.message.includes(`${nginx.url}/big.png`));
+    } finally {
+      setMemoryBudget(undefined);
+    }
+    assert.equal(nginx.log().length, 1, 'only the first block was fetched');
+  });
+
+  it('keeps at most perHost requests in flight to one host', async () => {
+    // a plain node server answering ranges of a buffer after 30 ms, counting open requests
+    const body = readFileSync(cogPath);
+    let open = 0, most = 0;
+    const srv = createServer((req, res) => {
+      open++; most = Math.max(most, open);
+      const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? '')!;
+      const a = Number(m[1]), b = Math.min(Number(m[2]), body.length - 1);
+      setTimeout(() => {
+        res.writeHead(206, { 'Content-Range': `bytes ${a}-${b}/${body.length}`, 'Content-Length': b - a + 1 });
+        res.end(body.subarray(a, b + 1), () => { open--; });
+      }, 30);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/scene.tif`;
+    setHttpOptions({ perHost: 3 });
+    try {
+      // 8 x 8 tiles, one group per tile row of the window: 8 reads at once, each through the bound
+      const f = await openRaster(url);
+      const win = [slice(0, SIZE), slice(0, SIZE)] as [Slice, Slice];
+      sameRaster(await f.read({ window: win }), (await readRaster(cogPath, { window: win })).raster);
+      await f.close();
+      assert.equal(most, 3);
+    } finally {
+      setHttpOptions(saved);
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
   });
 
   it('inspects the COG layout over HTTP as on disk', async () => {
