@@ -23,6 +23,8 @@ import { httpOptions, setHttpOptions } from '../../src/io/http-request.ts';
 import { setMemoryBudget } from '../../src/array/memory-budget.ts';
 import { MemoryBudgetError } from '../../src/array/errors.ts';
 import { readTiffLayout, checkCogLayout } from '../../src/io/tiff-layout.ts';
+import { RasterFileCache } from '../../src/io/raster-file-cache.ts';
+import { RemoteFileChangedError } from '../../src/io/tiff-read/http-source.ts';
 import { freePort, nginxMissing, startNginx, type Nginx } from '../helpers/nginx.ts';
 
 const SIZE = 2048;
@@ -175,6 +177,24 @@ describe('raster reading over HTTP (nginx)', { skip }, () => {
     const r = await readRaster(`${nginx.url}/scene.tif`, { window: [slice(1024, 1100), slice(0, 1024)] });
     assert.deepEqual(r.raster.shape, [76, 1024, 1]);
     assert.equal(nginx.log().length, 2, JSON.stringify(nginx.log()));
+  });
+
+  it('a file replaced on the server: one error saying so, then the open-file cache reads the new file', async () => {
+    const path = join(nginx.root, 'changing.tif');
+    copyFileSync(cogPath, path);
+    const url = `${nginx.url}/changing.tif`;
+    const cache = new RasterFileCache();
+    const win = [slice(0, 256), slice(0, 256)] as [Slice, Slice];
+    const first = await cache.use(url, (f) => f.read({ window: win }));
+    sameRaster(first, (await readRaster(cogPath, { window: win })).raster);
+    const other = join(nginx.root, 'other.tif');
+    await writeCog(other, Raster.full([300, 200, 1], 5, 'uint16'), { blocksize: 128 });
+    copyFileSync(other, path);
+    await assert.rejects(cache.use(url, (f) => f.read({ window: win })), (err: Error) =>
+      err instanceof RemoteFileChangedError && err.message.includes(url));
+    const again = await cache.use(url, (f) => f.read({ window: [slice(0, 10), slice(0, 10)] }));
+    assert.deepEqual(Array.from(again.data), new Array(100).fill(5));
+    await cache.closeAll();
   });
 
   it('404: a clear error naming the URL, no retries', async () => {

@@ -22,6 +22,11 @@ import { requestRange } from '../http-request.ts';
 import { geotiffSourceOf, type ByteSource, type GeotiffSource } from './byte-source.ts';
 import { FileByteSource } from './file-source.ts';
 
+/** A remote file changed on the server while it was open (its size or ETag differs): open it again. */
+export class RemoteFileChangedError extends IoError {
+  override name = 'RemoteFileChangedError';
+}
+
 /** Bytes per header block. */
 const BLOCK = 64 << 10;
 /** Header blocks kept per open file (least recently used dropped first). */
@@ -97,11 +102,14 @@ export class HttpByteSource implements ByteSource {
   async #fetch(start: number, end: number): Promise<Uint8Array> {
     const reply = await requestRange(this.path, start, end);
     if (reply.kind === 'unsatisfiable') {
+      if (reply.total !== null && reply.total !== this.size) {
+        throw new RemoteFileChangedError(`${this.path} changed on the server since it was opened (${this.size} bytes then, ${reply.total} bytes now)`, this.path);
+      }
       throw new FormatError(`${this.path} is truncated or changed on the server: bytes ${start}..${end + 1} are past its end (${reply.total ?? 'unknown'} bytes now, ${this.size} at open)`, this.path);
     }
     if (reply.kind !== 'partial') throw new IoError(`cannot read ${this.path}: unexpected answer`, this.path);
     if (reply.total !== this.size || (this.#etag && reply.etag && reply.etag !== this.#etag)) {
-      throw new IoError(`${this.path} changed on the server since it was opened (${this.size} bytes${this.#etag ? `, ETag ${this.#etag}` : ''} then, ` +
+      throw new RemoteFileChangedError(`${this.path} changed on the server since it was opened (${this.size} bytes${this.#etag ? `, ETag ${this.#etag}` : ''} then, ` +
         `${reply.total} bytes${reply.etag ? `, ETag ${reply.etag}` : ''} now)`, this.path);
     }
     if (reply.end !== end) {
