@@ -5,7 +5,8 @@
  * and bytes and requests fetched per window (counted in nginx's access log).
  * Two patterns: a sliding window with 30% overlap along tile rows (as
  * predict reads; the tile cache keeps shared tiles), and random windows
- * with the tile cache off (every window fetches its tiles).
+ * with the tile cache off (every window fetches its tiles), one at a time
+ * and 4 at a time (predict reads ahead of the model, so round trips overlap).
  *
  *   npm run bench -- http
  */
@@ -65,7 +66,10 @@ const rand = () => ((r = (Math.imul(r, 1103515245) + 12345) >>> 0) / 2 ** 32);
 for (let i = 0; i < 60; i++) random.push([Math.floor(rand() * (SIZE - WIN)), Math.floor(rand() * (SIZE - WIN))]);
 
 const rows: string[] = [];
-for (const [pattern, origins, cacheMb] of [['sliding, 30% overlap', sliding, 64], ['random, tile cache off', random, 0]] as const) {
+const patterns = [
+  ['sliding, 30% overlap', sliding, 64, 1], ['random, tile cache off', random, 0, 1], ['random, tile cache off, 4 at a time', random, 0, 4],
+] as const;
+for (const [pattern, origins, cacheMb, parallel] of patterns) {
   for (const [where, name] of [['local disk', 'scene.tif'], ['nginx, loopback', `${nginx.url}/scene.tif`]] as const) {
     setTileCacheBytes(cacheMb * 2 ** 20);
     await sharedRasterFiles.closeAll();
@@ -75,7 +79,14 @@ for (const [pattern, origins, cacheMb] of [['sliding, 30% overlap', sliding, 64]
     nginx.clearLog();
     const before = { ...httpStats };
     const t = performance.now();
-    for (const [y, x] of origins) await delayed.crop([slice(y, y + WIN), slice(x, x + WIN)]).finalize();
+    let next = 0;
+    const reader = async () => {
+      while (next < origins.length) {
+        const [y, x] = origins[next++];
+        await delayed.crop([slice(y, y + WIN), slice(x, x + WIN)]).finalize();
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, reader));
     const s = (performance.now() - t) / 1000;
     const log = nginx.log();
     const served = log.reduce((n, l) => n + l.bytes, 0);
