@@ -102,7 +102,12 @@ function describeRange(url: string, start: number, end: number): string {
  */
 export async function requestRange(url: string, start: number, end: number, saveFullTo?: string): Promise<RangeReply> {
   const opts = httpOptions();
-  const host = new URL(url).host;
+  let host: string;
+  try {
+    host = new URL(url).host;
+  } catch (err) {
+    throw new IoError(`${JSON.stringify(url)} is not a valid URL (expected http://host/path or https://host/path)`, url, { cause: err });
+  }
   const where = describeRange(url, start, end);
   for (let attempt = 0; ; attempt++) {
     const release = await acquire(host);
@@ -151,6 +156,8 @@ async function attemptRange(url: string, start: number, end: number, where: stri
       });
     } catch (err) {
       if (timedOut) throw stalled();
+      // fetch's network failures carry a cause; a request it refuses to make (say, credentials in the URL) does not
+      if (!(err as { cause?: unknown })?.cause) throw new IoError(`cannot read ${where}: ${(err as Error)?.message ?? String(err)}`, url, { cause: err });
       throw new Transient(networkReason(err), { cause: err });
     }
     timer.refresh();

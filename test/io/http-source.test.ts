@@ -198,6 +198,18 @@ describe('raster reading over HTTP (nginx)', { skip }, () => {
     await cache.closeAll();
   });
 
+  it('a malformed URL, or one the client will not request, is an error at once', async () => {
+    setHttpOptions({ retries: 3, backoffMs: 1000 });
+    try {
+      const t = performance.now();
+      await assert.rejects(openRaster('http://[bad/scene.tif'), (err: Error) => err instanceof IoError && /not a valid URL/.test(err.message) && err.message.includes('http://[bad/scene.tif'));
+      await assert.rejects(openRaster(`http://user:pw@127.0.0.1:${nginx.port}/scene.tif`), (err: Error) => err instanceof IoError && err.message.includes('user:pw@127.0.0.1'));
+      assert.ok(performance.now() - t < 900, 'no retries');
+    } finally {
+      setHttpOptions(saved);
+    }
+  });
+
   it('404: a clear error naming the URL, no retries', async () => {
     nginx.clearLog();
     await assert.rejects(openRaster(`${nginx.url}/missing.tif`), (err: Error) =>
