@@ -84,7 +84,7 @@ export interface FromJSONOptions {
 
 /** Options of `CocoDataset.load`. */
 export interface LoadOptions {
-  /** check right after loading that every asset file exists (IoError naming the missing paths); default false, in which case a missing file fails when it is read */
+  /** check right after loading that every local asset file exists (IoError naming the missing paths; URLs are checked when read); default false, in which case a missing file fails when it is read */
   checkAssets?: boolean;
 }
 
