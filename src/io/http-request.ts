@@ -98,9 +98,9 @@ function describeRange(url: string, start: number, end: number): string {
 
 /**
  * Requests bytes start..end (inclusive) of `url`. A 200 answer is an error
- * unless `saveFullTo` is given, where the body is then streamed to.
+ * unless `saveFullTo` is given: it names the file the body is then streamed to.
  */
-export async function requestRange(url: string, start: number, end: number, saveFullTo?: string): Promise<RangeReply> {
+export async function requestRange(url: string, start: number, end: number, saveFullTo?: () => string): Promise<RangeReply> {
   const opts = httpOptions();
   let host: string;
   try {
@@ -141,7 +141,7 @@ function parseContentRange(v: string | null): { start: number; end: number; tota
   return null;
 }
 
-async function attemptRange(url: string, start: number, end: number, where: string, timeoutMs: number, saveFullTo?: string): Promise<RangeReply> {
+async function attemptRange(url: string, start: number, end: number, where: string, timeoutMs: number, saveFullTo?: () => string): Promise<RangeReply> {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => { timedOut = true; controller.abort(); }, timeoutMs);
@@ -194,7 +194,8 @@ async function attemptRange(url: string, start: number, end: number, where: stri
       return { kind: 'partial', start: cr.start, end: cr.end, total: cr.total, etag, body };
     }
     if (res.status === 200 && saveFullTo !== undefined) {
-      const out = createWriteStream(saveFullTo);
+      const file = saveFullTo();
+      const out = createWriteStream(file);
       let got = 0;
       try {
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -214,7 +215,7 @@ async function attemptRange(url: string, start: number, end: number, where: stri
       if (Number.isFinite(declared) && declared !== got) {
         throw new FormatError(`${url} is truncated: the server declared ${declared} bytes and sent ${got}`, url);
       }
-      return { kind: 'full', total: got, etag, file: saveFullTo };
+      return { kind: 'full', total: got, etag, file };
     }
     await res.body?.cancel().catch(() => {});
     if (res.status === 200) {

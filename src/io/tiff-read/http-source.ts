@@ -68,11 +68,20 @@ export class HttpByteSource implements ByteSource {
    * when the server cannot be reached, answers 4xx, or keeps failing.
    */
   static async open(url: string): Promise<HttpByteSource> {
-    const dir = mkdtempSync(join(tmpdir(), 'coco-stitcher-http-'));
-    tempDirs.add(dir);
-    const dropDir = () => { tempDirs.delete(dir); return rm(dir, { recursive: true, force: true }); };
+    // a temporary folder only for a server that ignores Range
+    let dir: string | null = null;
+    const download = () => {
+      dir ??= mkdtempSync(join(tmpdir(), 'coco-stitcher-http-'));
+      tempDirs.add(dir);
+      return join(dir, 'download');
+    };
+    const dropDir = async () => {
+      if (dir === null) return;
+      tempDirs.delete(dir);
+      await rm(dir, { recursive: true, force: true });
+    };
     try {
-      const reply = await requestRange(url, 0, BLOCK - 1, join(dir, 'download'));
+      const reply = await requestRange(url, 0, BLOCK - 1, download);
       if (reply.kind === 'unsatisfiable') {
         if (reply.total === 0 || reply.total === null) {
           await dropDir();
