@@ -30,9 +30,10 @@ export function isTiff(head: Uint8Array): boolean {
 }
 
 /**
- * Opens a raster file (GeoTIFF/COG through geotiff.js, or PNG through
- * fast-png), chosen by content. The header is parsed once; call `close()`
- * when done.
+ * Opens a raster file (GeoTIFF/COG through geotiff.js, PNG through
+ * fast-png, or JPEG), chosen by content: a local path, or an `http(s)://` /
+ * `/vsicurl/` URL read with range requests. The header is parsed once; call
+ * `close()` when done.
  *
  * Errors: IoError (missing or unreadable file), FormatError (not a TIFF/PNG,
  * naming the first bytes; truncated or corrupt header), UnsupportedError
