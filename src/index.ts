@@ -14,10 +14,13 @@ export { warpAffine, type WarpAffineOptions, type Interpolation } from './array/
 export { writeCog, type WriteCogOptions, type BlockSource } from './io/cog/write-cog.ts';
 export { readRaster, openRaster, type ReadRasterResult, type RasterFile } from './io/read-raster.ts';
 export { setTileCacheBytes } from './io/tiff-read/tile-cache.ts';
+export { setHttpOptions, httpOptions, type HttpOptions } from './io/http-request.ts';
+export { RemoteFileChangedError } from './io/tiff-read/http-source.ts';
 export { readPng, writePng } from './io/png.ts';
 export { IoError, FormatError, UnsupportedError, WriterOptionError } from './io/errors.ts';
 
 export { CocoDataset } from './coco/dataset.ts';
+export type { FromImageFilesOptions } from './coco/from-image-files.ts';
 export { CocoImage } from './coco/coco-image.ts';
 export { FusedChannelSpec, ChannelSpec } from './coco/channel-spec.ts';
 export { validateManifest } from './coco/schema.ts';

@@ -6,6 +6,7 @@ import { isAbsolute, normalize, resolve } from 'node:path';
 import type { Raster } from '../array/raster.ts';
 import type { SpaceSlice } from '../array/slices.ts';
 import { ChannelSpec, FusedChannelSpec } from './channel-spec.ts';
+import { isRemotePath } from '../io/remote-path.ts';
 import { ManifestError } from './errors.ts';
 import type { CocoAssetDict, CocoDataset, CocoImageDict, CocoVideoDict } from './dataset.ts';
 
@@ -93,11 +94,12 @@ export class CocoImage {
     return ChannelSpec.concat(parts);
   }
 
-  /** Absolute path of `fileName` (relative names resolve against the bundle folder). */
+  /** Absolute path of `fileName` (relative names resolve against the bundle folder; URLs stay as they are). */
   resolvePath(fileName: string): string {
     if (typeof fileName !== 'string' || fileName === '') {
       throw new ManifestError(`image ${this.img.id}: asset file name ${JSON.stringify(fileName)} is not a non-empty string`);
     }
+    if (isRemotePath(fileName)) return fileName; // a URL or /vsicurl/ path: kept as written
     return isAbsolute(fileName) ? normalize(fileName) : resolve(this.bundleDpath, fileName);
   }
 

@@ -6,10 +6,12 @@ import { access } from 'node:fs/promises';
 import { dirname, isAbsolute, normalize, relative, resolve, sep } from 'node:path';
 import { ValueError } from '../array/errors.ts';
 import { IoError } from '../io/errors.ts';
+import { isRemotePath } from '../io/remote-path.ts';
 import { CocoImage } from './coco-image.ts';
 import { ManifestError, UnknownIdError } from './errors.ts';
 import { readManifestFile, writeManifestFile } from './manifest-io.ts';
 import type { VidshapesMsiOptions } from './demo/vidshapes-msi.ts';
+import type { FromImageFilesOptions } from './from-image-files.ts';
 
 // ------------------------------------------------------------ JSON records
 // Shapes of the plain JSON records of a kwcoco manifest. Only the fields this
@@ -82,7 +84,7 @@ export interface FromJSONOptions {
 
 /** Options of `CocoDataset.load`. */
 export interface LoadOptions {
-  /** check right after loading that every asset file exists (IoError naming the missing paths); default false, in which case a missing file fails when it is read */
+  /** check right after loading that every local asset file exists (IoError naming the missing paths; URLs are checked when read); default false, in which case a missing file fails when it is read */
   checkAssets?: boolean;
 }
 
@@ -206,6 +208,20 @@ export class CocoDataset {
     // Loaded on demand: the demo module imports this one, and only demo users need it.
     const { createVidshapesMsi } = await import('./demo/vidshapes-msi.ts');
     return await createVidshapesMsi(opts);
+  }
+
+  /**
+   * A dataset of plain image files (GeoTIFF, PNG, JPEG; paths, globs such
+   * as `scenes/*.tif`, or URLs), one image per file; see
+   * `datasetFromImageFiles` in ./from-image-files.ts.
+   *
+   * @example
+   * const dset = await CocoDataset.fromImageFiles('scenes/*.tif', { channels: 'r|g|b' });
+   */
+  static async fromImageFiles(paths: string | readonly string[], options: FromImageFilesOptions = {}): Promise<CocoDataset> {
+    // loaded on demand, like the demo: that module imports this one
+    const { datasetFromImageFiles } = await import('./from-image-files.ts');
+    return datasetFromImageFiles(paths, options);
   }
 
   /** Absolute path of the manifest file, or null. */
@@ -469,15 +485,15 @@ export class CocoDataset {
     }
   }
 
-  /** Calls `fn` for every record with a file: images with a `file_name`, and every asset of `assets` / `auxiliary`. */
+  /** Calls `fn` for every record with a local file: images with a `file_name`, and every asset of `assets` / `auxiliary` (URLs and /vsicurl/ paths are left alone: not bundle paths). */
   #forEachFile(fn: (rec: JsonFields, name: string, gid: number) => void): void {
     for (const img of this.index.imgs.values()) {
-      if (typeof img.file_name === 'string' && img.file_name !== '') fn(img, img.file_name, img.id);
+      if (typeof img.file_name === 'string' && img.file_name !== '' && !isRemotePath(img.file_name)) fn(img, img.file_name, img.id);
       for (const key of ['assets', 'auxiliary'] as const) {
         const list = img[key];
         if (!Array.isArray(list)) continue;
         for (const a of list as CocoAssetDict[]) {
-          if (isRecord(a) && typeof a.file_name === 'string' && a.file_name !== '') fn(a, a.file_name, img.id);
+          if (isRecord(a) && typeof a.file_name === 'string' && a.file_name !== '' && !isRemotePath(a.file_name)) fn(a, a.file_name, img.id);
         }
       }
     }

@@ -12,6 +12,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { openRaster } from './read-raster.ts';
+import { isRemotePath } from './remote-path.ts';
+import { RemoteFileChangedError } from './tiff-read/http-source.ts';
 import type { RasterFile } from './raster-file.ts';
 
 interface Entry {
@@ -39,8 +41,8 @@ export class RasterFileCache {
    * is not held or has changed on disk. Errors of opening are openRaster's.
    */
   async use<T>(path: string, use: (file: RasterFile) => Promise<T>): Promise<T> {
-    let id: string;
-    try {
+    let id = 'remote'; // a remote file's source notices when it changes (size, ETag) and throws RemoteFileChangedError
+    if (!isRemotePath(path)) try {
       const st = await stat(path);
       id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
     } catch {
@@ -70,6 +72,10 @@ export class RasterFileCache {
     e.users++;
     try {
       return await use(await e.file);
+    } catch (err) {
+      // the next use opens the new version
+      if (err instanceof RemoteFileChangedError && this.#entries.get(path) === e) this.#retire(path, e);
+      throw err;
     } finally {
       e.users--;
       if (e.retired && e.users === 0) await closeEntry(e);

@@ -39,8 +39,8 @@ export interface RasterReadOptions {
  */
 export interface RasterFile {
   readonly path: string;
-  /** 'tiff' or 'png' (detected from the content, not the file name) */
-  readonly format: 'tiff' | 'png';
+  /** 'tiff', 'png' or 'jpeg' (detected from the content, not the file name) */
+  readonly format: 'tiff' | 'png' | 'jpeg';
   readonly width: number;
   readonly height: number;
   readonly bands: number;

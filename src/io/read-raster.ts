@@ -11,8 +11,11 @@ import type { Affine } from '../array/affine.ts';
 import type { Raster } from '../array/raster.ts';
 import { FormatError } from './errors.ts';
 import { hexHead, isPng, pngRasterFile } from './png.ts';
+import { decodeJpegBytes, isJpeg } from './jpeg.ts';
+import { wholeImageFile } from './whole-image-file.ts';
 import type { RasterFile, RasterReadOptions } from './raster-file.ts';
-import { FileByteSource } from './tiff-read/file-source.ts';
+import { checkAllocation } from '../array/memory-budget.ts';
+import { openByteSource } from './open-byte-source.ts';
 import { openTiff, type OpenTiffOptions } from './tiff-read/tiff-raster.ts';
 
 export type { RasterFile, RasterReadOptions } from './raster-file.ts';
@@ -27,9 +30,10 @@ export function isTiff(head: Uint8Array): boolean {
 }
 
 /**
- * Opens a raster file (GeoTIFF/COG through geotiff.js, or PNG through
- * fast-png), chosen by content. The header is parsed once; call `close()`
- * when done.
+ * Opens a raster file (GeoTIFF/COG through geotiff.js, PNG through
+ * fast-png, or JPEG), chosen by content: a local path, or an `http(s)://` /
+ * `/vsicurl/` URL read with range requests. The header is parsed once; call
+ * `close()` when done.
  *
  * Errors: IoError (missing or unreadable file), FormatError (not a TIFF/PNG,
  * naming the first bytes; truncated or corrupt header), UnsupportedError
@@ -42,7 +46,7 @@ export function isTiff(head: Uint8Array): boolean {
  * await f.close();
  */
 export async function openRaster(path: string, options: OpenTiffOptions = {}): Promise<RasterFile> {
-  const source = await FileByteSource.open(path);
+  const source = await openByteSource(path);
   let head: Uint8Array;
   try {
     head = await source.readPadded(0, Math.min(8, source.size));
@@ -52,8 +56,17 @@ export async function openRaster(path: string, options: OpenTiffOptions = {}): P
   }
   if (isTiff(head)) return openTiff(source, options);
   try {
-    if (isPng(head)) return pngRasterFile(path, await source.readExact(0, source.size, 'the PNG'));
-    throw new FormatError(`${path} is neither a TIFF nor a PNG (first bytes ${hexHead(head)})`, path);
+    if (isPng(head)) {
+      // PNG and JPEG cannot be read by parts: the whole file (fetched whole over HTTP)
+      checkAllocation(source.size, `PNG ${source.path}`);
+      return pngRasterFile(source.path, await source.readExact(0, source.size, 'the PNG'));
+    }
+    if (isJpeg(head)) {
+      checkAllocation(source.size, `JPEG ${source.path}`);
+      const bytes = await source.readExact(0, source.size, 'the JPEG');
+      return wholeImageFile(source.path, 'jpeg', await decodeJpegBytes(bytes, source.path));
+    }
+    throw new FormatError(`${source.path} is neither a TIFF, a PNG nor a JPEG (first bytes ${hexHead(head)})`, source.path);
   } finally {
     await source.close().catch(() => {});
   }

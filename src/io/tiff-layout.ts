@@ -4,8 +4,8 @@
  * the list of ways a file breaks the Cloud Optimized GeoTIFF layout, the same
  * rules GDAL's validate_cloud_optimized_geotiff.py applies.
  */
-import { open } from 'node:fs/promises';
-import { FormatError, IoError } from './errors.ts';
+import { FormatError } from './errors.ts';
+import { openByteSource } from './open-byte-source.ts';
 
 /** TIFF tags this inspector reads (TIFF 6.0 baseline and tiled extensions). */
 const enum Tag {
@@ -39,20 +39,15 @@ const TYPE_SIZES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1,
 
 /** Reads the IFD chain of a TIFF file. */
 export async function readTiffLayout(path: string): Promise<TiffLayout> {
-  let fh;
+  // a local file, or a remote one (header reads go through its block cache)
+  const source = await openByteSource(path);
   try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    throw new IoError(`cannot open ${path}: ${(err as Error).message}`, path, { cause: err });
-  }
-  try {
-    const size = (await fh.stat()).size;
+    const size = source.size;
     const read = async (offset: number, length: number): Promise<DataView> => {
       if (offset < 0 || offset + length > size) {
         throw new FormatError(`${path} is truncated: needs bytes ${offset}..${offset + length} of a ${size}-byte file`, path);
       }
-      const buf = Buffer.alloc(length);
-      await fh!.read(buf, 0, length, offset);
+      const buf = await source.readPadded(offset, length);
       return new DataView(buf.buffer, buf.byteOffset, length);
     };
     const head = await read(0, Math.min(size, 16));
@@ -116,7 +111,7 @@ export async function readTiffLayout(path: string): Promise<TiffLayout> {
     }
     return { bigtiff: big, littleEndian: le, ghostHeader, ifds };
   } finally {
-    await fh.close();
+    await source.close();
   }
 }
 

@@ -17,8 +17,10 @@ export interface PredictProgress {
 }
 
 export interface PredictOptions {
-  /** input manifest */
+  /** input manifest, or image files (a path, glob or URL; see load-source.ts) */
   src: string;
+  /** channel code of image files given as `src` (see load-source.ts) */
+  srcChannels?: string;
   /** output manifest; new assets go to {dirname(dst)}/_assets/{shortCode}/ */
   dst: string;
   /** ONNX model: a path, its bytes, or a model already loaded with `loadModel` (then the caller closes it) */

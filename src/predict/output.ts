@@ -12,6 +12,7 @@ import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'no
 import type { CocoDataset } from '../coco/dataset.ts';
 import { IoError } from '../io/errors.ts';
 import { removeStaleTempFiles } from '../io/stale-temp.ts';
+import { isRemotePath } from '../io/remote-path.ts';
 import { isInside } from '../stitch/asset-naming.ts';
 
 const READ_ONLY = new Set(['EACCES', 'EPERM', 'EROFS']);
@@ -85,7 +86,8 @@ function* fileRecords(dset: CocoDataset): Generator<FileRecord> {
 /**
  * Points `dset` at the output manifest `dst`. In the same folder nothing is
  * rewritten; elsewhere, files inside the new folder get paths relative to it
- * and the rest absolute paths (so inputs keep resolving wherever the output is).
+ * and the rest absolute paths (so inputs keep resolving wherever the output is);
+ * URLs and /vsicurl/ paths stay as written.
  */
 export function moveToOutput(dset: CocoDataset, dst: string): void {
   const target = resolve(dst);
@@ -94,7 +96,7 @@ export function moveToOutput(dset: CocoDataset, dst: string): void {
   if (oldRoot === newRoot) { dset.fpath = target; return; }
   for (const rec of fileRecords(dset)) {
     const name = rec.file_name;
-    if (typeof name !== 'string' || name === '') continue;
+    if (typeof name !== 'string' || name === '' || isRemotePath(name)) continue;
     const abs = isAbsolute(name) ? normalize(name) : resolve(oldRoot, name);
     rec.file_name = isInside(newRoot, abs) ? relative(newRoot, abs).split(sep).join('/') : abs;
   }

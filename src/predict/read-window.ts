@@ -18,7 +18,8 @@ export async function readInputWindow(
   image: CocoImage, channels: string, space: 'video' | 'image',
   rows: readonly [number, number], cols: readonly [number, number], inputScale: number,
 ): Promise<Raster> {
-  const delayed = image.imdelay({ channels, space, interpolation: 'linear' });
+  // an image without a video is its own canvas in video space too (as planImages and the manager take it)
+  const delayed = image.imdelay({ channels, space: image.video ? space : 'image', interpolation: 'linear' });
   const h = rows[1] - rows[0];
   const w = cols[1] - cols[0];
   if (inputScale === 1) {

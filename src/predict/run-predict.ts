@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CocoDataset } from '../coco/dataset.ts';
 import { sanitizeRelDir } from '../stitch/asset-naming.ts';
 import { PartialResultError } from './errors.ts';
+import { loadSource } from './load-source.ts';
 import { loadModel, type Model } from './model.ts';
 import { ModelStage } from './model-stage.ts';
 import { settle, type PredictOptions, type PredictSummary } from './options.ts';
@@ -40,7 +41,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   removeStaleTemps(dst, assetFolder);
   if (typeof opts.memmap === 'string') await mkdir(opts.memmap, { recursive: true });
 
-  const src = await CocoDataset.load(opts.src);
+  const src = await loadSource(opts.src, { dst: opts.dst, channels: opts.srcChannels });
   const result = src.copy();
   moveToOutput(result, dst);
   const plans = planImages(result, s, { memmap: Boolean(opts.memmap) });

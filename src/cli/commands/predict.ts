@@ -11,7 +11,8 @@ import { parseMemoryBudgetMb, setMemoryBudget } from '../../array/memory-budget.
 export function predictCommand(): Command {
   return new Command('predict')
     .description('run an ONNX model with a sliding window over every image and write stitched predictions')
-    .requiredOption('--src <manifest>', 'input kwcoco manifest (.kwcoco.json, .json, .kwcoco.zip)')
+    .requiredOption('--src <manifest>', 'input kwcoco manifest (.kwcoco.json, .json, .kwcoco.zip), or image files (GeoTIFF, PNG, JPEG): a path, a quoted glob like "scenes/*.tif", or a URL; their manifest is written as <dst name>-inputs.kwcoco.json')
+    .option('--src-channels <code>', 'channel code of --src image files (default u0|u1|... from their band count)')
     .requiredOption('--dst <manifest>', 'output kwcoco manifest; predictions go to <dst folder>/_assets/<short-code>/')
     .requiredOption('--model <file.onnx>', 'ONNX model: one NCHW float input, NCHW float output')
     .requiredOption('--channels <code>', 'input channel code, e.g. "r|g|b"')
@@ -55,7 +56,7 @@ export function predictCommand(): Command {
         let summary;
         try {
           summary = await runPredict({
-            src: o.src, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
+            src: o.src, srcChannels: o.srcChannels, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
             window: o.window, overlap: o.overlap, space: o.space, inputScale: o.inputScale,
             outputScale: o.outputScale, batchSize: o.batchSize, downweightEdges: o.downweightEdges,
             probFormat: o.probFormat, compress: o.compress, quantize: o.quantize,

@@ -9,6 +9,7 @@ import { CocoDataset } from '../../coco/dataset.ts';
 import { FusedChannelSpec } from '../../coco/channel-spec.ts';
 import { validateManifest } from '../../coco/schema.ts';
 import { openRaster } from '../../io/read-raster.ts';
+import { isRemotePath } from '../../io/remote-path.ts';
 import { readTiffLayout, checkCogLayout } from '../../io/tiff-layout.ts';
 import { DTYPES } from '../../array/dtypes.ts';
 
@@ -53,7 +54,7 @@ async function checkAsset(resolvePath: (f: string) => string, asset: AssetRecord
   if (!asset.file_name) return ['asset has no file_name'];
   const file = resolvePath(asset.file_name);
   try {
-    await access(file);
+    if (!isRemotePath(file)) await access(file); // a URL is checked by opening it below
   } catch {
     return [`file ${file} does not exist`];
   }

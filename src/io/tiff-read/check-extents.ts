@@ -7,7 +7,7 @@
  * file, so truncation shows up as a FormatError at open.
  */
 import { FormatError } from '../errors.ts';
-import type { FileByteSource } from './file-source.ts';
+import type { ByteSource } from './byte-source.ts';
 
 /** Byte size of each TIFF field type (TIFF 6.0 section 2, BigTIFF types 16-18). */
 const FIELD_TYPE_BYTES: Readonly<Record<number, number>> = {
@@ -19,7 +19,7 @@ const FIELD_TYPE_BYTES: Readonly<Record<number, number>> = {
  * file, the IFD and the tag when an IFD or a tag's value is past the end of
  * the file. Returns the number of IFDs.
  */
-export async function checkIfdExtents(source: FileByteSource, firstIfd: number, littleEndian: boolean, bigTiff: boolean): Promise<number> {
+export async function checkIfdExtents(source: ByteSource, firstIfd: number, littleEndian: boolean, bigTiff: boolean): Promise<number> {
   const { path, size } = source;
   const countBytes = bigTiff ? 8 : 2;
   const entryBytes = bigTiff ? 20 : 12;

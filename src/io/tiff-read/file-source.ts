@@ -8,12 +8,12 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { FormatError, IoError } from '../errors.ts';
+import { geotiffSourceOf, type ByteSource, type GeotiffSource } from './byte-source.ts';
 
-/** One byte range requested by geotiff.js. */
-export interface ByteRange { offset: number; length: number }
+export type { ByteRange } from './byte-source.ts';
 
-/** An open file: speculative reads for header parsing, exact reads for tiles. */
-export class FileByteSource {
+/** An open local file: speculative reads for header parsing, exact reads for tiles. */
+export class FileByteSource implements ByteSource {
   readonly path: string;
   readonly size: number;
   #fh: FileHandle | null;
@@ -98,12 +98,8 @@ export class FileByteSource {
   }
 
   /** The geotiff.js `BaseSource` interface (fetch of byte ranges, zero-padded past the end). */
-  asGeotiffSource(): { fetch(slices: ByteRange[]): Promise<ArrayBuffer[]>; close(): Promise<void>; readonly fileSize: number } {
-    return {
-      fetch: (slices) => Promise.all(slices.map(async (s) => (await this.readPadded(s.offset, s.length)).buffer as ArrayBuffer)),
-      close: () => this.close(),
-      fileSize: this.size,
-    };
+  asGeotiffSource(): GeotiffSource {
+    return geotiffSourceOf(this);
   }
 
   /** Closes the file handle (idempotent). */

@@ -15,7 +15,7 @@ import { parseGdalMetadata, parseGdalNodata } from '../gdal-metadata-parse.ts';
 import {
   checkOverview, fillValueFor, readWindowed, resolveWindow, type PixelWindow, type RasterFile, type RasterReadOptions,
 } from '../raster-file.ts';
-import type { FileByteSource } from './file-source.ts';
+import type { ByteSource } from './byte-source.ts';
 import { checkIfdExtents } from './check-extents.ts';
 import { epsgFromGeoKeys, transformMatrix, type GeoKeys } from './geo.ts';
 import { forgetTiles, sharedTileCache, type TileCache } from './tile-cache.ts';
@@ -163,7 +163,7 @@ export interface OpenTiffOptions {
  * full-resolution image and its reduced-resolution levels (masks skipped).
  * Takes ownership of `source` (closed on failure and by `close()`).
  */
-export async function openTiff(source: FileByteSource, options: OpenTiffOptions = {}): Promise<RasterFile> {
+export async function openTiff(source: ByteSource, options: OpenTiffOptions = {}): Promise<RasterFile> {
   const path = source.path;
   try {
     let tiff: any;
@@ -230,13 +230,13 @@ class TiffRasterFile implements RasterFile {
   readonly width: number;
   readonly height: number;
   readonly overviews: readonly { width: number; height: number }[];
-  #source: FileByteSource;
+  #source: ByteSource;
   #levels: Level[];
   #closed = false;
   /** this open file's prefix of tile-cache keys */
   readonly #cacheKey = `${nextFileId++}/`;
 
-  constructor(source: FileByteSource, levels: Level[], readonly dtype: Dtype, readonly bands: number,
+  constructor(source: ByteSource, levels: Level[], readonly dtype: Dtype, readonly bands: number,
     readonly nodata: number | null, readonly metadata: Record<string, string>,
     readonly epsg: number | null, readonly transform: Affine | null) {
     this.#source = source;
@@ -273,6 +273,7 @@ class TiffRasterFile implements RasterFile {
     const cached: [TileJob, Uint8Array][] = [];
     let group: TileJob[] = [];
     let groupEnd = -1, groupBytes = 0;
+    const gap = this.#source.mergeGap ?? 0;
     for (let p = 0; p < planes; p++) {
       for (let ty = ty0; ty < ty1; ty++) {
         for (let tx = tx0; tx < tx1; tx++) {
@@ -286,8 +287,10 @@ class TiffRasterFile implements RasterFile {
             groupEnd = -1;
             continue;
           }
-          if (!sparse && job.offset === groupEnd && group.length < GROUP_TILES && groupBytes + job.count <= GROUP_BYTES) {
+          const skipped = job.offset - groupEnd; // bytes between the group and this tile (COGs: 8 of size leader and trailer)
+          if (!sparse && groupEnd >= 0 && skipped >= 0 && skipped <= gap && group.length < GROUP_TILES && groupBytes + skipped + job.count <= GROUP_BYTES) {
             group.push(job);
+            groupBytes += skipped;
           } else {
             if (group.length) groups.push(group);
             group = [job];
