@@ -18,6 +18,8 @@ libzstd-dev     has_header zstd.h
 pkg-config      command -v pkg-config
 build-essential command -v make && command -v cc && command -v c++
 redis-server    command -v redis-server
+nginx-light     test -x /usr/sbin/nginx
+chromium        test -x /usr/bin/chromium
 '
 
 has_header() {
