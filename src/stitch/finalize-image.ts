@@ -16,11 +16,10 @@ import type { Affine } from '../array/affine.ts';
 import { tempPathFor } from '../io/atomic.ts';
 import { writePng as defaultWritePng } from '../io/png.ts';
 import { writeCog as defaultWriteCog, type WriteCogOptions } from '../io/cog/write-cog.ts';
-import { quantizationFor, quantizeBlock, type Quantization } from './quantize.ts';
+import type { Quantization } from '../coco/quantization.ts';
+import { quantizationFor, quantizeBlock } from './quantize.ts';
 import type { Stitcher } from './stitcher.ts';
 import { StitchError } from './errors.ts';
-
-export type { Quantization };
 
 /** How the asset file is written. */
 export interface WriteAssetOptions {
@@ -246,7 +245,7 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   const options: WriteCogOptions = {
     compress: opts.compress,
     blocksize: opts.blocksize,
-    nodata: quantization ? quantization.nodata : NaN,
+    nodata: quantization ? quantization.nodata ?? null : NaN,
     metadata: { quantization: pythonRepr(quantization) },
     overviewResample: 'nearest',
   };

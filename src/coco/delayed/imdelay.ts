@@ -24,7 +24,7 @@ import { ChannelSpec, FusedChannelSpec } from '../channel-spec.ts';
 import type { CocoImage } from '../coco-image.ts';
 import type { CocoAssetDict } from '../dataset.ts';
 import { ChannelError, CoordinateCompatibilityError, ManifestError } from '../errors.ts';
-import { checkQuantization, dequantizeRaster, type Quantization } from './dequantize.ts';
+import { checkQuantization, dequantizeRaster, type Quantization } from '../quantization.ts';
 import { footprintCrop } from './footprint-crop.ts';
 
 /** The space a delayed image is built in. */
