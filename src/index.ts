@@ -5,7 +5,7 @@
  */
 export { Raster, type Shape3 } from './array/raster.ts';
 export { type Dtype, type DtypeInfo, type TypedArray, DTYPES } from './array/dtypes.ts';
-export { CocoStitcherError, ShapeError, DtypeError, ValueError, MemoryBudgetError } from './array/errors.ts';
+export { CocoStitcherError, ShapeError, DtypeError, ValueError, MemoryBudgetError, InternalError } from './array/errors.ts';
 export { setMemoryBudget, memoryBudgetBytes } from './array/memory-budget.ts';
 export { slice, fixSlice, type Slice, type SpaceSlice } from './array/slices.ts';
 export { SlidingWindow, type SlidingWindowOptions } from './array/sliding-window.ts';

@@ -22,7 +22,7 @@ import type {
 /** Every runtime name the package root exports, sorted: adding or removing one is a deliberate API change. */
 const RUNTIME_EXPORTS = [
   'Affine', 'ChannelError', 'ChannelSpec', 'CocoDataset', 'CocoImage', 'CocoStitcherError', 'CocoStitchingManager',
-  'CoordinateCompatibilityError', 'DTYPES', 'DtypeError', 'FormatError', 'FusedChannelSpec', 'IoError', 'ManifestError',
+  'CoordinateCompatibilityError', 'DTYPES', 'DtypeError', 'FormatError', 'FusedChannelSpec', 'InternalError', 'IoError', 'ManifestError',
   'MemoryBudgetError', 'Raster', 'ShapeError', 'SlidingWindow', 'StitchError', 'StitchStateError', 'Stitcher',
   'UnknownIdError', 'UnsupportedError', 'ValueError', 'WriterOptionError', 'WriterQueue', 'demoCocoStitchingManager',
   'dequantize', 'fixSlice', 'maskToMultiPolygon', 'memoryBudgetBytes', 'openRaster', 'quantizeBlock', 'quantizeImage',
@@ -76,6 +76,8 @@ test('error classes share one base, so callers can catch ours apart from bugs', 
     api.WriterOptionError, api.ManifestError, api.UnknownIdError, api.ChannelError, api.StitchError, api.StitchStateError]) {
     assert.ok(new E('x') instanceof api.CocoStitcherError, E.name);
   }
+  // a bug is not an error about the caller's input
+  assert.ok(!(new api.InternalError('x') instanceof api.CocoStitcherError));
 });
 
 test('the built package (dist/, what `import "coco-stitcher"` loads, without tsx) exports the same names and works', async () => {

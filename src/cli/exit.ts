@@ -8,6 +8,8 @@ export const EXIT = {
   problems: 1,
   /** bad arguments or bad input (missing file, unknown channel, ...) */
   usage: 2,
+  /** an unexpected error: a bug (sysexits.h's EX_SOFTWARE) */
+  internal: 70,
   /** stopped by SIGINT; what was finished is kept */
   interrupted: 130,
 } as const;

@@ -9,6 +9,7 @@ import { FusedChannelSpec } from '../../coco/channel-spec.ts';
 import { writePng } from '../../io/png.ts';
 import type { Raster } from '../../array/raster.ts';
 import { colorize, grid, overlay, percentiles, resizeNearest, toDisplayRgb } from './compose.ts';
+import { ChannelError } from '../../coco/errors.ts';
 
 export interface VisualizeOptions {
   src: string;
@@ -58,7 +59,7 @@ export async function runVisualize(opts: VisualizeOptions): Promise<VisualizeRes
     const missing = heat.parsed.filter((c) => !img.channels.has(c));
     if (missing.length === heat.numel()) continue;
     if (missing.length) {
-      throw new Error(`image ${gid} has ${heat.parsed.filter((c) => img.channels.has(c)).join('|')} but not ${missing.join('|')}`);
+      throw new ChannelError(`image ${gid} has ${heat.parsed.filter((c) => img.channels.has(c)).join('|')} but not ${missing.join('|')}`);
     }
     const baseCode = opts.base ?? (['r', 'g', 'b'].every((c) => img.channels.has(c)) ? 'r|g|b' : img.channels.parsed[0]);
     const imgSpace = space === 'video' && img.video ? 'video' : 'image';
@@ -82,7 +83,7 @@ export async function runVisualize(opts: VisualizeOptions): Promise<VisualizeRes
     byVideo.set(videoName, sheet);
     shown++;
   }
-  if (shown === 0) throw new Error(`no image of ${opts.src} has channels ${heat.spec}`);
+  if (shown === 0) throw new ChannelError(`no image of ${opts.src} has channels ${heat.spec}`);
   for (const [videoName, thumbs] of byVideo) {
     const path = join(opts.out, `${videoName}_contact.png`);
     await writePng(path, grid(thumbs, Math.ceil(Math.sqrt(thumbs.length))));

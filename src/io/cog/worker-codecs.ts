@@ -13,6 +13,7 @@ import { availableParallelism } from 'node:os';
 import { RequestWorker, siblingModule } from '../module-worker.ts';
 import type { HorizontalLayout, TileCompressor } from './compress.ts';
 import { lzwBound } from './lzw-encode.ts';
+import { InternalError } from '../../array/errors.ts';
 
 /** A codec run on the workers. */
 export type WorkerCodecName = 'LZW' | 'ZSTD';
@@ -38,7 +39,7 @@ export async function runOnWorker(job: Omit<WorkerJob, 'id'>): Promise<number> {
   for (const w of workers) if (w.awaited < best.awaited) best = w;
   const id = nextId++;
   const reply = await best.request(id, () => best.worker.postMessage({ ...job, id } satisfies WorkerJob));
-  if (reply.error !== undefined) throw new Error(`tile compression failed in a worker thread: ${reply.error}`);
+  if (reply.error !== undefined) throw new InternalError(`tile compression failed in a worker thread: ${reply.error}`);
   return reply.length;
 }
 

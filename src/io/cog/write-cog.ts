@@ -34,6 +34,7 @@ import { LevelSink, writeAll } from './level-sink.ts';
 import { LevelWriter } from './level-writer.ts';
 import { checkSource, resolveOptions, type BlockSource, type CogPlan, type WriteCogOptions } from './options.ts';
 import { RowReducer } from './overviews.ts';
+import { InternalError } from '../../array/errors.ts';
 
 /** Options and block-source types of {@link writeCog}. */
 export type { WriteCogOptions, BlockSource } from './options.ts';
@@ -82,7 +83,7 @@ export async function writeCog(path: string, source: Raster | BlockSource, optio
     const finishOverviews = async () => {
       for (const r of reducers) r.finish();
       overviews.forEach((l, i) => {
-        if (l.rowsIn !== l.height) throw new Error(`internal: overview ${i + 1} got ${l.rowsIn} rows, expected ${l.height}`);
+        if (l.rowsIn !== l.height) throw new InternalError(`overview ${i + 1} got ${l.rowsIn} rows, expected ${l.height}`);
       });
       for (const l of overviews) await l.done();
     };
