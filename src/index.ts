@@ -47,9 +47,8 @@ export {
   maskToMultiPolygon, scoredPolygons, warpMultiPolygon, type MultiPolygon, type Position, type MaskLike, type PolygonOptions,
   type ScoredPolygon,
 } from './stitch/polygons.ts';
-export {
-  CocoStitchingManager, type CocoStitchingManagerOptions, type AccumulateOptions, type FinalizeInfo, type ProbCompress,
-} from './stitch/manager.ts';
+export { CocoStitchingManager, type AccumulateOptions, type FinalizeInfo } from './stitch/manager.ts';
+export type { CocoStitchingManagerOptions, ProbCompress } from './stitch/manager-options.ts';
 export type { AssetWriters } from './stitch/finalize-image.ts';
 export { WriterQueue, type WriterQueueOptions, type QueuedJob } from './stitch/writer-queue.ts';
 export { demoCocoStitchingManager, type DemoStitchingOptions } from './stitch/demo-manager.ts';
