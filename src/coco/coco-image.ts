@@ -11,10 +11,6 @@ import type { CocoAssetDict, CocoDataset, CocoImageDict, CocoVideoDict } from '.
 
 import { imdelay, type DelayedImage, type ImdelayOptions } from './delayed/imdelay.ts';
 
-export type { DelayedImage, ImdelayOptions } from './delayed/imdelay.ts';
-/** Kept for callers that awaited the former dynamic load: already resolved. */
-export const imdelayReady: Promise<void> = Promise.resolve();
-
 /**
  * An image of a dataset.
  *

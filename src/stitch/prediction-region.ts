@@ -11,7 +11,6 @@ import type { Stitcher } from './stitcher.ts';
 
 import { maskToMultiPolygon, multiPolygonBounds, scoredPolygons, warpMultiPolygon, type MultiPolygon } from './polygons.ts';
 
-export type { MultiPolygon };
 
 /** HxWx1 uint8 mask of the canvas pixels with weight > 0, filled block by block from the touched blocks. */
 export function predictedMask(stitcher: Stitcher): Raster<Uint8Array> {

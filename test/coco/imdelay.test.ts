@@ -17,7 +17,7 @@ import { imdelay, promoteDtypes } from '../../src/coco/delayed/imdelay.ts';
 import { dequantizeRaster, checkQuantization } from '../../src/coco/quantization.ts';
 import { footprintCrop } from '../../src/coco/delayed/footprint-crop.ts';
 import { Affine } from '../../src/array/affine.ts';
-import { writeCog } from '../../src/io/write-cog.ts';
+import { writeCog } from '../../src/io/cog/write-cog.ts';
 import { readTiffLayout } from '../../src/io/tiff-layout.ts';
 import { KWCOCO_FIXTURES } from '../helpers/kwcoco-fixtures.ts';
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCog, type BlockSource, type WriteCogOptions } from '../../src/io/write-cog.ts';
+import { writeCog, type BlockSource, type WriteCogOptions } from '../../src/io/cog/write-cog.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { Affine } from '../../src/array/affine.ts';
 import { DtypeError, ShapeError } from '../../src/array/errors.ts';
