@@ -28,6 +28,7 @@ import type { Dtype } from '../../array/dtypes.ts';
 import { ValueError } from '../../array/errors.ts';
 import type { Raster } from '../../array/raster.ts';
 import { writeCog as defaultWriteCog, type WriteCogOptions } from '../../io/cog/write-cog.ts';
+import { forEachLimit } from '../../io/concurrency.ts';
 import { CocoDataset } from '../dataset.ts';
 import { createRng } from './prng.ts';
 import { polygonArea, polygonBbox, randomShapes, renderAsset, SceneFrame, SHAPE_KINDS, shapePolygon, type BandModel } from './scene.ts';
@@ -100,15 +101,6 @@ function checkOptions(opts: unknown): Required<Omit<VidshapesMsiOptions, 'imageS
     numVideos: int('numVideos', 1, 1), numFrames: int('numFrames', 2, 1), width: width as number, height: height as number,
     geodata, dpath: o.dpath, seed,
   };
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /**

@@ -10,6 +10,7 @@ import { Affine } from '../../array/affine.ts';
 import { allocate, DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
 import { Raster } from '../../array/raster.ts';
 import { CocoStitcherError } from '../../array/errors.ts';
+import { forEachLimit } from '../concurrency.ts';
 import { FormatError, IoError, UnsupportedError } from '../errors.ts';
 import { parseGdalMetadata, parseGdalNodata } from '../gdal-metadata-parse.ts';
 import {
@@ -300,20 +301,7 @@ class TiffRasterFile implements RasterFile {
     }
     if (group.length) groups.push(group);
     for (const [job, bytes] of cached) this.#placeDecoded(level, job, bytes, win, out);
-    let next = 0;
-    let failed = false;
-    const worker = async () => {
-      while (next < groups.length && !failed) {
-        const g = groups[next++];
-        try {
-          await this.#placeGroup(level, g, win, out);
-        } catch (err) {
-          failed = true; // the other workers stop at their next group
-          throw err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(TILES_IN_FLIGHT, groups.length) }, worker));
+    await forEachLimit(groups, TILES_IN_FLIGHT, (g) => this.#placeGroup(level, g, win, out));
     return new Raster(out, [win.h, win.w, bands]);
   }
 
