@@ -5,7 +5,7 @@
  */
 import { DtypeError, ValueError } from '../array/errors.ts';
 import { FusedChannelSpec } from '../coco/channel-spec.ts';
-import type { CompressName } from '../io/cog/compress.ts';
+import { COMPRESS_NAMES, type CompressName } from '../io/cog/compress.ts';
 import { WriterOptionError } from '../io/errors.ts';
 import { StitchError } from './errors.ts';
 import type { AssetWriters } from './finalize-image.ts';
@@ -87,8 +87,6 @@ export interface ManagerSettings {
   io: AssetWriters | undefined;
 }
 
-const COMPRESS = new Set(['DEFLATE', 'LZW', 'ZSTD', 'NONE']);
-
 /** A value as it appears in messages. */
 export function fmt(v: unknown): string {
   try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
@@ -125,7 +123,7 @@ export function resolveManagerOptions(o: CocoStitchingManagerOptions = {}): Mana
   }
   const comp = String(o.probCompress ?? 'DEFLATE').toUpperCase();
   const probCompress = comp === 'RAW' ? 'NONE' : comp;
-  if (!COMPRESS.has(probCompress)) throw new WriterOptionError(`probCompress ${fmt(o.probCompress)} is not supported; expected one of DEFLATE, LZW, ZSTD, NONE (RAW)`);
+  if (!(COMPRESS_NAMES as readonly string[]).includes(probCompress)) throw new WriterOptionError(`probCompress ${fmt(o.probCompress)} is not supported; expected one of DEFLATE, LZW, ZSTD, NONE (RAW)`);
   const probBlocksize = o.probBlocksize ?? 128;
   if (!Number.isInteger(probBlocksize) || probBlocksize < 16 || probBlocksize % 16 !== 0) {
     throw new WriterOptionError(`probBlocksize must be a positive multiple of 16 (TIFF tiles), got ${fmt(o.probBlocksize)}`);

@@ -16,6 +16,8 @@ import { Compression } from '../tiff-read/tile-decoder.ts';
 /** Compression names accepted by writeCog. */
 export type CompressName = 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
 
+export const COMPRESS_NAMES: readonly CompressName[] = ['DEFLATE', 'LZW', 'ZSTD', 'NONE'];
+
 /** Tag value of each compression name. */
 export const COMPRESSION_CODES: Readonly<Record<CompressName, Compression>> = {
   DEFLATE: Compression.Deflate, LZW: Compression.LZW, ZSTD: Compression.ZSTD, NONE: Compression.None,

@@ -11,12 +11,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { RequestWorker, siblingModule } from '../module-worker.ts';
-import type { HorizontalLayout, TileCompressor } from './compress.ts';
+import type { CompressName, HorizontalLayout, TileCompressor } from './compress.ts';
 import { lzwBound } from './lzw-encode.ts';
 import { InternalError } from '../../array/errors.ts';
 
 /** A codec run on the workers. */
-export type WorkerCodecName = 'LZW' | 'ZSTD';
+export type WorkerCodecName = Extract<CompressName, 'LZW' | 'ZSTD'>;
 
 /** What the main thread sends a worker: the raw tile is slot[0, rawLength), the output goes from outOffset. */
 export interface WorkerJob { id: number; codec: WorkerCodecName; level: number; horizontal: HorizontalLayout | null; slot: SharedArrayBuffer; rawLength: number; outOffset: number }
