@@ -11,7 +11,7 @@ import { nativeAddon, nativeAddonLoadError, type NativeAddon } from '../native-a
 import { BufferPool } from './buffer-pool.ts';
 import { lzwEncode } from './lzw-encode.ts';
 import { workerCompressor } from './worker-codecs.ts';
-import { Compression } from '../tiff-read/tile-decoder.ts';
+import { Compression } from '../tiff-tags.ts';
 
 /** Compression names accepted by writeCog. */
 export type CompressName = 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
