@@ -3,8 +3,6 @@
  * Mutating `.img` (or an asset of it) mutates the dataset.
  */
 import { isAbsolute, normalize, resolve } from 'node:path';
-import type { Raster } from '../array/raster.ts';
-import type { SpaceSlice } from '../array/slices.ts';
 import { ChannelSpec, FusedChannelSpec } from './channel-spec.ts';
 import { ManifestError } from './errors.ts';
 import type { CocoAssetDict, CocoDataset, CocoImageDict, CocoVideoDict } from './dataset.ts';

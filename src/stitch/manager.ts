@@ -110,8 +110,6 @@ export class CocoStitchingManager {
   #images = new Map<number, ImageState>();
   #readiness: Readiness;
   #seen = new Set<number>();
-  #finalizing = new Set<number>();
-  #finalized = new Set<number>();
   #failed = new Set<number>();
   #usedPaths = new Map<string, number>();
   #submissions = new Set<Promise<unknown>>();
@@ -359,7 +357,6 @@ export class CocoStitchingManager {
     this.#images.delete(gid);
     this.#readiness.discard(gid);
     this.#seen.add(gid);
-    this.#finalizing.add(gid);
     // registration happens in submission order (across managers sharing the queue)
     const { wait, release } = this.writerQueue.turn();
     return async () => {
@@ -372,7 +369,6 @@ export class CocoStitchingManager {
         throw err;
       } finally {
         state.stitcher.dispose();
-        this.#finalizing.delete(gid);
         // a failed job passes its turn on only after the earlier ones (order is kept)
         void wait.then(release);
       }
@@ -462,8 +458,6 @@ export class CocoStitchingManager {
         nAnns++;
       }
     }
-    this.#finalizing.delete(gid);
-    this.#finalized.add(gid);
     return { nAnns, totalProb: out.totalProb };
   }
 
