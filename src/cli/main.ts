@@ -35,11 +35,19 @@ export function buildProgram(): Command {
 /** Error codes of node:fs that mean the path given is wrong (bad input, not a bug). */
 const PATH_ERRORS: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'ELOOP', 'ENAMETOOLONG']);
 
-/** True for errors about what the user passed in; false for bugs. */
+/** True for a node:fs error about a path (missing, not a folder, not allowed). */
+function isPathError(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | null;
+  return err instanceof Error && typeof e?.code === 'string' && PATH_ERRORS.has(e.code) && typeof e.path === 'string';
+}
+
+/** True for errors about what the user passed in (also an error whose cause is a path error); false for bugs. */
 export function isUserError(err: unknown): boolean {
   if (err instanceof CocoStitcherError || err instanceof CommanderError) return true;
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  return err instanceof Error && typeof code === 'string' && PATH_ERRORS.has(code) && typeof (err as NodeJS.ErrnoException).path === 'string';
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (isPathError(e)) return true;
+  }
+  return false;
 }
 
 /**

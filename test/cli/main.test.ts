@@ -63,6 +63,10 @@ describe('exit codes', () => {
     const enoent = await run(['boom'], { boom: () => readFile('/nonexistent/weights.onnx') });
     assert.equal(enoent.code, 2);
     assert.match(enoent.err, /^coco-stitcher: error: ENOENT: no such file or directory, open '\/nonexistent\/weights\.onnx'\n$/);
+    // wrapped with the path error as its cause (e.g. 'model file ... does not exist'), still bad input
+    const wrapped = await run(['boom'], { boom: () => readFile('/nonexistent/m.onnx').catch((err) => { throw new Error('model file /nonexistent/m.onnx does not exist', { cause: err }); }) });
+    assert.equal(wrapped.code, 2);
+    assert.equal(wrapped.err, 'coco-stitcher: error: model file /nonexistent/m.onnx does not exist\n');
   });
 
   it('an unexpected error (a TypeError) is 70, says it is a bug, and hides the stack', async () => {
