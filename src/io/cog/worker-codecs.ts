@@ -27,9 +27,9 @@ const workerUrl = siblingModule('compress-worker', import.meta.url);
 const workers: RequestWorker<WorkerReply>[] = [];
 let nextId = 0;
 
-const startWorker = () => new RequestWorker<WorkerReply>(workerUrl, undefined, (end) => new Error('error' in end
-  ? `tile compression worker thread failed: ${end.error.message}`
-  : `tile compression worker thread exited with code ${end.exitCode}`));
+const startWorker = () => new RequestWorker<WorkerReply>(workerUrl, undefined, (end) => ('error' in end
+  ? new InternalError(`tile compression worker thread failed: ${end.error.message}`, { cause: end.error })
+  : new InternalError(`tile compression worker thread exited with code ${end.exitCode}`)));
 
 /** Runs `job` (without its id) on the least busy worker; resolves with the output's length. */
 export async function runOnWorker(job: Omit<WorkerJob, 'id'>): Promise<number> {
