@@ -16,7 +16,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Raster } from '../src/array/raster.ts';
-import { quantizationFor, quantizeBlock, quantizeImage, type Quantization } from '../src/stitch/quantize.ts';
+import type { Quantization } from '../src/coco/quantization.ts';
+import { quantizationFor, quantizeBlock, quantizeImage } from '../src/stitch/quantize.ts';
 import { maskToMultiPolygon, scoredPolygons } from '../src/stitch/polygons.ts';
 
 const N = 4096, C = 4, B = 128;
@@ -39,7 +40,7 @@ function naiveQuantize(src: Float32Array, q: Quantization): Int16Array {
   for (let i = 0; i < n; i++) scaled[i] = (clipped[i] - q.orig_min) * f + q.quant_min;
   const out = new Int16Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.round(scaled[i]);
-  for (let i = 0; i < n; i++) if (invalid[i]) out[i] = q.nodata;
+  for (let i = 0; i < n; i++) if (invalid[i]) out[i] = q.nodata!;
   return out;
 }
 

@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeCog, type BlockSource } from '../src/io/write-cog.ts';
+import { writeCog, type BlockSource } from '../src/io/cog/write-cog.ts';
 import { Raster } from '../src/array/raster.ts';
 import type { Dtype } from '../src/array/dtypes.ts';
 import { gdalPython } from '../test/helpers/gdal.ts';

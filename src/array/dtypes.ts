@@ -14,7 +14,7 @@ export type TypedArrayFor<D extends Dtype> = {
   int32: Int32Array; float32: Float32Array; float64: Float64Array;
 }[D];
 
-interface DtypeInfo {
+export interface DtypeInfo {
   readonly ctor: { new (n: number): TypedArray; new (b: ArrayBufferLike, o?: number, n?: number): TypedArray; BYTES_PER_ELEMENT: number };
   readonly bytes: number;
   readonly isFloat: boolean;

@@ -36,3 +36,15 @@ export class MemoryBudgetError extends CocoStitcherError {
     super(message, options);
   }
 }
+
+/**
+ * An invariant of this package's own code failed: a bug, not bad input.
+ * Deliberately not a CocoStitcherError, so callers (and the CLI's exit code)
+ * tell it apart from errors about what they passed in.
+ */
+export class InternalError extends Error {
+  override name = 'InternalError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

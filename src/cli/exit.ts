@@ -10,6 +10,8 @@ export const EXIT = {
   usage: 2,
   /** failed part-way: the images finished before the failure are registered in the output */
   partial: 3,
+  /** an unexpected error: a bug (sysexits.h's EX_SOFTWARE) */
+  internal: 70,
   /** stopped by SIGHUP (128 + 1); what was finished is kept */
   hangup: 129,
   /** stopped by SIGINT (128 + 2); what was finished is kept */

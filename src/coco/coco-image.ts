@@ -3,18 +3,12 @@
  * Mutating `.img` (or an asset of it) mutates the dataset.
  */
 import { isAbsolute, normalize, resolve } from 'node:path';
-import type { Raster } from '../array/raster.ts';
-import type { SpaceSlice } from '../array/slices.ts';
 import { ChannelSpec, FusedChannelSpec } from './channel-spec.ts';
 import { isRemotePath } from '../io/remote-path.ts';
 import { ManifestError } from './errors.ts';
 import type { CocoAssetDict, CocoDataset, CocoImageDict, CocoVideoDict } from './dataset.ts';
 
 import { imdelay, type DelayedImage, type ImdelayOptions } from './delayed/imdelay.ts';
-
-export type { DelayedImage, ImdelayOptions } from './delayed/imdelay.ts';
-/** Kept for callers that awaited the former dynamic load: already resolved. */
-export const imdelayReady: Promise<void> = Promise.resolve();
 
 /**
  * An image of a dataset.

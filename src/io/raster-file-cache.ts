@@ -10,6 +10,7 @@
  * `capacity` (least recently used first) are closed as soon as no read uses
  * them; `closeAll()` closes everything.
  */
+import { ValueError } from '../array/errors.ts';
 import { stat } from 'node:fs/promises';
 import { openRaster } from './read-raster.ts';
 import { isRemotePath } from './remote-path.ts';
@@ -30,7 +31,7 @@ export class RasterFileCache {
   readonly #entries = new Map<string, Entry>(); // in least-recently-used-first order
 
   constructor(readonly capacity = 16) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`RasterFileCache capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1) throw new ValueError(`RasterFileCache capacity must be a positive integer, got ${capacity}`);
   }
 
   /** Open files held now. */

@@ -6,12 +6,14 @@
  */
 import { FormatError } from './errors.ts';
 import { openByteSource } from './open-byte-source.ts';
+import { FieldType, Tag } from './tiff-tags.ts';
 
-/** TIFF tags this inspector reads (TIFF 6.0 baseline and tiled extensions). */
-const enum Tag {
-  NewSubfileType = 254, ImageWidth = 256, ImageLength = 257,
-  StripOffsets = 273, TileWidth = 322, TileLength = 323, TileOffsets = 324, TileByteCounts = 325,
-}
+/** The tags this inspector reads, and the (integer) field types it reads them in. */
+const LAYOUT_TAGS: ReadonlySet<number> = new Set([
+  Tag.NewSubfileType, Tag.ImageWidth, Tag.ImageLength, Tag.StripOffsets, Tag.StripByteCounts,
+  Tag.TileWidth, Tag.TileLength, Tag.TileOffsets, Tag.TileByteCounts,
+]);
+const INTEGER_TYPES: ReadonlySet<number> = new Set([FieldType.SHORT, FieldType.LONG, FieldType.LONG8]);
 
 export interface IfdLayout {
   /** byte offset of the IFD itself */
@@ -87,7 +89,7 @@ export async function readTiffLayout(path: string): Promise<TiffLayout> {
         const type = u(entries, e + 2, 2);
         const count = u(entries, e + 4, big ? 8 : 4);
         const tsize = TYPE_SIZES[type] ?? 1;
-        if (![254, 256, 257, 273, 322, 323, 324, 325, 279].includes(tag) || ![3, 4, 16].includes(type)) continue;
+        if (!LAYOUT_TAGS.has(tag) || !INTEGER_TYPES.has(type)) continue;
         const inline = tsize * count <= (big ? 8 : 4);
         const valueOff = e + (big ? 12 : 8);
         const dv = inline ? new DataView(entries.buffer, entries.byteOffset + valueOff, big ? 8 : 4) : await read(u(entries, valueOff, big ? 8 : 4), tsize * count);
@@ -106,7 +108,7 @@ export async function readTiffLayout(path: string): Promise<TiffLayout> {
         tileWidth: values.get(Tag.TileWidth)?.[0] ?? 0,
         tileHeight: values.get(Tag.TileLength)?.[0] ?? 0,
         dataOffsets: values.get(tiled ? Tag.TileOffsets : Tag.StripOffsets) ?? [],
-        dataByteCounts: values.get(tiled ? Tag.TileByteCounts : 279) ?? [],
+        dataByteCounts: values.get(tiled ? Tag.TileByteCounts : Tag.StripByteCounts) ?? [],
       });
     }
     return { bigtiff: big, littleEndian: le, ghostHeader, ifds };

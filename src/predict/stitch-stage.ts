@@ -13,7 +13,8 @@ import { slice } from '../array/slices.ts';
 import type { CocoDataset } from '../coco/dataset.ts';
 import { FusedChannelSpec } from '../coco/channel-spec.ts';
 import { StitchError } from '../stitch/errors.ts';
-import { CocoStitchingManager, type CocoStitchingManagerOptions } from '../stitch/manager.ts';
+import { CocoStitchingManager } from '../stitch/manager.ts';
+import type { CocoStitchingManagerOptions } from '../stitch/manager-options.ts';
 import type { BatchOutput } from './model-stage.ts';
 import { canvasBytes, imageLabel, type PlannedWindow } from './plan.ts';
 

@@ -6,26 +6,25 @@
  *
  * Two passes over the touched blocks: the first finds the valid range (for
  * quantization without `expectedMinmax`) and the NaN-ignoring sum (`totalProb`),
- * the second quantizes and writes. The file is written under a temporary name
- * and renamed into place: a failed write leaves no file.
+ * the second quantizes and writes. The writers are atomic (temporary name,
+ * renamed into place): a failed write leaves no file.
  */
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Raster } from '../array/raster.ts';
 import type { Affine } from '../array/affine.ts';
-import { tempPathFor } from '../io/atomic.ts';
 import { writePng as defaultWritePng } from '../io/png.ts';
+import type { CompressName } from '../io/cog/compress.ts';
 import { writeCog as defaultWriteCog, type WriteCogOptions } from '../io/cog/write-cog.ts';
-import { quantizationFor, quantizeBlock, type Quantization } from './quantize.ts';
+import type { Quantization } from '../coco/quantization.ts';
+import { quantizationFor, quantizeBlock } from './quantize.ts';
 import type { Stitcher } from './stitcher.ts';
 import { StitchError } from './errors.ts';
-
-export type { Quantization };
 
 /** How the asset file is written. */
 export interface WriteAssetOptions {
   format: 'cog' | 'tif' | 'png';
-  compress: 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
+  compress: CompressName;
   blocksize: number;
   quantize: boolean;
   /** fixed [oldMin, oldMax] for quantization; null: floor(min) / ceil(max) of the valid data */
@@ -41,7 +40,7 @@ export interface WriteAssetOptions {
   label?: string;
 }
 
-/** The writers used by {@link writeStitchedAsset}. */
+/** The writers used by {@link writeStitchedAsset}; like writeCog and writePng, a writer that fails must leave no file. */
 export interface AssetWriters {
   writeCog?: typeof defaultWriteCog;
   writePng?: typeof defaultWritePng;
@@ -243,7 +242,7 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
     const quantization = opts.quantize ? quantizationOf('png', stats, opts.expectedMinmax) : null;
     if (!quantization) throw new StitchError(`cannot write ${fpath} as PNG without quantize: PNG holds integers only (use probFormat 'cog' or quantize: true)`);
     const q = quantizeBlock(full, quantization);
-    await atomically(fpath, (tmp) => writePng(tmp, q));
+    await writePng(fpath, q);
     return { height, width, bands, quantization, totalProb: stats.sum, validValues: stats.valid, coverage: stats.coverageRectangle() };
   }
 
@@ -273,27 +272,15 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   const options: WriteCogOptions = {
     compress: opts.compress,
     blocksize: opts.blocksize,
-    nodata: quantization ? quantization.nodata : NaN,
+    nodata: quantization ? quantization.nodata ?? null : NaN,
     metadata: { quantization: pythonRepr(quantization) },
     overviewResample: 'nearest',
   };
   if (opts.overviews) options.overviews = opts.overviews;
   if (opts.epsg !== undefined) options.epsg = opts.epsg;
   if (opts.transform) options.transform = opts.transform;
-  await atomically(fpath, (tmp) => writeCog(tmp, source, options));
+  await writeCog(fpath, source, options);
   return { height, width, bands, quantization, totalProb: scanned ? scanned.sum : stats.sum, validValues: scanned ? scanned.valid : stats.valid, coverage: stats.coverageRectangle() };
-}
-
-/** Run `write(tmp)` then rename tmp -> fpath; on failure remove tmp (whatever the writer left) and rethrow. */
-async function atomically(fpath: string, write: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = tempPathFor(fpath);
-  try {
-    await write(tmp);
-    await rename(tmp, fpath);
-  } catch (err) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw err;
-  }
 }
 
 function quantizeDtypeOf(q: Quantization): 'int16' | 'uint8' {

@@ -4,10 +4,11 @@
  * as a new asset of its image. A port of geowatch's `CocoStitchingManager` with its
  * options and methods in camelCase; see ../../shared/spec/design.md.
  *
- * The manager coordinates; the jobs live in their own modules: `Stitcher` (the
- * accumulator), `readiness.ts` (when an image is done), `writer-queue.ts` (bounded
- * concurrent writes), `finalize-image.ts` (blocks -> quantize -> writer),
- * `asset-naming.ts` (safe file names), `prediction-region.ts` (polygons).
+ * The manager coordinates; the jobs live in their own modules:
+ * `manager-options.ts` (defaults and checks of the options), `Stitcher` (the
+ * accumulator), `readiness.ts` (when an image is done), `writer-queue.ts`
+ * (bounded concurrent writes), `finalize-image.ts` (blocks -> quantize ->
+ * writer), `asset-naming.ts` (safe file names), `prediction-region.ts` (polygons).
  *
  * The dataset is only modified in the finalize continuation, after the file is on
  * disk, one image at a time in submission order (deterministic ids and order, also
@@ -26,64 +27,25 @@ import { Affine } from '../array/affine.ts';
 import { DtypeError, ValueError } from '../array/errors.ts';
 import { Raster } from '../array/raster.ts';
 import { fixSlice, slice, type Slice, type SpaceSlice } from '../array/slices.ts';
-import { FusedChannelSpec } from '../coco/channel-spec.ts';
 import type { CocoDataset, CocoImageDict } from '../coco/dataset.ts';
+import { FusedChannelSpec } from '../coco/channel-spec.ts';
 import { UnknownIdError } from '../coco/errors.ts';
+import type { CompressName } from '../io/cog/compress.ts';
 import { WriterOptionError } from '../io/errors.ts';
 import { assetLocation } from './asset-naming.ts';
 import { StitchError, StitchStateError } from './errors.ts';
-import { writeStitchedAsset, type AssetWriters, type Quantization } from './finalize-image.ts';
-import { predictedPolygons, predictionRegion, regionFromRectangle, type MultiPolygon, type PredictedPolygon } from './prediction-region.ts';
+import type { Quantization } from '../coco/quantization.ts';
+import { writeStitchedAsset } from './finalize-image.ts';
+import type { MultiPolygon } from './polygons.ts';
+import { predictedPolygons, predictionRegion, regionFromRectangle, type PredictedPolygon } from './prediction-region.ts';
 import { Readiness } from './readiness.ts';
 import { registerAsset } from './register-asset.ts';
 import { MAX_CANVAS_SIDE, Stitcher } from './stitcher.ts';
 import { upweightCenterMask } from './weights.ts';
 import { WriterQueue } from './writer-queue.ts';
-
-
-/** Compression names accepted by `probCompress` ('RAW' is GDAL's name for 'NONE'). */
-export type ProbCompress = 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE' | 'RAW';
-
-/** Options of {@link CocoStitchingManager} (the original's, camelCase, plus a few of ours at the end). */
-export interface CocoStitchingManagerOptions {
-  /** folder name under `{bundle}/{assetsDname}/` (sanitised) */
-  shortCode?: string | null;
-  /** channel code of the stitched bands, e.g. 'df1|df2' */
-  chanCode?: string | null;
-  /** 'video' (default) or 'image' */
-  stitchingSpace?: 'video' | 'image';
-  /** 'cpu' (default); 'numpy' is an alias; anything else is an error */
-  device?: string;
-  /** true: blocks in a temp file; a string: the folder for it */
-  memmap?: boolean | string | null;
-  /** threshold of `writePreds` (default 0.5) */
-  thresh?: number;
-  writeProbs?: boolean;
-  writePreds?: boolean;
-  numBands?: number | 'auto';
-  probCompress?: ProbCompress;
-  probBlocksize?: number;
-  probFormat?: 'cog' | 'tif' | 'png';
-  /** channels turned into polygons by `writePreds` (default: all of chanCode) */
-  polygonCategories?: readonly string[] | null;
-  /** fixed [min, max] of the quantization (else floor/ceil of each image's data) */
-  expectedMinmax?: readonly [number, number] | null;
-  quantize?: boolean;
-  /** a queue shared with other managers (default: a queue of this manager, 2 images in flight) */
-  writerQueue?: WriterQueue | null;
-  writePredictionAttrs?: boolean;
-  assetsDname?: string;
-  dtype?: 'float32' | 'float64';
-  // ---- ours
-  /** Inf in the data: 'raise' (default) or 'omit' (zero weight, like NaN) */
-  infPolicy?: 'raise' | 'omit';
-  /** memory cache of a memmapped stitcher, bytes (default 256 MB) */
-  memmapCacheBytes?: number;
-  /** pixel connectivity of polygons (default 8) */
-  connectivity?: 4 | 8;
-  /** writer functions (to inject failures in tests) */
-  io?: AssetWriters;
-}
+import {
+  checkBandCount, fmt, resolveManagerOptions, type CocoStitchingManagerOptions, type ManagerSettings,
+} from './manager-options.ts';
 
 /** Options of {@link CocoStitchingManager.accumulateImage}. */
 export interface AccumulateOptions {
@@ -124,12 +86,6 @@ interface ImageState {
   dsize: [number, number];
 }
 
-const COMPRESS = new Set(['DEFLATE', 'LZW', 'ZSTD', 'NONE']);
-
-function fmt(v: unknown): string {
-  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
-}
-
 function scalePair(s: number | readonly [number, number] | null | undefined, what: string): [number, number] {
   if (s === null || s === undefined) return [1, 1];
   const p: [number, number] = typeof s === 'number' ? [s, s] : [s[0], s[1]];
@@ -150,7 +106,7 @@ export class CocoStitchingManager {
   readonly thresh: number;
   readonly writeProbs: boolean;
   readonly writePreds: boolean;
-  readonly probCompress: 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
+  readonly probCompress: CompressName;
   readonly probBlocksize: number;
   readonly probFormat: 'cog' | 'tif' | 'png';
   readonly polygonCategories: readonly string[] | null;
@@ -165,13 +121,10 @@ export class CocoStitchingManager {
   /** band count: 'auto' until the first data arrives */
   numBands: number | 'auto';
 
-  #opts: CocoStitchingManagerOptions;
-  #chanNumel: number | null;
+  #settings: ManagerSettings;
   #images = new Map<number, ImageState>();
   #readiness: Readiness;
   #seen = new Set<number>();
-  #finalizing = new Set<number>();
-  #finalized = new Set<number>();
   #failed = new Set<number>();
   #usedPaths = new Map<string, number>();
   #submissions = new Set<Promise<unknown>>();
@@ -180,76 +133,30 @@ export class CocoStitchingManager {
   #disposed = false;
 
   constructor(resultDataset: CocoDataset, options: CocoStitchingManagerOptions = {}) {
-    const o = options;
-    this.#opts = o;
+    const o = resolveManagerOptions(options);
+    this.#settings = o;
     this.resultDataset = resultDataset;
-    this.shortCode = o.shortCode ?? null;
-    this.chanCode = o.chanCode ?? null;
-    this.stitchingSpace = o.stitchingSpace ?? 'video';
-    if (this.stitchingSpace !== 'video' && this.stitchingSpace !== 'image') {
-      throw new ValueError(`stitchingSpace must be 'video' or 'image', got ${fmt(o.stitchingSpace)}`);
-    }
-    const device = o.device ?? 'cpu';
-    if (device !== 'cpu' && device !== 'numpy') {
-      throw new ValueError(`device ${fmt(device)} is not supported: this port stitches on the CPU only (use 'cpu', or its alias 'numpy')`);
-    }
-    this.device = 'cpu';
-    this.memmap = o.memmap ?? false;
-    this.thresh = o.thresh ?? 0.5;
-    if (typeof this.thresh !== 'number' || Number.isNaN(this.thresh)) throw new ValueError(`thresh must be a number, got ${fmt(o.thresh)}`);
-    this.writeProbs = o.writeProbs ?? true;
-    this.writePreds = o.writePreds ?? false;
-    this.numBands = o.numBands ?? 'auto';
-    if (this.numBands !== 'auto' && !(Number.isInteger(this.numBands) && this.numBands > 0)) {
-      throw new ValueError(`numBands must be 'auto' or a positive integer, got ${fmt(o.numBands)}`);
-    }
-    const comp = String(o.probCompress ?? 'DEFLATE').toUpperCase();
-    const compress = comp === 'RAW' ? 'NONE' : comp;
-    if (!COMPRESS.has(compress)) throw new WriterOptionError(`probCompress ${fmt(o.probCompress)} is not supported; expected one of DEFLATE, LZW, ZSTD, NONE (RAW)`);
-    this.probCompress = compress as 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
-    this.probBlocksize = o.probBlocksize ?? 128;
-    if (!Number.isInteger(this.probBlocksize) || this.probBlocksize < 16 || this.probBlocksize % 16 !== 0) {
-      throw new WriterOptionError(`probBlocksize must be a positive multiple of 16 (TIFF tiles), got ${fmt(o.probBlocksize)}`);
-    }
-    this.probFormat = o.probFormat ?? 'cog';
-    if (!['cog', 'tif', 'png'].includes(this.probFormat)) throw new WriterOptionError(`unknown probFormat ${fmt(o.probFormat)}; expected 'cog', 'tif' or 'png'`);
-    this.quantize = o.quantize ?? true;
-    if (this.probFormat === 'png' && !this.quantize && this.writeProbs) {
-      throw new WriterOptionError(`probFormat 'png' needs quantize: true (PNG holds integers; float probabilities need 'cog' or 'tif')`);
-    }
-    this.expectedMinmax = o.expectedMinmax ?? null;
-    if (this.expectedMinmax !== null) {
-      const [lo, hi] = this.expectedMinmax;
-      if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new ValueError(`expectedMinmax must be [min, max] with finite min < max, got ${fmt(o.expectedMinmax)}`);
-    }
+    this.shortCode = o.shortCode;
+    this.chanCode = o.chanCode;
+    this.stitchingSpace = o.stitchingSpace;
+    this.device = o.device;
+    this.memmap = o.memmap;
+    this.thresh = o.thresh;
+    this.writeProbs = o.writeProbs;
+    this.writePreds = o.writePreds;
+    this.numBands = o.numBands;
+    this.probCompress = o.probCompress;
+    this.probBlocksize = o.probBlocksize;
+    this.probFormat = o.probFormat;
+    this.quantize = o.quantize;
+    this.expectedMinmax = o.expectedMinmax;
     this.writerQueue = o.writerQueue ?? new WriterQueue({ maxInFlight: 2 });
-    this.writePredictionAttrs = o.writePredictionAttrs ?? true;
-    this.assetsDname = o.assetsDname ?? '_assets';
-    this.dtype = o.dtype ?? 'float32';
-    if (this.dtype !== 'float32' && this.dtype !== 'float64') throw new DtypeError(`dtype must be 'float32' or 'float64', got ${fmt(o.dtype)}`);
-    this.infPolicy = o.infPolicy ?? 'raise';
-
-    if ((this.writeProbs || this.writePreds || this.writePredictionAttrs) && (typeof this.chanCode !== 'string' || this.chanCode === '')) {
-      throw new ValueError(`chanCode is required (e.g. 'salient' or 'df1|df2'), got ${fmt(o.chanCode)}`);
-    }
-    if (this.writeProbs && (typeof this.shortCode !== 'string' || this.shortCode === '')) {
-      throw new ValueError(`shortCode is required when writeProbs is true (it names the folder {bundle}/${this.assetsDname}/{shortCode}), got ${fmt(o.shortCode)}`);
-    }
-    this.#chanNumel = this.chanCode ? FusedChannelSpec.coerce(this.chanCode).numel() : null;
-    if (this.numBands !== 'auto') this.#checkBands(this.numBands, 'numBands');
-    let idxs: number[] = [];
-    let cats: readonly string[] | null = o.polygonCategories ?? null;
-    if (this.writePreds) {
-      const parsed = FusedChannelSpec.coerce(this.chanCode!).parsed;
-      cats = cats ?? parsed;
-      idxs = cats.map((c) => {
-        const i = parsed.indexOf(c);
-        if (i < 0) throw new ValueError(`polygonCategories entry ${fmt(c)} is not a channel of chanCode ${fmt(this.chanCode)} (${parsed.join(', ')})`);
-        return i;
-      });
-    }
-    this.polygonCategories = cats;
-    this.polygonIdxs = idxs;
+    this.writePredictionAttrs = o.writePredictionAttrs;
+    this.assetsDname = o.assetsDname;
+    this.dtype = o.dtype;
+    this.infPolicy = o.infPolicy;
+    this.polygonCategories = o.polygonCategories;
+    this.polygonIdxs = o.polygonIdxs;
     this.#readiness = new Readiness(this.stitchingSpace, (vid) => resultDataset.index.vidToGids.get(vid) ?? []);
     if (this.writeProbs) this.#claimAssets();
   }
@@ -265,12 +172,6 @@ export class CocoStitchingManager {
     }
     claims.set(key, this);
     this.#claim = key;
-  }
-
-  #checkBands(n: number, what: string): void {
-    if (this.#chanNumel !== null && n !== this.#chanNumel) {
-      throw new StitchError(`${what} has ${n} band${n === 1 ? '' : 's'} but chanCode ${fmt(this.chanCode)} has ${this.#chanNumel} channel${this.#chanNumel === 1 ? '' : 's'}; they must agree (kwcoco would fail to load the asset)`);
-    }
   }
 
   #img(gid: number, op: string): CocoImageDict {
@@ -294,7 +195,7 @@ export class CocoStitchingManager {
       throw new DtypeError(`accumulateImage: data of image ${gid} has dtype ${data.dtype}; expected float32 or float64 (convert with .astype('float32'))`);
     }
     if (this.numBands === 'auto') {
-      this.#checkBands(data.bands, 'the data');
+      checkBandCount(this.#settings, data.bands, 'the data');
       this.numBands = data.bands;
     } else if (data.bands !== this.numBands) {
       throw new StitchError(`accumulateImage: data of image ${gid} has ${data.bands} bands, expected numBands ${this.numBands}${this.chanCode ? ` (chanCode ${fmt(this.chanCode)})` : ''}`);
@@ -325,7 +226,7 @@ export class CocoStitchingManager {
       }
       const stitcher = new Stitcher([height, width, this.numBands as number], {
         dtype: this.dtype, nanPolicy: 'propagate', memmap: this.memmap || false,
-        blocksize: this.probBlocksize, cacheBytes: this.#opts.memmapCacheBytes,
+        blocksize: this.probBlocksize, cacheBytes: this.#settings.memmapCacheBytes,
       });
       state = { stitcher, scale: scalePair(scaleOpt, 'scaleAssetFromStitchspace'), dsize: [width, height] };
       this.#images.set(gid, state);
@@ -503,7 +404,6 @@ export class CocoStitchingManager {
     this.#images.delete(gid);
     this.#readiness.discard(gid);
     this.#seen.add(gid);
-    this.#finalizing.add(gid);
     // registration happens in submission order (across managers sharing the queue)
     const { wait, release } = this.writerQueue.turn();
     return async () => {
@@ -516,7 +416,6 @@ export class CocoStitchingManager {
         throw err;
       } finally {
         state.stitcher.dispose();
-        this.#finalizing.delete(gid);
         // a failed job passes its turn on only after the earlier ones (order is kept)
         void wait.then(release);
       }
@@ -555,7 +454,7 @@ export class CocoStitchingManager {
       }
       const written = await writeStitchedAsset(stitcher, loc.fpath, {
         format: this.probFormat, compress: this.probCompress, blocksize: this.probBlocksize,
-        quantize: this.quantize, expectedMinmax: this.expectedMinmax, io: this.#opts.io, coverage: this.writePredictionAttrs,
+        quantize: this.quantize, expectedMinmax: this.expectedMinmax, io: this.#settings.io, coverage: this.writePredictionAttrs,
         label: `image ${gid}${img.name ? ` (${fmt(img.name)})` : ''}`,
         ...(geo ? { epsg: geo.epsg, transform: geo.transform, overviews: 2 } : {}),
       });
@@ -577,9 +476,9 @@ export class CocoStitchingManager {
       // nothing written (writeProbs false): totalProb stays 0, as in the original
       out.validValues = stitcher.finalizedStats().valid;
     }
-    if (this.writePredictionAttrs && !out.region) out.region = predictionRegion(stitcher, imgFromAsset, this.#opts.connectivity ?? 8);
+    if (this.writePredictionAttrs && !out.region) out.region = predictionRegion(stitcher, imgFromAsset, this.#settings.connectivity);
     if (this.writePreds) {
-      out.preds = predictedPolygons(stitcher, this.polygonIdxs, this.thresh, imgFromAsset, this.#opts.connectivity ?? 8);
+      out.preds = predictedPolygons(stitcher, this.polygonIdxs, this.thresh, imgFromAsset, this.#settings.connectivity);
     }
     return out;
   }
@@ -612,8 +511,6 @@ export class CocoStitchingManager {
         nAnns++;
       }
     }
-    this.#finalizing.delete(gid);
-    this.#finalized.add(gid);
     const info: FinalizeInfo = { nAnns, totalProb: out.totalProb, validValues: out.validValues, allNodata: out.validValues === 0 };
     this.#infos.set(gid, info);
     return info;

@@ -17,6 +17,7 @@
  * touch each other only at pinch vertices, every piece of mask that is
  * 4-connected is one shell with its holes.
  */
+import { InternalError } from '../array/errors.ts';
 
 /** Directions: 0 = +x (E), 1 = +y (S), 2 = -x (W), 3 = -y (N). Left turn in (x, y) math orientation is d + 1. */
 const NEXT = (() => {
@@ -75,7 +76,7 @@ export function traceRings(bin: ArrayLike<number>, h: number, w: number): Traced
         b += step[d];
         const code = m[b] | (m[b + 1] << 1) | (m[b + pw] << 2) | (m[b + pw + 1] << 3);
         const nd = NEXT[d * 16 + code];
-        if (nd < 0) throw new Error(`polygon trace lost the boundary at vertex ${b % pw}, ${Math.floor(b / pw)} (bug)`);
+        if (nd < 0) throw new InternalError(`polygon trace lost the boundary at vertex ${b % pw}, ${Math.floor(b / pw)}`);
         if (code === 9 || code === 6) pinch = true;
         if (nd !== d) {
           if (n + 2 > corners.length) { const c = new Int32Array(corners.length * 2); c.set(corners); corners = c; }

@@ -12,7 +12,6 @@ import type { Stitcher } from './stitcher.ts';
 
 import { maskToMultiPolygon, multiPolygonBounds, scoredPolygons, warpMultiPolygon, type MultiPolygon } from './polygons.ts';
 
-export type { MultiPolygon };
 
 /**
  * uint8 mask of the canvas pixels with weight > 0 over the bounding box of the touched blocks

@@ -22,30 +22,13 @@
 import { Raster } from '../array/raster.ts';
 import { DTYPES, allocate, type TypedArray } from '../array/dtypes.ts';
 import { DtypeError, ValueError } from '../array/errors.ts';
+import { dequantizeRaster, type Quantization } from '../coco/quantization.ts';
 import { instantiateKernels, Wasm, type Kernels, type WasmMemory } from './wasm-kernels.ts';
 
 /** The integer dtypes a raster can be quantized to. */
 export type QuantizeDtype = 'int16' | 'int8' | 'uint8' | 'uint16' | 'int32';
 
 export const QUANTIZE_DTYPES: readonly QuantizeDtype[] = ['int16', 'int8', 'uint8', 'uint16', 'int32'];
-
-/** kwcoco's quantization dict (snake_case: it is written into manifests as is). */
-export interface Quantization {
-  orig_min: number;
-  orig_max: number;
-  quant_min: number;
-  quant_max: number;
-  nodata: number;
-}
-
-/** A quantization read from a manifest: nodata may be absent (then nothing is NaN). */
-export interface QuantizationLike {
-  orig_min: number;
-  orig_max: number;
-  quant_min: number;
-  quant_max: number;
-  nodata?: number | null;
-}
 
 export interface QuantizeOptions {
   /** Lower bound of the data (values below are clipped). Default: floor of the finite minimum. */
@@ -79,7 +62,7 @@ function checkBound(name: string, v: unknown): number {
  * `quantize_image(None, oldMin, oldMax, dtype)[1]`). oldMin == oldMax is
  * allowed (constant data: every valid value maps to quant_min).
  */
-export function quantizationFor(dtype: QuantizeDtype, oldMin: number, oldMax: number): Quantization {
+export function quantizationFor(dtype: QuantizeDtype, oldMin: number, oldMax: number): Quantization & { nodata: number } {
   const d = checkQuantizeDtype(dtype);
   const lo = checkBound('oldMin', oldMin), hi = checkBound('oldMax', oldMax);
   if (lo > hi) throw new ValueError(`oldMin ${lo} is greater than oldMax ${hi}; expected oldMin <= oldMax`);
@@ -99,7 +82,7 @@ export function quantizationFor(dtype: QuantizeDtype, oldMin: number, oldMax: nu
 }
 
 /** Checks a quantization dict's fields; returns them as numbers. */
-function checkQuantization(q: QuantizationLike, needNodata: boolean): Required<Quantization> | (Omit<Quantization, 'nodata'> & { nodata: number | null }) {
+function checkQuantization(q: Quantization, needNodata: boolean): Required<Quantization> {
   if (q === null || typeof q !== 'object') throw new ValueError(`quantization must be an object, got ${String(q)}`);
   for (const k of ['orig_min', 'orig_max', 'quant_min', 'quant_max'] as const) {
     if (typeof q[k] !== 'number' || !Number.isFinite(q[k])) {
@@ -117,7 +100,7 @@ function checkQuantization(q: QuantizationLike, needNodata: boolean): Required<Q
 }
 
 /** The integer dtype whose quantizationFor() has these quant_max / nodata (for quantizeBlock without a dtype). */
-function inferDtype(q: QuantizationLike): QuantizeDtype {
+function inferDtype(q: Quantization): QuantizeDtype {
   for (const d of QUANTIZE_DTYPES) {
     const ref = quantizationFor(d, 0, 1);
     if (ref.quant_max === q.quant_max && ref.quant_min === q.quant_min && ref.nodata === q.nodata) return d;
@@ -134,7 +117,7 @@ function inferDtype(q: QuantizationLike): QuantizeDtype {
  * `out` (optional): a raster of that dtype and size to write into instead of
  * allocating (streaming callers pass the previous block's result back).
  */
-export function quantizeBlock(raster: Raster, quantization: QuantizationLike, dtype?: QuantizeDtype, out?: Raster): Raster {
+export function quantizeBlock(raster: Raster, quantization: Quantization, dtype?: QuantizeDtype, out?: Raster): Raster {
   const q = checkQuantization(quantization, true);
   const d = dtype === undefined ? inferDtype(quantization) : checkQuantizeDtype(dtype);
   const info = DTYPES[d];
@@ -243,7 +226,7 @@ function quantizeInto(src: TypedArray, out: TypedArray, lo: number, hi: number, 
  * const { data, quantization } = quantizeImage(Raster.full([2, 2, 1], 0.5), { oldMin: 0, oldMax: 1 });
  * // quantization = {orig_min: 0, orig_max: 1, quant_min: 0, quant_max: 32767, nodata: -9999}; data.get(0,0) === 16384
  */
-export function quantizeImage(data: Raster | null, options: QuantizeOptions = {}): { data: Raster | null; quantization: Quantization } {
+export function quantizeImage(data: Raster | null, options: QuantizeOptions = {}): { data: Raster | null; quantization: Quantization & { nodata: number } } {
   const dtype = checkQuantizeDtype(options.quantizeDtype ?? 'int16');
   const givenMin = options.oldMin ?? null, givenMax = options.oldMax ?? null;
   if (givenMin !== null) checkBound('oldMin', givenMin);
@@ -297,26 +280,11 @@ export function finiteMinMax(a: TypedArray): [number, number] {
  * computed in double and rounded to float32,
  * `value = f32(f32(f32(q) - quant_min) * scale) + orig_min`.
  */
-export function dequantize(raster: Raster, quantization: QuantizationLike): Raster<Float32Array> {
-  const q = checkQuantization(quantization, false);
-  const src = raster.data;
-  const out = new Float32Array(src.length);
-  const f32 = Math.fround;
-  const scale = f32((q.orig_max - q.orig_min) / (q.quant_max - q.quant_min));
-  const qmin = f32(q.quant_min), omin = f32(q.orig_min);
-  const nodata = q.nodata;
-  const hasNodata = nodata !== null;
-  for (let i = 0, n = src.length; i < n; i++) {
-    const v = src[i];
-    if (hasNodata && v === nodata) { out[i] = NaN; continue; }
-    // Sums and products of float32 values computed in double then rounded once
-    // equal float32 arithmetic (double has > 2*24+2 bits).
-    out[i] = f32(f32(f32(v) - qmin) * scale) + omin;
-  }
-  return new Raster(out, raster.shape);
+export function dequantize(raster: Raster, quantization: Quantization): Raster<Float32Array> {
+  return dequantizeRaster(raster, checkQuantization(quantization, false));
 }
 
 /** Half a quantization step: the largest error quantizeBlock can make inside the bounds. */
-export function halfStep(quantization: QuantizationLike): number {
+export function halfStep(quantization: Quantization): number {
   return (quantization.orig_max - quantization.orig_min) / (quantization.quant_max - quantization.quant_min) / 2;
 }

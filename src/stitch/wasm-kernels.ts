@@ -6,6 +6,7 @@
  *
  * Written as bytes (no toolchain dependency): a tiny emitter with structured loops below.
  */
+import { InternalError } from '../array/errors.ts';
 
 type Bytes = number[];
 
@@ -68,7 +69,7 @@ class Fn {
   local(name: string, vt: number): void { this.idx.set(name, this.params.length + this.locals.length); this.locals.push(vt); }
   get(n: string): Bytes { return [0x20, ...leb(this.#i(n))]; }
   set(n: string): Bytes { return [0x21, ...leb(this.#i(n))]; }
-  #i(n: string): number { const i = this.idx.get(n); if (i === undefined) throw new Error(`wasm emitter: unknown local ${n}`); return i; }
+  #i(n: string): number { const i = this.idx.get(n); if (i === undefined) throw new InternalError(`wasm emitter: unknown local ${n}`); return i; }
   /** n += k (i32). */
   inc(n: string, k: Bytes): Bytes { return [...this.get(n), ...k, add32, ...this.set(n)]; }
   encode(body: Bytes): { type: Bytes; code: Bytes } {

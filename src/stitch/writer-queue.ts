@@ -10,6 +10,7 @@
  * earlier flush has reported; the other jobs still run to the end.
  * One queue can be shared between several managers (pass it as `writerQueue`).
  */
+import { Limiter } from '../io/concurrency.ts';
 import { StitchError } from './errors.ts';
 
 /** Options of {@link WriterQueue}. */
@@ -31,11 +32,9 @@ export interface QueuedJob<T> {
  */
 export class WriterQueue {
   readonly maxInFlight: number;
-  #running = 0;
-  #waiters: (() => void)[] = [];
+  #slots: Limiter;
   #pending = new Map<Promise<unknown>, unknown>();
   #errors: { owner: unknown; error: unknown }[] = [];
-  #peak = 0;
   #submitted = 0;
   #turn: Promise<void> = Promise.resolve();
 
@@ -43,6 +42,7 @@ export class WriterQueue {
     const m = options.maxInFlight ?? 2;
     if (!Number.isInteger(m) || m < 1) throw new StitchError(`WriterQueue maxInFlight must be an integer >= 1, got ${JSON.stringify(m)}`);
     this.maxInFlight = m;
+    this.#slots = new Limiter(m);
   }
 
   /**
@@ -59,9 +59,9 @@ export class WriterQueue {
   }
 
   /** Jobs running now. */
-  get inFlight(): number { return this.#running; }
+  get inFlight(): number { return this.#slots.active; }
   /** Most jobs ever running at once. */
-  get peakInFlight(): number { return this.#peak; }
+  get peakInFlight(): number { return this.#slots.peak; }
   /** Jobs submitted so far. */
   get submitted(): number { return this.#submitted; }
   /** Errors recorded and not yet reported by a flush. */
@@ -74,26 +74,12 @@ export class WriterQueue {
    */
   async submit<T>(job: () => Promise<T>, owner?: unknown): Promise<QueuedJob<T>> {
     this.#submitted++;
-    while (this.#running >= this.maxInFlight) {
-      await new Promise<void>((res) => this.#waiters.push(res));
-    }
-    this.#running++;
-    if (this.#running > this.#peak) this.#peak = this.#running;
-    const done = (async () => job())();
-    const tracked = done.then(
-      () => { this.#release(); },
-      (err: unknown) => { this.#errors.push({ owner, error: err }); this.#release(); },
-    );
+    // `done` is guarded against unhandled rejection: its outcome is delivered by flush(); callers may also await it
+    const { result: done } = await this.#slots.start(job);
+    const tracked = done.then(() => {}, (err: unknown) => { this.#errors.push({ owner, error: err }); });
     this.#pending.set(tracked, owner);
     void tracked.finally(() => this.#pending.delete(tracked));
-    done.catch(() => {}); // outcome is delivered by flush(); callers may also await `done`
     return { done };
-  }
-
-  #release(): void {
-    this.#running--;
-    const next = this.#waiters.shift();
-    if (next) next();
   }
 
   /**
@@ -107,7 +93,7 @@ export class WriterQueue {
       const waiting = [...this.#pending].filter(([, o]) => mine(o)).map(([p]) => p);
       if (waiting.length > 0) { await Promise.allSettled(waiting); continue; }
       // a submitter still waiting for a slot has not started its job yet
-      if (owner === undefined && (this.#waiters.length > 0 || this.#running > 0)) { await new Promise((res) => setImmediate(res)); continue; }
+      if (owner === undefined && (this.#slots.waiting > 0 || this.#slots.active > 0)) { await new Promise((res) => setImmediate(res)); continue; }
       break;
     }
     const errs = this.#errors.filter((e) => mine(e.owner));

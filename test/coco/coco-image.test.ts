@@ -104,16 +104,8 @@ test('an image with both auxiliary and assets lists both (kwcoco: auxiliary firs
   assert.equal(dset.cocoImage(1).channels.spec, 'a,b');
 });
 
-test('imdelay without the delayed-loading module is a clear error, otherwise it delegates', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
-  const { imdelayReady } = await import('../../src/coco/coco-image.ts');
-  await imdelayReady;
+test('imdelay delegates to the delayed loader', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const dset = await load('bundle-probe');
-  const img = dset.cocoImage(1);
-  const available = existsSync(new URL('../../src/coco/delayed/imdelay.ts', import.meta.url));
-  if (!available) {
-    assert.throws(() => img.imdelay('pu8'), /delayed loading is not available/);
-    return;
-  }
-  const delayed = img.imdelay({ channels: 'pu8', space: 'image' });
+  const delayed = dset.cocoImage(1).imdelay({ channels: 'pu8', space: 'image' });
   assert.deepEqual(delayed.shape, [12, 16, 1]);
 });

@@ -14,10 +14,6 @@ import { sharedPath, skipWithoutShared } from '../helpers/shared.ts';
 
 const SKIP_WITHOUT_SCHEMA = skipWithoutShared('spec', 'coco_schema.json');
 
-/** The demo writes its assets with the WRITER stream's writeCog; until that lands these tests are skipped (and say so). */
-const HAVE_WRITE_COG = ['../../src/io/cog/write-cog.ts', '../../src/io/write-cog.ts'].some((p) => existsSync(new URL(p, import.meta.url)));
-const needsWriter = { skip: HAVE_WRITE_COG ? false : 'writeCog (src/io/cog/write-cog.ts) has not landed yet' };
-
 const root = mkdtempSync(join(tmpdir(), 'vidshapes-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -26,7 +22,6 @@ let dset: CocoDataset;
 let manifest: any;
 
 before(async () => {
-  if (!HAVE_WRITE_COG) return;
   dset = await createVidshapesMsi({ ...OPTS, dpath: join(root, 'a') });
   manifest = JSON.parse(readFileSync(join(root, 'a', 'data.kwcoco.json'), 'utf8'));
 });
@@ -47,7 +42,7 @@ function inside(poly: number[][], x: number, y: number): boolean {
   return c;
 }
 
-test('the manifest is written to {dpath}/data.kwcoco.json and returned as a CocoDataset', needsWriter, () => {
+test('the manifest is written to {dpath}/data.kwcoco.json and returned as a CocoDataset', () => {
   assert.equal(dset.fpath, join(root, 'a', 'data.kwcoco.json'));
   assert.equal(dset.bundleDpath, join(root, 'a'));
   assert.deepEqual(JSON.parse(JSON.stringify(dset.dataset)), manifest);
@@ -79,7 +74,7 @@ test('the manifest is written to {dpath}/data.kwcoco.json and returned as a Coco
   assert.equal(manifest.annotations.length, tracks.size * 3);
 });
 
-test('the manifest validates against kwcoco\'s JSON schema (ajv)', needsWriter, (t) => {
+test('the manifest validates against kwcoco\'s JSON schema (ajv)', (t) => {
   if (SKIP_WITHOUT_SCHEMA) return t.skip(SKIP_WITHOUT_SCHEMA);
   const schema = JSON.parse(readFileSync(sharedPath('spec', 'coco_schema.json'), 'utf8'));
   const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
@@ -87,7 +82,7 @@ test('the manifest validates against kwcoco\'s JSON schema (ajv)', needsWriter, 
   assert.ok(ok, JSON.stringify(validate.errors?.slice(0, 5)));
 });
 
-test('annotations: bbox and segmentation are in image space and agree', needsWriter, () => {
+test('annotations: bbox and segmentation are in image space and agree', () => {
   for (const ann of manifest.annotations) {
     const ext: number[][] = ann.segmentation[0].exterior;
     const xs = ext.map((p) => p[0]!);
@@ -99,7 +94,7 @@ test('annotations: bbox and segmentation are in image space and agree', needsWri
   }
 });
 
-test('every asset exists and GDAL reads it with the size, bands, dtype, CRS and geotransform of the manifest', needsWriter, () => {
+test('every asset exists and GDAL reads it with the size, bands, dtype, CRS and geotransform of the manifest', () => {
   for (const img of manifest.images) {
     const wldFromImg = Affine.coerce(img.wld_to_pxl).inv();
     for (const a of assetsOf(img)) {
@@ -116,7 +111,7 @@ test('every asset exists and GDAL reads it with the size, bands, dtype, CRS and 
   }
 });
 
-test('r|g|b pixels show the annotated shapes (naive point-in-polygon at pixel centres)', needsWriter, () => {
+test('r|g|b pixels show the annotated shapes (naive point-in-polygon at pixel centres)', () => {
   for (const img of manifest.images) {
     const polys = manifest.annotations.filter((a: any) => a.image_id === img.id).map((a: any) => a.segmentation[0].exterior);
     const { shape, data } = gdalRead(join(root, 'a', assetsOf(img)[0].file_name));
@@ -134,7 +129,7 @@ test('r|g|b pixels show the annotated shapes (naive point-in-polygon at pixel ce
   }
 });
 
-test('B1 (rotated, scale 1.25) and B8|B11 (scale 3) put the shapes where the warps say', needsWriter, () => {
+test('B1 (rotated, scale 1.25) and B8|B11 (scale 3) put the shapes where the warps say', () => {
   for (const img of manifest.images) {
     const anns = manifest.annotations.filter((a: any) => a.image_id === img.id);
     const [, b1, b8] = assetsOf(img);
@@ -154,7 +149,7 @@ test('B1 (rotated, scale 1.25) and B8|B11 (scale 3) put the shapes where the war
   }
 });
 
-test('determinism: the same seed gives the same manifest and pixels; another seed differs', needsWriter, async () => {
+test('determinism: the same seed gives the same manifest and pixels; another seed differs', async () => {
   const again = await createVidshapesMsi({ ...OPTS, dpath: join(root, 'b') });
   const m2 = JSON.parse(readFileSync(join(root, 'b', 'data.kwcoco.json'), 'utf8'));
   assert.deepEqual(m2, manifest);
@@ -171,7 +166,7 @@ test('determinism: the same seed gives the same manifest and pixels; another see
   assert.notDeepEqual(JSON.parse(JSON.stringify(other.dataset)).annotations, manifest.annotations);
 });
 
-test('defaults: one video of two 128 px frames without geodata', needsWriter, async () => {
+test('defaults: one video of two 128 px frames without geodata', async () => {
   const d = await createVidshapesMsi({ dpath: join(root, 'd') });
   const m = d.dataset as any;
   assert.equal(m.videos.length, 1);
@@ -186,7 +181,7 @@ test('defaults: one video of two 128 px frames without geodata', needsWriter, as
   assert.deepEqual([(e.dataset as any).images[0].width, (e.dataset as any).images[0].height], [40, 24]);
 });
 
-test('CocoDataset.demo("vidshapes-msi") delegates here', needsWriter, async () => {
+test('CocoDataset.demo("vidshapes-msi") delegates here', async () => {
   const d = await CocoDataset.demo('vidshapes-msi', { dpath: join(root, 'f'), numFrames: 1, imageSize: 32, seed: 9 });
   assert.equal(d.fpath, join(root, 'f', 'data.kwcoco.json'));
   assert.equal(d.imageIds().length, 1);

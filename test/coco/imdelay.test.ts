@@ -14,10 +14,10 @@ import { ValueError } from '../../src/array/errors.ts';
 import { CocoDataset } from '../../src/coco/dataset.ts';
 import { ChannelError, ManifestError } from '../../src/coco/errors.ts';
 import { imdelay, promoteDtypes } from '../../src/coco/delayed/imdelay.ts';
-import { dequantizeRaster, checkQuantization } from '../../src/coco/delayed/dequantize.ts';
+import { dequantizeRaster, checkQuantization } from '../../src/coco/quantization.ts';
 import { footprintCrop } from '../../src/coco/delayed/footprint-crop.ts';
 import { Affine } from '../../src/array/affine.ts';
-import { writeCog } from '../../src/io/write-cog.ts';
+import { writeCog } from '../../src/io/cog/write-cog.ts';
 import { readTiffLayout } from '../../src/io/tiff-layout.ts';
 import { KWCOCO_FIXTURES } from '../helpers/kwcoco-fixtures.ts';
 

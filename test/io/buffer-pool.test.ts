@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BufferPool } from '../../src/io/cog/buffer-pool.ts';
-import { writeCog, type BlockSource } from '../../src/io/write-cog.ts';
+import { writeCog, type BlockSource } from '../../src/io/cog/write-cog.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 

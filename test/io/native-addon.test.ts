@@ -20,7 +20,7 @@ import { lzwEncode } from '../../src/io/cog/lzw-encode.ts';
 import { lzwDecode } from '../../src/io/tiff-read/lzw-decode.ts';
 import { gdalPython } from '../helpers/gdal.ts';
 import { Wasm } from '../../src/stitch/wasm-kernels.ts';
-import { writeCog } from '../../src/io/write-cog.ts';
+import { writeCog } from '../../src/io/cog/write-cog.ts';
 import { readRaster } from '../../src/io/read-raster.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { gdalBatch, patternRaster } from './write-cog.helpers.ts';
@@ -234,7 +234,7 @@ describe('without the addon', () => {
   const blocker = `const M = require('node:module'); const r = M._resolveFilename;
 M._resolveFilename = function (req, ...a) { if (req === 'coco-stitcher-native') throw new Error('Cannot find module coco-stitcher-native'); return r.call(this, req, ...a); };`;
   const script = `
-import { writeCog } from ${JSON.stringify(fileURLToPath(new URL('../../src/io/write-cog.ts', import.meta.url)))};
+import { writeCog } from ${JSON.stringify(fileURLToPath(new URL('../../src/io/cog/write-cog.ts', import.meta.url)))};
 import { readRaster } from ${JSON.stringify(fileURLToPath(new URL('../../src/io/read-raster.ts', import.meta.url)))};
 import { Raster } from ${JSON.stringify(fileURLToPath(new URL('../../src/array/raster.ts', import.meta.url)))};
 const dir = process.argv[2];

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RasterFileCache } from '../../src/io/raster-file-cache.ts';
-import { writeCog } from '../../src/io/write-cog.ts';
+import { writeCog } from '../../src/io/cog/write-cog.ts';
 import { openRaster } from '../../src/io/read-raster.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { scratchDir } from '../helpers/scratch.ts';

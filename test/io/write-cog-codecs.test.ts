@@ -17,7 +17,7 @@ import { lzwEncode } from '../../src/io/cog/lzw-encode.ts';
 import { applyFloatingPoint, applyHorizontal } from '../../src/io/cog/predictor-encode.ts';
 import { lzwDecode } from '../../src/io/tiff-read/lzw-decode.ts';
 import { undoFloatingPoint, undoHorizontal } from '../../src/io/tiff-read/predictor.ts';
-import { writeCog } from '../../src/io/write-cog.ts';
+import { writeCog } from '../../src/io/cog/write-cog.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { DTYPES, type Dtype } from '../../src/array/dtypes.ts';
 import { openRaster } from '../../src/io/read-raster.ts';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCog, type BlockSource, type WriteCogOptions } from '../../src/io/write-cog.ts';
+import { writeCog, type BlockSource, type WriteCogOptions } from '../../src/io/cog/write-cog.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { Affine } from '../../src/array/affine.ts';
 import { DtypeError, ShapeError } from '../../src/array/errors.ts';
@@ -187,7 +187,7 @@ describe('ZSTD without zstd-napi', () => {
 describe('storage failures stop the reading early', () => {
   it('a tile that cannot be stored makes the next backpressure point reject, so no more blocks are read', async () => {
     const { LevelWriter } = await import('../../src/io/cog/level-writer.ts');
-    const { Limiter } = await import('../../src/io/cog/compress.ts');
+    const { Limiter } = await import('../../src/io/concurrency.ts');
     const { resolveOptions } = await import('../../src/io/cog/options.ts');
     const { BufferPool } = await import('../../src/io/cog/buffer-pool.ts');
     const plan = resolveOptions({ blocksize: 16 }, { height: 64, width: 32, bands: 1, dtype: 'uint8' });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { geoTiffEntries, isGeographicEpsg } from '../../src/io/cog/geokeys.ts';
 import { gdalMetadataXml, gdalNodataText, xmlEscape } from '../../src/io/cog/gdal-metadata-write.ts';
-import { writeCog } from '../../src/io/write-cog.ts';
+import { writeCog } from '../../src/io/cog/write-cog.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { Affine } from '../../src/array/affine.ts';
 import { gdalPython } from '../helpers/gdal.ts';

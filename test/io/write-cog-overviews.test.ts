@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCog, type WriteCogOptions } from '../../src/io/write-cog.ts';
+import { writeCog, type WriteCogOptions } from '../../src/io/cog/write-cog.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { DTYPES, type Dtype } from '../../src/array/dtypes.ts';
 import { openRaster } from '../../src/io/read-raster.ts';

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, openSync, readSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeCog, type BlockSource, type WriteCogOptions } from '../../src/io/write-cog.ts';
+import { writeCog, type BlockSource, type WriteCogOptions } from '../../src/io/cog/write-cog.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { Affine } from '../../src/array/affine.ts';
 import { DTYPES, type Dtype } from '../../src/array/dtypes.ts';

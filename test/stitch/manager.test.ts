@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import fc from 'fast-check';
@@ -255,9 +255,14 @@ function fakeWriters(log: string[], failOn?: string, delayMs = 5) {
         log.push(`start ${path}`);
         if (running > 2) log.push('peak exceeded');
         await new Promise((r) => setTimeout(r, delayMs));
-        await writeFile(path, 'partial');
+        // atomic, as the writers the manager is given must be: a temporary file, removed on failure
+        await writeFile(`${path}.tmp`, 'partial');
         running--;
-        if (failOn && path.includes(failOn)) throw new Error(`injected failure writing ${path}`);
+        if (failOn && path.includes(failOn)) {
+          await rm(`${path}.tmp`);
+          throw new Error(`injected failure writing ${path}`);
+        }
+        await rename(`${path}.tmp`, path);
         log.push(`end ${path}`);
       },
     },

@@ -28,8 +28,6 @@ import { floorIndex, gatherSeparable, nearestWarp, resizeNearestIndex } from './
 import { cornerToCenter, decompose6, invertOpenCV, type Matrix6 } from './opencv-affine.ts';
 import { shiftCopy } from './shift-copy.ts';
 
-export type { DestWindow, SourceWindow } from './geometry.ts';
-
 /** Resampling kernels. 'area' is run as 'linear' (OpenCV's warpAffine does the same). */
 export type Interpolation = 'nearest' | 'linear' | 'area';
 const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'linear', 'area'];

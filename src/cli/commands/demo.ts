@@ -15,6 +15,8 @@ import { validateBundle } from '../validate/validate-bundle.ts';
 import { parseNumber } from '../parse.ts';
 import { CliExit, EXIT } from '../exit.ts';
 import { cliIo } from '../io.ts';
+import { InternalError } from '../../array/errors.ts';
+import { UsageError } from '../errors.ts';
 
 const MARKER = '.coco-stitcher-demo';
 
@@ -32,7 +34,7 @@ export interface DemoOptions {
 async function prepareOut(out: string): Promise<void> {
   const entries = await readdir(out).catch(() => null);
   if (entries && entries.length > 0 && !entries.includes(MARKER)) {
-    throw new Error(`--out ${out} is not empty and was not made by coco-stitcher demo; choose another folder`);
+    throw new UsageError(`--out ${out} is not empty and was not made by coco-stitcher demo; choose another folder`);
   }
   for (const e of entries ?? []) await rm(join(out, e), { recursive: true, force: true });
   await mkdir(out, { recursive: true });
@@ -90,7 +92,7 @@ export async function runDemo(o: DemoOptions): Promise<string> {
   log('4/5 validating the output manifest and every asset');
   const problems = await validateBundle(dst);
   for (const p of problems) log(`  problem: ${p.where}: ${p.message}`);
-  if (problems.length) throw new Error(`the demo output has ${problems.length} problem(s); see above`);
+  if (problems.length) throw new InternalError(`the demo output has ${problems.length} problem(s); see above`);
   log('  valid: schema, files, sizes, band counts, COG layout, quantization');
 
   log('5/5 rendering pictures');

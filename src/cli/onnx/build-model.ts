@@ -3,6 +3,7 @@
  * downloading weights, and tests can make models whose output is known in
  * closed form. Field numbers follow onnx.proto (IR version 8, opset 13).
  */
+import { ValueError } from '../../array/errors.ts';
 import { ProtoWriter } from './protobuf.ts';
 
 /** onnx.proto TensorProto.DataType values used here. */
@@ -79,7 +80,7 @@ function encodeValueInfo(v: OnnxValue): ProtoWriter {
 function encodeInitializer(t: OnnxInitializer): ProtoWriter {
   const expected = t.dims.reduce((a, b) => a * b, 1);
   if (t.data.length !== expected) {
-    throw new RangeError(`initializer ${t.name}: ${t.data.length} values for dims [${t.dims.join(', ')}] (needs ${expected})`);
+    throw new ValueError(`initializer ${t.name}: ${t.data.length} values for dims [${t.dims.join(', ')}] (needs ${expected})`);
   }
   const w = new ProtoWriter();
   for (const d of t.dims) w.int(1, d);
@@ -123,7 +124,7 @@ export function buildPointwiseModel(weights: readonly (readonly number[])[], bia
   const outC = weights.length;
   const inC = weights[0]?.length ?? 0;
   if (outC === 0 || inC === 0 || weights.some((r) => r.length !== inC) || bias.length !== outC) {
-    throw new RangeError(`pointwise model needs an outC x inC weight matrix and outC biases, got ${outC} rows and ${bias.length} biases`);
+    throw new ValueError(`pointwise model needs an outC x inC weight matrix and outC biases, got ${outC} rows and ${bias.length} biases`);
   }
   return buildOnnxModel({
     name: 'pointwise',
@@ -149,7 +150,7 @@ export function buildHeatmapModel(inChannels: number, threshold = 0.35, gain = 1
   const mix = channelWeights ?? new Array<number>(inChannels).fill(1);
   const total = mix.reduce((a, b) => a + b, 0);
   if (mix.length !== inChannels || !mix.every((v) => Number.isFinite(v) && v >= 0) || !(total > 0)) {
-    throw new RangeError(`channelWeights must be ${inChannels} non-negative numbers with a positive sum, got [${mix.join(', ')}]`);
+    throw new ValueError(`channelWeights must be ${inChannels} non-negative numbers with a positive sum, got [${mix.join(', ')}]`);
   }
   const w = new Float32Array(2 * inChannels * k * k);
   // class 0 ("background") gets a constant bias, class 1 the smoothed weighted brightness

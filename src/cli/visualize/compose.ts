@@ -5,6 +5,7 @@
  */
 import { Raster } from '../../array/raster.ts';
 import { VIRIDIS, lutIndex } from './colormap.ts';
+import { ShapeError, ValueError } from '../../array/errors.ts';
 
 /** Grey used for pixels with no data (NaN). */
 export const NODATA_GREY = 48;
@@ -71,7 +72,7 @@ export function colorize(r: Raster, band: number, lo: number, hi: number): Raste
 export function overlay(base: Raster<Uint8Array>, r: Raster, band: number, lo: number, hi: number, alpha = 0.65): Raster<Uint8Array> {
   const [h, w] = base.shape;
   if (r.height !== h || r.width !== w) {
-    throw new Error(`overlay needs equal sizes: picture ${h}x${w}, heatmap ${r.height}x${r.width}`);
+    throw new ShapeError(`overlay needs equal sizes: picture ${h}x${w}, heatmap ${r.height}x${r.width}`);
   }
   const c = r.bands;
   const out = new Uint8Array(base.data);
@@ -104,7 +105,7 @@ export function resizeNearest(r: Raster<Uint8Array>, h: number, w: number): Rast
 
 /** Panels in a grid of `columns`, each cell the size of the largest panel, `gap` pixels apart. */
 export function grid(panels: readonly Raster<Uint8Array>[], columns: number, gap = 4): Raster<Uint8Array> {
-  if (panels.length === 0) throw new Error('grid needs at least one panel');
+  if (panels.length === 0) throw new ValueError('grid needs at least one panel');
   const cellH = Math.max(...panels.map((p) => p.height));
   const cellW = Math.max(...panels.map((p) => p.width));
   const cols = Math.max(1, Math.min(columns, panels.length));

@@ -17,14 +17,15 @@ import { DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
 import { ValueError } from '../../array/errors.ts';
 import { Raster } from '../../array/raster.ts';
 import { normalizeSlice, slice, type SpaceSlice } from '../../array/slices.ts';
-import { planWarp, sourceWindowFor, warpAffine, type DestWindow, type Interpolation, type PixelRect } from '../../array/resample/warp-affine.ts';
+import type { DestWindow } from '../../array/resample/geometry.ts';
+import { planWarp, sourceWindowFor, warpAffine, type Interpolation, type PixelRect } from '../../array/resample/warp-affine.ts';
 import type { openRaster } from '../../io/read-raster.ts';
 import { sharedRasterFiles } from '../../io/raster-file-cache.ts';
 import { ChannelSpec, FusedChannelSpec } from '../channel-spec.ts';
 import type { CocoImage } from '../coco-image.ts';
 import type { CocoAssetDict } from '../dataset.ts';
 import { ChannelError, CoordinateCompatibilityError, ManifestError } from '../errors.ts';
-import { checkQuantization, dequantizeRaster, type Quantization } from './dequantize.ts';
+import { checkQuantization, dequantizeRaster, type Quantization } from '../quantization.ts';
 import { footprintCrop } from './footprint-crop.ts';
 
 /** The space a delayed image is built in. */

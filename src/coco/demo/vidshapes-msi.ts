@@ -27,7 +27,8 @@ import { Affine } from '../../array/affine.ts';
 import type { Dtype } from '../../array/dtypes.ts';
 import { ValueError } from '../../array/errors.ts';
 import type { Raster } from '../../array/raster.ts';
-import { UnsupportedError } from '../../io/errors.ts';
+import { writeCog as defaultWriteCog, type WriteCogOptions } from '../../io/cog/write-cog.ts';
+import { forEachLimit } from '../../io/concurrency.ts';
 import { CocoDataset } from '../dataset.ts';
 import { createRng } from './prng.ts';
 import { polygonArea, polygonBbox, randomShapes, renderAsset, SceneFrame, SHAPE_KINDS, shapePolygon, type BandModel } from './scene.ts';
@@ -65,34 +66,13 @@ interface AssetPlan {
   supersample: number;
 }
 
-/** The shape of the WRITER stream's `writeCog` as this module calls it. */
-export type WriteCogFn = (path: string, source: Raster, options?: Record<string, unknown>) => Promise<void>;
-type WriteCog = WriteCogFn;
+/** A writer with the signature of `writeCog` as this module calls it. */
+export type WriteCogFn = (path: string, source: Raster, options?: WriteCogOptions) => Promise<void>;
 
 /** Injectable dependencies of {@link createVidshapesMsi} (tests, other writers). */
 export interface VidshapesMsiDeps {
   /** Writes one asset (default: the package's `writeCog`). */
   writeCog?: WriteCogFn;
-}
-
-/**
- * Loads the WRITER stream's `writeCog` (src/io/cog/write-cog.ts, or its
- * re-export src/io/write-cog.ts) at run time.
- */
-async function loadWriteCog(): Promise<WriteCog> {
-  const candidates = ['../../io/cog/write-cog.ts', '../../io/write-cog.ts'];
-  const errors: unknown[] = [];
-  for (const spec of candidates) {
-    try {
-      const mod = (await import(spec)) as { writeCog?: WriteCog };
-      if (typeof mod.writeCog === 'function') return mod.writeCog;
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw err;
-      errors.push(err);
-    }
-  }
-  throw new UnsupportedError(`vidshapes-msi needs writeCog (src/io/cog/write-cog.ts), which is not available`, undefined, { cause: errors[0] });
 }
 
 function checkOptions(opts: unknown): Required<Omit<VidshapesMsiOptions, 'imageSize'>> & { width: number; height: number } {
@@ -123,15 +103,6 @@ function checkOptions(opts: unknown): Required<Omit<VidshapesMsiOptions, 'imageS
   };
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
 /**
  * Writes a `vidshapes-msi` demo bundle into `opts.dpath` (assets under
  * `_assets/`, manifest `data.kwcoco.json` with bundle-relative paths) and
@@ -145,7 +116,7 @@ export async function createVidshapesMsi(opts: VidshapesMsiOptions, deps: Vidsha
   const o = checkOptions(opts);
   const { width: W, height: H, numVideos, numFrames } = o;
   const dpath = resolve(o.dpath);
-  const writeCog = deps.writeCog ?? (await loadWriteCog());
+  const writeCog = deps.writeCog ?? defaultWriteCog;
   const rng = createRng(o.seed);
 
   const categories = SHAPE_KINDS.map((name, i) => ({ id: i + 1, name }));

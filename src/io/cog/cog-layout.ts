@@ -11,7 +11,7 @@ import { COMPRESSION_CODES } from './compress.ts';
 import { gdalMetadataXml, gdalNodataText } from './gdal-metadata-write.ts';
 import { geoTiffEntries } from './geokeys.ts';
 import type { CogPlan } from './options.ts';
-import { FieldType, Photometric, Predictor, SampleFormat, Tag } from './tags.ts';
+import { FieldType, Photometric, Predictor, SampleFormat, Tag } from '../tiff-tags.ts';
 import { BIG_TIFF, CLASSIC_TIFF, encodeHeader, encodeIfd, gdalGhostHeader, ifdByteLength, type IfdEntry, type TiffFormat } from './tiff-encode.ts';
 
 /** One level as the layout needs it. */

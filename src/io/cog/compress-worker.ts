@@ -10,6 +10,7 @@ import { parentPort } from 'node:worker_threads';
 import { lzwEncode } from './lzw-encode.ts';
 import { applyHorizontal } from './predictor-encode.ts';
 import type { WorkerJob, WorkerReply } from './worker-codecs.ts';
+import { InternalError } from '../../array/errors.ts';
 
 interface ZstdContext { compress(dst: Uint8Array, src: Uint8Array, level: number): number }
 let zstd: ZstdContext | null = null;
@@ -21,10 +22,10 @@ async function compress(job: WorkerJob): Promise<number> {
   if (h) applyHorizontal(raw, h.sampleBytes, h.width, h.spp);
   if (job.codec === 'LZW') {
     const stream = lzwEncode(raw, out);
-    if (stream.buffer !== job.slot) throw new Error(`LZW stream of ${stream.length} bytes is past the slot's ${out.length}`);
+    if (stream.buffer !== job.slot) throw new InternalError(`LZW stream of ${stream.length} bytes is past the slot's ${out.length}`);
     return stream.length;
   }
-  if (job.codec !== 'ZSTD') throw new Error(`unknown codec ${JSON.stringify(job.codec)} (expected LZW or ZSTD)`);
+  if (job.codec !== 'ZSTD') throw new InternalError(`unknown codec ${JSON.stringify(job.codec)} (expected LZW or ZSTD)`);
   if (!zstd) {
     const binding = (await import('zstd-napi/binding.js' as string)) as { default?: { CCtx: new () => ZstdContext }; CCtx?: new () => ZstdContext };
     zstd = new (binding.CCtx ?? binding.default!.CCtx)();

@@ -3,8 +3,7 @@
  * ../native-addon.ts) or else node:zlib's asynchronous API (both run on
  * libuv's thread pool, so tiles compress in parallel), ZSTD through the
  * optional native `zstd-napi` and our LZW (on worker threads for larger
- * files), or none; and a small limiter that bounds how many compressions
- * are in flight.
+ * files), or none.
  */
 import { deflate } from 'node:zlib';
 import { UnsupportedError } from '../errors.ts';
@@ -12,10 +11,12 @@ import { nativeAddon, nativeAddonLoadError, type NativeAddon } from '../native-a
 import { BufferPool } from './buffer-pool.ts';
 import { lzwEncode } from './lzw-encode.ts';
 import { workerCompressor } from './worker-codecs.ts';
-import { Compression } from '../tiff-read/tile-decoder.ts';
+import { Compression } from '../tiff-tags.ts';
 
 /** Compression names accepted by writeCog. */
 export type CompressName = 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
+
+export const COMPRESS_NAMES: readonly CompressName[] = ['DEFLATE', 'LZW', 'ZSTD', 'NONE'];
 
 /** Tag value of each compression name. */
 export const COMPRESSION_CODES: Readonly<Record<CompressName, Compression>> = {
@@ -121,27 +122,5 @@ export async function createCompressor(method: CompressName, level: number | und
       if (threads) return workerCompressor('ZSTD', params.compressionLevel, horizontal, tileBytes);
       return plain(async (raw) => compress(raw, params));
     }
-  }
-}
-
-/**
- * Bounds concurrent asynchronous jobs: `start` waits for a free slot, starts
- * the job and returns its promise boxed as `result` (already guarded against unhandled
- * rejection; awaiting it still throws).
- */
-export class Limiter {
-  #active = 0;
-  #waiting: (() => void)[] = [];
-  constructor(readonly limit: number) {}
-
-  async start<T>(job: () => Promise<T>): Promise<{ result: Promise<T> }> {
-    while (this.#active >= this.limit) await new Promise<void>((r) => this.#waiting.push(r));
-    this.#active++;
-    const p = (async () => job())().finally(() => {
-      this.#active--;
-      this.#waiting.shift()?.();
-    });
-    p.catch(() => {});
-    return { result: p }; // boxed: awaiting start() must not wait for the job itself
   }
 }

@@ -5,8 +5,7 @@
  */
 import type { Affine } from '../../array/affine.ts';
 import type { IfdEntry } from './tiff-encode.ts';
-import { GeoKeyValue } from '../tiff-read/geo.ts';
-import { FieldType, GeoKey, Tag } from './tags.ts';
+import { FieldType, GeoKey, GeoKeyValue, Tag } from '../tiff-tags.ts';
 
 /**
  * EPSG codes of geographic 2D CRSs are (nearly all) in 4000-4999; these

@@ -9,6 +9,8 @@
  * ({@link LevelSink.inPlace}), never copied.
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { InternalError } from '../../array/errors.ts';
+import { IoError } from '../errors.ts';
 
 /** Size of the slabs tiles are copied into (at most the memory limit), and of the copy buffer. */
 const SLAB_BYTES = 1 << 20;
@@ -38,7 +40,7 @@ export class LevelSink {
    * writes out the last slab.
    */
   static inPlace(fh: FileHandle, position: number): LevelSink {
-    const sink = new LevelSink(() => { throw new Error('internal: an in-place level does not spill'); }, SLAB_BYTES);
+    const sink = new LevelSink(() => { throw new InternalError('an in-place level does not spill'); }, SLAB_BYTES);
     sink.#fh = fh;
     sink.#base = position;
     sink.#inPlace = true;
@@ -117,7 +119,7 @@ export class LevelSink {
   /** Writes the level's bytes into `out` from `position`. */
   async copyTo(out: FileHandle, position: number): Promise<void> {
     if (this.#inPlace) {
-      if (out !== this.#fh || position !== this.#base) throw new Error(`internal: level written in place at ${this.#base} asked to move to ${position}`);
+      if (out !== this.#fh || position !== this.#base) throw new InternalError(`level written in place at ${this.#base} asked to move to ${position}`);
       await this.#flush();
       return;
     }
@@ -129,7 +131,7 @@ export class LevelSink {
     const buf = this.#slabs[0] ?? new Uint8Array(COPY_CHUNK);
     for (let off = 0; off < this.#size;) {
       const { bytesRead } = await this.#fh.read(buf, 0, Math.min(buf.length, this.#size - off), off);
-      if (bytesRead === 0) throw new Error(`temporary tile file ${this.#spillPath} ended at ${off} of ${this.#size} bytes`);
+      if (bytesRead === 0) throw new IoError(`temporary tile file ${this.#spillPath} ended at ${off} of ${this.#size} bytes`, this.#spillPath ?? undefined);
       await writeAll(out, [buf.subarray(0, bytesRead)], position + off);
       off += bytesRead;
     }

@@ -8,7 +8,8 @@
  */
 import { allocate, DTYPES, type TypedArray } from '../../array/dtypes.ts';
 import type { BufferPool } from './buffer-pool.ts';
-import type { Limiter, TileCompressor } from './compress.ts';
+import type { TileCompressor } from './compress.ts';
+import type { Limiter } from '../concurrency.ts';
 import type { LevelSink } from './level-sink.ts';
 import type { CogPlan } from './options.ts';
 import type { RowReducer } from './overviews.ts';

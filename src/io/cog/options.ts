@@ -6,7 +6,7 @@ import { Affine } from '../../array/affine.ts';
 import { DTYPES, isDtype, type Dtype } from '../../array/dtypes.ts';
 import { Raster } from '../../array/raster.ts';
 import { WriterOptionError } from '../errors.ts';
-import { LEVELS, type CompressName, type DeflateEngine } from './compress.ts';
+import { COMPRESS_NAMES, LEVELS, type CompressName, type DeflateEngine } from './compress.ts';
 import type { OverviewResample } from './overviews.ts';
 
 /** A raster delivered block by block (a Stitcher's blockSource(), a huge image). */
@@ -77,7 +77,6 @@ export interface CogPlan {
   deflateEngine: DeflateEngine;
 }
 
-const COMPRESS_NAMES: readonly CompressName[] = ['DEFLATE', 'LZW', 'ZSTD', 'NONE'];
 const KNOWN_OPTIONS = new Set(['compress', 'level', 'predictor', 'blocksize', 'overviews', 'overviewResample', 'nodata', 'metadata',
   'epsg', 'transform', 'bigtiff', 'sparse', 'deflateEngine']);
 

@@ -4,7 +4,7 @@
  * do not fit inline, so `ifdByteLength` can size every IFD before the tile
  * offsets they hold are known.
  */
-import { FIELD_TYPE_BYTES, FieldType, type Tag } from './tags.ts';
+import { FIELD_TYPE_BYTES, FieldType, type Tag } from '../tiff-tags.ts';
 
 /** Sizes that differ between classic TIFF and BigTIFF. */
 export interface TiffFormat {

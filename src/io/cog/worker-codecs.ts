@@ -11,11 +11,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { RequestWorker, siblingModule } from '../module-worker.ts';
-import type { HorizontalLayout, TileCompressor } from './compress.ts';
+import type { CompressName, HorizontalLayout, TileCompressor } from './compress.ts';
 import { lzwBound } from './lzw-encode.ts';
+import { InternalError } from '../../array/errors.ts';
 
 /** A codec run on the workers. */
-export type WorkerCodecName = 'LZW' | 'ZSTD';
+export type WorkerCodecName = Extract<CompressName, 'LZW' | 'ZSTD'>;
 
 /** What the main thread sends a worker: the raw tile is slot[0, rawLength), the output goes from outOffset. */
 export interface WorkerJob { id: number; codec: WorkerCodecName; level: number; horizontal: HorizontalLayout | null; slot: SharedArrayBuffer; rawLength: number; outOffset: number }
@@ -26,9 +27,9 @@ const workerUrl = siblingModule('compress-worker', import.meta.url);
 const workers: RequestWorker<WorkerReply>[] = [];
 let nextId = 0;
 
-const startWorker = () => new RequestWorker<WorkerReply>(workerUrl, undefined, (end) => new Error('error' in end
-  ? `tile compression worker thread failed: ${end.error.message}`
-  : `tile compression worker thread exited with code ${end.exitCode}`));
+const startWorker = () => new RequestWorker<WorkerReply>(workerUrl, undefined, (end) => ('error' in end
+  ? new InternalError(`tile compression worker thread failed: ${end.error.message}`, { cause: end.error })
+  : new InternalError(`tile compression worker thread exited with code ${end.exitCode}`)));
 
 /** Runs `job` (without its id) on the least busy worker; resolves with the output's length. */
 export async function runOnWorker(job: Omit<WorkerJob, 'id'>): Promise<number> {
@@ -38,7 +39,7 @@ export async function runOnWorker(job: Omit<WorkerJob, 'id'>): Promise<number> {
   for (const w of workers) if (w.awaited < best.awaited) best = w;
   const id = nextId++;
   const reply = await best.request(id, () => best.worker.postMessage({ ...job, id } satisfies WorkerJob));
-  if (reply.error !== undefined) throw new Error(`tile compression failed in a worker thread: ${reply.error}`);
+  if (reply.error !== undefined) throw new InternalError(`tile compression failed in a worker thread: ${reply.error}`);
   return reply.length;
 }
 

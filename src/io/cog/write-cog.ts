@@ -28,12 +28,14 @@ import { DtypeError, ShapeError } from '../../array/errors.ts';
 import { Raster } from '../../array/raster.ts';
 import { withAtomicFile, tempPathFor } from '../atomic.ts';
 import { BufferPool } from './buffer-pool.ts';
-import { createCompressor, Limiter } from './compress.ts';
+import { createCompressor } from './compress.ts';
+import { Limiter } from '../concurrency.ts';
 import { fullResolutionOffset, layoutCog, type LevelLayoutInput } from './cog-layout.ts';
 import { LevelSink, writeAll } from './level-sink.ts';
 import { LevelWriter } from './level-writer.ts';
 import { checkSource, resolveOptions, type BlockSource, type CogPlan, type WriteCogOptions } from './options.ts';
 import { RowReducer } from './overviews.ts';
+import { InternalError } from '../../array/errors.ts';
 
 /** Options and block-source types of {@link writeCog}. */
 export type { WriteCogOptions, BlockSource } from './options.ts';
@@ -82,7 +84,7 @@ export async function writeCog(path: string, source: Raster | BlockSource, optio
     const finishOverviews = async () => {
       for (const r of reducers) r.finish();
       overviews.forEach((l, i) => {
-        if (l.rowsIn !== l.height) throw new Error(`internal: overview ${i + 1} got ${l.rowsIn} rows, expected ${l.height}`);
+        if (l.rowsIn !== l.height) throw new InternalError(`overview ${i + 1} got ${l.rowsIn} rows, expected ${l.height}`);
       });
       for (const l of overviews) await l.done();
     };

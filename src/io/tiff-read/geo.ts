@@ -6,20 +6,7 @@
  * transform.apply([[col, row]]). Files marked PixelIsPoint get the half-pixel
  * shift GDAL applies by default, so the result is always pixel-corner.
  */
-
-/** GeoKey values used here (GeoTIFF 1.1, OGC 19-008r4, section 7). */
-export const enum GeoKeyValue {
-  /** GTModelTypeGeoKey: projected CRS */
-  ModelProjected = 1,
-  /** GTModelTypeGeoKey: geographic 2D CRS */
-  ModelGeographic = 2,
-  /** GTRasterTypeGeoKey: a pixel is an area (corner convention) */
-  RasterPixelIsArea = 1,
-  /** GTRasterTypeGeoKey: a pixel is a point (centre convention) */
-  RasterPixelIsPoint = 2,
-  /** "user-defined" value of a code key */
-  UserDefined = 32767,
-}
+import { GeoKeyValue } from '../tiff-tags.ts';
 
 /** Parsed GeoKeys as geotiff.js returns them (key name -> value). */
 export type GeoKeys = Partial<Record<string, unknown>> | null;

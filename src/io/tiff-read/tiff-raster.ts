@@ -10,6 +10,7 @@ import { Affine } from '../../array/affine.ts';
 import { allocate, DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
 import { Raster } from '../../array/raster.ts';
 import { CocoStitcherError } from '../../array/errors.ts';
+import { forEachLimit } from '../concurrency.ts';
 import { FormatError, IoError, UnsupportedError } from '../errors.ts';
 import { parseGdalMetadata, parseGdalNodata } from '../gdal-metadata-parse.ts';
 import {
@@ -18,14 +19,10 @@ import {
 import type { ByteSource } from './byte-source.ts';
 import { checkIfdExtents } from './check-extents.ts';
 import { epsgFromGeoKeys, transformMatrix, type GeoKeys } from './geo.ts';
+import { IfdTags, type GeotiffIfd } from './ifd.ts';
+import { Compression, Photometric, SampleFormat, SubfileType, Tag } from '../tiff-tags.ts';
 import { forgetTiles, sharedTileCache, type TileCache } from './tile-cache.ts';
 import { createTileDecoder, type TileDecode, type TileLayout } from './tile-decoder.ts';
-
-/** TIFF SampleFormat values (TIFF 6.0 section 19). */
-const enum SampleFormat { Uint = 1, Int = 2, Float = 3 }
-
-/** NewSubfileType bits (TIFF 6.0 section 8). */
-const enum SubfileType { ReducedResolution = 1, Page = 2, Mask = 4 }
 
 /** How many tile groups one read keeps in flight (fetch + decode) at once. */
 const TILES_IN_FLIGHT = 8;
@@ -41,13 +38,6 @@ interface TileJob { p: number; ty: number; tx: number; index: number; offset: nu
 
 /** Numbers each open file, so its cached tiles are never taken for another's (or for a later open of the same path). */
 let nextFileId = 0;
-
-/** The fields of a geotiff.js ImageFileDirectory this reader uses. */
-interface Ifd {
-  hasTag(tag: string): boolean;
-  loadValue(tag: string): Promise<any>;
-  parseGeoKeyDirectory(): GeoKeys;
-}
 
 /** The dtype of samples with this TIFF SampleFormat and BitsPerSample, or null. */
 export function dtypeFromTiff(sampleFormat: number, bits: number): Dtype | null {
@@ -68,7 +58,7 @@ class Level {
   decode: TileDecode | null = null;
   #loading: Promise<void> | null = null;
 
-  constructor(readonly index: number, readonly ifd: Ifd, readonly width: number, readonly height: number,
+  constructor(readonly index: number, readonly tags: IfdTags, readonly width: number, readonly height: number,
     readonly tiled: boolean, readonly tileWidth: number, readonly tileHeight: number,
     readonly planar: 1 | 2, readonly layout: TileLayout) {}
 
@@ -78,21 +68,21 @@ class Level {
   /** Loads the tile offset / byte count arrays and the decoder (once). */
   load(path: string): Promise<void> {
     this.#loading ??= (async () => {
-      const [offTag, cntTag] = this.tiled ? ['TileOffsets', 'TileByteCounts'] : ['StripOffsets', 'StripByteCounts'];
+      const [offTag, cntTag] = this.tiled ? [Tag.TileOffsets, Tag.TileByteCounts] : [Tag.StripOffsets, Tag.StripByteCounts];
       let offsets, counts;
       try {
-        offsets = await this.ifd.loadValue(offTag);
-        counts = await this.ifd.loadValue(cntTag);
+        offsets = await this.tags.value(offTag);
+        counts = await this.tags.value(cntTag);
       } catch (err) {
-        throw new FormatError(`${path}: cannot read ${offTag}/${cntTag} of IFD ${this.index}: ${(err as Error).message}`, path, { cause: err });
+        throw new FormatError(`${path}: cannot read ${Tag[offTag]}/${Tag[cntTag]} of IFD ${this.index}: ${(err as Error).message}`, path, { cause: err });
       }
       const need = this.tilesAcross * this.tilesDown * (this.planar === 2 ? this.layout.bitsPerSample.length : 1);
       const asArr = (v: unknown) => (typeof v === 'number' || typeof v === 'bigint') ? [Number(v)] : v as ArrayLike<number> | undefined;
       this.offsets = asArr(offsets) ?? null;
       this.counts = asArr(counts) ?? null;
       if (!this.offsets || !this.counts || this.offsets.length < need || this.counts.length < need) {
-        throw new FormatError(`${path}: IFD ${this.index} lists ${this.offsets?.length ?? 0} ${offTag} and ` +
-          `${this.counts?.length ?? 0} ${cntTag} but its ${this.width}x${this.height} image needs ${need}`, path);
+        throw new FormatError(`${path}: IFD ${this.index} lists ${this.offsets?.length ?? 0} ${Tag[offTag]} and ` +
+          `${this.counts?.length ?? 0} ${Tag[cntTag]} but its ${this.width}x${this.height} image needs ${need}`, path);
       }
       this.decode = await createTileDecoder(this.layout);
     })();
@@ -101,23 +91,15 @@ class Level {
 }
 
 /** Reads the full set of header facts of one IFD; throws for layouts we do not read. */
-async function describeLevel(index: number, ifd: Ifd, path: string, littleEndian: boolean, pool: TileLayout['pool']):
+async function describeLevel(index: number, ifd: GeotiffIfd, path: string, littleEndian: boolean, pool: TileLayout['pool']):
   Promise<{ level: Level; dtype: Dtype; bands: number }> {
-  const num = async (tag: string, dflt?: number): Promise<number> => {
-    const v = await ifd.loadValue(tag);
-    if (v === undefined || v === null) {
-      if (dflt === undefined) throw new FormatError(`${path}: IFD ${index} has no ${tag} tag`, path);
-      return dflt;
-    }
-    return Number(typeof v === 'object' ? v[0] : v);
-  };
-  const width = await num('ImageWidth');
-  const height = await num('ImageLength');
-  const bands = await num('SamplesPerPixel', 1);
-  const bpsRaw = await ifd.loadValue('BitsPerSample');
-  const bits: number[] = bpsRaw === undefined ? [1] : typeof bpsRaw === 'number' ? [bpsRaw] : Array.from(bpsRaw as ArrayLike<number>);
-  const sfRaw = await ifd.loadValue('SampleFormat');
-  const formats: number[] = sfRaw === undefined ? [SampleFormat.Uint] : typeof sfRaw === 'number' ? [sfRaw] : Array.from(sfRaw as ArrayLike<number>);
+  const tags = new IfdTags(ifd, path, index);
+  const num = (tag: Tag, dflt?: number) => tags.number(tag, dflt);
+  const width = await num(Tag.ImageWidth);
+  const height = await num(Tag.ImageLength);
+  const bands = await num(Tag.SamplesPerPixel, 1);
+  const bits = await tags.numbers(Tag.BitsPerSample, [1]);
+  const formats = await tags.numbers(Tag.SampleFormat, [SampleFormat.Uint]);
   for (let b = 0; b < bands; b++) {
     const bb = bits[Math.min(b, bits.length - 1)], ff = formats[Math.min(b, formats.length - 1)];
     if (bb !== bits[0] || ff !== formats[0]) {
@@ -129,27 +111,28 @@ async function describeLevel(index: number, ifd: Ifd, path: string, littleEndian
     throw new UnsupportedError(`${path}: ${bits[0]}-bit ${FORMAT_NAMES[formats[0]] ?? `format ${formats[0]}`} samples are not supported ` +
       `(expected uint8, int8, uint16, int16, int32, float32 or float64)`, path);
   }
-  const planarRaw = await num('PlanarConfiguration', 1);
+  const planarRaw = await num(Tag.PlanarConfiguration, 1);
   if (planarRaw !== 1 && planarRaw !== 2) throw new FormatError(`${path}: PlanarConfiguration ${planarRaw} is invalid`, path);
-  const tiled = ifd.hasTag('TileWidth');
-  if (!tiled && !ifd.hasTag('StripOffsets')) throw new FormatError(`${path}: IFD ${index} has neither tiles nor strips`, path);
-  const tileWidth = tiled ? await num('TileWidth') : width;
-  const tileHeight = tiled ? await num('TileLength') : Math.min(await num('RowsPerStrip', height), height) || height;
+  const tiled = tags.has(Tag.TileWidth);
+  if (!tiled && !tags.has(Tag.StripOffsets)) throw new FormatError(`${path}: IFD ${index} has neither tiles nor strips`, path);
+  const tileWidth = tiled ? await num(Tag.TileWidth) : width;
+  const tileHeight = tiled ? await num(Tag.TileLength) : Math.min(await num(Tag.RowsPerStrip, height), height) || height;
   if (!(width > 0 && height > 0 && tileWidth > 0 && tileHeight > 0)) {
     throw new FormatError(`${path}: IFD ${index} has invalid size ${width}x${height} or block ${tileWidth}x${tileHeight}`, path);
   }
   const layout: TileLayout = {
-    path, compression: await num('Compression', 1), predictor: await num('Predictor', 1),
+    path, compression: await num(Tag.Compression, Compression.None), predictor: await num(Tag.Predictor, 1),
     tileWidth, tileHeight, bitsPerSample: Array.from({ length: bands }, () => bits[0]),
     planarConfiguration: planarRaw, littleEndian, pool,
-    ycbcrToRgb: (await num('Compression', 1)) === 7 && (await num('PhotometricInterpretation', 1)) === 6 &&
+    ycbcrToRgb: (await num(Tag.Compression, Compression.None)) === Compression.JPEG &&
+      (await num(Tag.PhotometricInterpretation, Photometric.MinIsBlack)) === Photometric.YCbCr &&
       bands === 3 && bits[0] === 8 && planarRaw === 1,
     extra: {
-      JPEGTables: ifd.hasTag('JPEGTables') ? await ifd.loadValue('JPEGTables') : undefined,
-      LercParameters: ifd.hasTag('LercParameters') ? await ifd.loadValue('LercParameters') : undefined,
+      JPEGTables: tags.has(Tag.JPEGTables) ? await tags.value(Tag.JPEGTables) : undefined,
+      LercParameters: tags.has(Tag.LercParameters) ? await tags.value(Tag.LercParameters) : undefined,
     },
   };
-  return { level: new Level(index, ifd, width, height, tiled, tileWidth, tileHeight, planarRaw, layout), dtype, bands };
+  return { level: new Level(index, tags, width, height, tiled, tileWidth, tileHeight, planarRaw, layout), dtype, bands };
 }
 
 /** Options of `openTiff`. */
@@ -183,38 +166,38 @@ export async function openTiff(source: ByteSource, options: OpenTiffOptions = {}
     const levels: Level[] = [];
     let dtype: Dtype | null = null;
     let bands = 0;
-    let ifd0: Ifd | null = null;
+    let ifd0: IfdTags | null = null;
     for (let i = 0; i < count; i++) {
-      let ifd: Ifd;
+      let ifd: GeotiffIfd;
       try {
-        ifd = (await tiff.getImage(i)).fileDirectory as Ifd;
+        ifd = (await tiff.getImage(i)).fileDirectory as GeotiffIfd;
       } catch (err) {
         throw new FormatError(`${path}: cannot parse IFD ${i}: ${(err as Error).message}`, path, { cause: err });
       }
       if (i > 0) {
-        const sub = Number((await ifd.loadValue('NewSubfileType')) ?? 0);
+        const sub = await new IfdTags(ifd, path, i).number(Tag.NewSubfileType, 0);
         // Only plain reduced-resolution images are overviews (not masks, not pages).
         if (sub !== SubfileType.ReducedResolution) continue;
       }
       const d = await describeLevel(i, ifd, path, tiff.littleEndian, options.pool);
       if (i === 0) {
-        dtype = d.dtype; bands = d.bands; ifd0 = ifd;
+        dtype = d.dtype; bands = d.bands; ifd0 = d.level.tags;
       } else if (d.dtype !== dtype || d.bands !== bands) {
         continue; // an overview that does not match the main image is not one of its levels
       }
       levels.push(d.level);
     }
     if (!ifd0 || !dtype) throw new FormatError(`${path} has no image`, path);
-    const nodata = parseGdalNodata(await ifd0.loadValue('GDAL_NODATA'));
-    const metadata = parseGdalMetadata(await ifd0.loadValue('GDAL_METADATA'));
+    const nodata = parseGdalNodata(await ifd0.value(Tag.GdalNodata) as string | undefined);
+    const metadata = parseGdalMetadata(await ifd0.value(Tag.GdalMetadata) as string | undefined);
     let keys: GeoKeys = null;
     try {
-      keys = ifd0.parseGeoKeyDirectory();
+      keys = ifd0.ifd.parseGeoKeyDirectory();
     } catch { keys = null; }
     const m = transformMatrix({
-      modelTransformation: await ifd0.loadValue('ModelTransformation'),
-      modelTiepoint: await ifd0.loadValue('ModelTiepoint'),
-      modelPixelScale: await ifd0.loadValue('ModelPixelScale'),
+      modelTransformation: await ifd0.value(Tag.ModelTransformation) as ArrayLike<number> | undefined,
+      modelTiepoint: await ifd0.value(Tag.ModelTiepoint) as ArrayLike<number> | undefined,
+      modelPixelScale: await ifd0.value(Tag.ModelPixelScale) as ArrayLike<number> | undefined,
     }, keys);
     return new TiffRasterFile(source, levels, dtype, bands, nodata, metadata, epsgFromGeoKeys(keys), m ? new Affine(m) : null);
   } catch (err) {
@@ -303,20 +286,7 @@ class TiffRasterFile implements RasterFile {
     }
     if (group.length) groups.push(group);
     for (const [job, bytes] of cached) this.#placeDecoded(level, job, bytes, win, out);
-    let next = 0;
-    let failed = false;
-    const worker = async () => {
-      while (next < groups.length && !failed) {
-        const g = groups[next++];
-        try {
-          await this.#placeGroup(level, g, win, out);
-        } catch (err) {
-          failed = true; // the other workers stop at their next group
-          throw err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(TILES_IN_FLIGHT, groups.length) }, worker));
+    await forEachLimit(groups, TILES_IN_FLIGHT, (g) => this.#placeGroup(level, g, win, out));
     return new Raster(out, [win.h, win.w, bands]);
   }
 

@@ -18,16 +18,11 @@ import { promisify } from 'node:util';
 import type { BaseDecoder, Pool } from 'geotiff';
 import { UnsupportedError } from '../errors.ts';
 import { nativeAddon } from '../native-addon.ts';
+import { Compression } from '../tiff-tags.ts';
 import { lzwDecode } from './lzw-decode.ts';
 import { undoFloatingPoint, undoHorizontal } from './predictor.ts';
 
 const inflateAsync = promisify(inflate);
-
-/** TIFF Compression tag values: the codes the reader knows by name (for messages) and the writer writes. */
-export const enum Compression {
-  None = 1, LZW = 5, OldJPEG = 6, JPEG = 7, Deflate = 8, PackBits = 32773, AdobeDeflate = 32946,
-  LERC = 34887, ZSTD = 50000, WebP = 50001,
-}
 
 /** Everything a decoder needs to know about the tiles of one IFD. */
 export interface TileLayout {

@@ -1,8 +1,9 @@
 /**
- * TIFF / GeoTIFF / GDAL constants the COG writer uses, as data in one place:
- * the writer never writes a bare tag number. Sources: TIFF 6.0 (Adobe, 1992),
- * Adobe TIFF Technote 3 (floating-point predictor), OGC GeoTIFF 1.1
- * (19-008r4), and GDAL's private tags (gdal.org/drivers/raster/gtiff.html).
+ * TIFF / GeoTIFF / GDAL constants, in one place for the reader (tiff-read/,
+ * tiff-layout.ts) and the writer (cog/): neither uses a bare tag number.
+ * Sources: TIFF 6.0 (Adobe, 1992), Adobe TIFF Technote 3 (floating-point
+ * predictor), OGC GeoTIFF 1.1 (19-008r4), and GDAL's private tags
+ * (gdal.org/drivers/raster/gtiff.html).
  */
 
 /** TIFF field types (TIFF 6.0 section 2; LONG8 from BigTIFF). */
@@ -26,19 +27,27 @@ export const FIELD_TYPE_BYTES: Readonly<Record<FieldType, number>> = {
   [FieldType.BYTE]: 1, [FieldType.ASCII]: 1, [FieldType.SHORT]: 2, [FieldType.LONG]: 4, [FieldType.DOUBLE]: 8, [FieldType.LONG8]: 8,
 };
 
-/** The TIFF tags this writer emits. */
-export const enum Tag {
+/**
+ * The TIFF tags the writer emits and the reader reads. A plain enum (not
+ * `const`): `Tag[n]` names a tag in messages.
+ */
+export enum Tag {
   /** 0 = full resolution, 1 = reduced-resolution (overview) image */
   NewSubfileType = 254,
   ImageWidth = 256,
   ImageLength = 257,
   /** bits of each sample, one value per band */
   BitsPerSample = 258,
-  /** see `Compression` in ../tiff-read/tile-decoder.ts (one list of codes for reader and writer) */
+  /** see {@link Compression} */
   Compression = 259,
   /** see {@link Photometric} */
   PhotometricInterpretation = 262,
+  /** byte offset of each strip (untiled images) */
+  StripOffsets = 273,
   SamplesPerPixel = 277,
+  RowsPerStrip = 278,
+  /** compressed size of each strip */
+  StripByteCounts = 279,
   /** 1 = pixel interleaved (chunky) */
   PlanarConfiguration = 284,
   /** see {@link Predictor} */
@@ -53,6 +62,8 @@ export const enum Tag {
   ExtraSamples = 338,
   /** see {@link SampleFormat}, one value per band */
   SampleFormat = 339,
+  /** JPEG quantization / Huffman tables shared by the tiles */
+  JPEGTables = 347,
   /** GeoTIFF: (scaleX, scaleY, scaleZ) */
   ModelPixelScale = 33550,
   /** GeoTIFF: (i, j, k, x, y, z) tie point */
@@ -65,6 +76,21 @@ export const enum Tag {
   GdalMetadata = 42112,
   /** GDAL: the nodata value as ASCII text */
   GdalNodata = 42113,
+  /** LERC: version and compression parameters */
+  LercParameters = 50674,
+}
+
+/** NewSubfileType bits. */
+export const enum SubfileType {
+  ReducedResolution = 1,
+  Page = 2,
+  Mask = 4,
+}
+
+/** Compression tag values: the codes the reader knows by name (for messages) and the writer writes. */
+export const enum Compression {
+  None = 1, LZW = 5, OldJPEG = 6, JPEG = 7, Deflate = 8, PackBits = 32773, AdobeDeflate = 32946,
+  LERC = 34887, ZSTD = 50000, WebP = 50001,
 }
 
 /** Predictor tag values. */
@@ -86,6 +112,8 @@ export const enum SampleFormat {
 /** PhotometricInterpretation tag values. */
 export const enum Photometric {
   MinIsBlack = 1,
+  /** JPEG tiles stored as YCbCr */
+  YCbCr = 6,
 }
 
 /** GeoKey ids (OGC GeoTIFF 1.1 section 7). */
@@ -96,3 +124,16 @@ export const enum GeoKey {
   ProjectedCSType = 3072,
 }
 
+/** GeoKey values (OGC GeoTIFF 1.1 section 7). */
+export const enum GeoKeyValue {
+  /** GTModelTypeGeoKey: projected CRS */
+  ModelProjected = 1,
+  /** GTModelTypeGeoKey: geographic 2D CRS */
+  ModelGeographic = 2,
+  /** GTRasterTypeGeoKey: a pixel is an area (corner convention) */
+  RasterPixelIsArea = 1,
+  /** GTRasterTypeGeoKey: a pixel is a point (centre convention) */
+  RasterPixelIsPoint = 2,
+  /** "user-defined" value of a code key */
+  UserDefined = 32767,
+}

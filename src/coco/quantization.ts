@@ -1,14 +1,18 @@
 /**
- * Dequantization of a quantized asset on load (fixtures README C7):
+ * kwcoco's quantization record of an asset, its check on load and the
+ * dequantization (fixtures README C7):
  * `value = f32(f32(f32(q) - quant_min) * f32(scale)) + orig_min` with
  * `scale = (orig_max - orig_min) / (quant_max - quant_min)` (double, then
  * float32), every step in float32; NaN where `q == nodata`.
- * (A small local copy: the stitch layer's dequantize sits above coco.)
+ * The stitch layer's quantizeImage / dequantize build on these.
  */
-import { Raster } from '../../array/raster.ts';
-import { ManifestError } from '../errors.ts';
+import { Raster } from '../array/raster.ts';
+import { ManifestError } from './errors.ts';
 
-/** kwcoco's quantization record of an asset. */
+/**
+ * kwcoco's quantization dict (snake_case: it is written into manifests as is).
+ * `nodata` absent or null: no sample is nodata (what this package writes always has one).
+ */
 export interface Quantization {
   orig_min: number;
   orig_max: number;
