@@ -7,6 +7,7 @@ import { dirname, isAbsolute, normalize, relative, resolve, sep } from 'node:pat
 import { ValueError } from '../array/errors.ts';
 import { IoError } from '../io/errors.ts';
 import { CocoImage } from './coco-image.ts';
+import { declaredSizeProblems } from './declared-sizes.ts';
 import { ManifestError, UnknownIdError } from './errors.ts';
 import { readManifestFile, writeManifestFile } from './manifest-io.ts';
 import type { VidshapesMsiOptions } from './demo/vidshapes-msi.ts';
@@ -164,14 +165,24 @@ export class CocoDataset {
   /**
    * Wraps a parsed manifest (kept live, not copied). Throws ManifestError
    * for a non-object, a table that is not a list, an item without an integer
-   * id, a duplicate id, or a reference to a missing video / image / category.
+   * id, a duplicate id, a reference to a missing video / image / category,
+   * or a declared size or warp that cannot be right (./declared-sizes.ts:
+   * a width that is not a positive integer, a degenerate warp, an image
+   * larger than its assets cover).
    */
   static fromJSON(obj: unknown, options: FromJSONOptions = {}): CocoDataset {
     const source = options.fpath ?? '<manifest>';
     if (!isRecord(obj)) {
       throw new ManifestError(`${source}: a kwcoco manifest must be a JSON object, got ${typeName(obj).slice(0, 80)}`, options.fpath);
     }
-    return new CocoDataset(obj as CocoManifest, options, source);
+    const dset = new CocoDataset(obj as CocoManifest, options, source);
+    const problems = declaredSizeProblems(dset);
+    if (problems.length) {
+      const [p] = problems;
+      const more = problems.length > 1 ? ` (and ${problems.length - 1} more such problem(s); \`coco-stitcher validate\` lists them all)` : '';
+      throw new ManifestError(`${source}: ${p!.where}: ${p!.message}${more}`, options.fpath);
+    }
+    return dset;
   }
 
   /**
