@@ -10,6 +10,7 @@ import { Affine } from '../../array/affine.ts';
 import { allocate, DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
 import { Raster } from '../../array/raster.ts';
 import { CocoStitcherError } from '../../array/errors.ts';
+import { checkAllocation } from '../../array/memory-budget.ts';
 import { FormatError, IoError, UnsupportedError } from '../errors.ts';
 import { parseGdalMetadata, parseGdalNodata } from '../gdal-metadata-parse.ts';
 import {
@@ -19,7 +20,8 @@ import type { FileByteSource } from './file-source.ts';
 import { checkIfdExtents } from './check-extents.ts';
 import { epsgFromGeoKeys, transformMatrix, type GeoKeys } from './geo.ts';
 import { forgetTiles, sharedTileCache, type TileCache } from './tile-cache.ts';
-import { createTileDecoder, type TileDecode, type TileLayout } from './tile-decoder.ts';
+import { readStripRows } from './strip-rows.ts';
+import { Compression, compressionName, createTileDecoder, sampleFinisher, type TileDecode, type TileLayout } from './tile-decoder.ts';
 
 /** TIFF SampleFormat values (TIFF 6.0 section 19). */
 const enum SampleFormat { Uint = 1, Int = 2, Float = 3 }
@@ -32,12 +34,15 @@ const TILES_IN_FLIGHT = 8;
 /** At most this many contiguous tiles, and this many bytes, are fetched with one read. */
 const GROUP_TILES = 16;
 const GROUP_BYTES = 4 << 20;
+/** Uncompressed or DEFLATE strips that decode to more than this are read by rows (only the rows a window needs). */
+export const STRIP_ROWS_BYTES = 16 << 20;
 
 /** Node's Buffer#copy: copies bytes between Uint8Arrays without allocating views. */
 const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
 
 /** One tile (or strip) a read needs: plane, grid position, index, file extent and tile-cache key ('' = not cached). */
 interface TileJob { p: number; ty: number; tx: number; index: number; offset: number; count: number; key: string }
+
 
 /** Numbers each open file, so its cached tiles are never taken for another's (or for a later open of the same path). */
 let nextFileId = 0;
@@ -261,10 +266,18 @@ class TiffRasterFile implements RasterFile {
 
   async #readInside(level: Level, win: PixelWindow, cache: TileCache | null): Promise<Raster> {
     const { bands, dtype } = this;
+    checkAllocation(win.h * win.w * bands * DTYPES[dtype].bytes, `${this.path}: a window of ${win.w} x ${win.h} pixels x ${bands} band(s) of ${dtype}`);
     const out = allocate(dtype, win.h * win.w * bands);
     if (win.h === 0 || win.w === 0) return new Raster(out, [win.h, win.w, bands]);
     await level.load(this.path);
     const { tileWidth: tw, tileHeight: th } = level;
+    const spp = level.planar === 2 ? 1 : bands;
+    const blockBytes = tw * th * spp * DTYPES[dtype].bytes;
+    const codec = level.layout.compression;
+    const byRows = !level.tiled && blockBytes > STRIP_ROWS_BYTES &&
+      (codec === Compression.None || codec === Compression.Deflate || codec === Compression.AdobeDeflate);
+    let checked = byRows;
+    const streamed: TileJob[] = [];
     const ty0 = Math.floor(win.y0 / th), ty1 = Math.ceil((win.y0 + win.h) / th);
     const tx0 = Math.floor(win.x0 / tw), tx1 = Math.ceil((win.x0 + win.w) / tw);
     const planes = level.planar === 2 ? bands : 1;
@@ -280,6 +293,12 @@ class TiffRasterFile implements RasterFile {
           const key = cache ? `${this.#cacheKey}${level.index}/${index}` : '';
           const job = { p, ty, tx, index, offset: Number(level.offsets![index]), count: Number(level.counts![index]), key };
           const sparse = job.offset === 0 || job.count === 0;
+          if (byRows && !sparse) { streamed.push(job); continue; }
+          if (!checked && !sparse) {
+            checkAllocation(blockBytes, `${this.path}: decoding ${this.#describe(level, job)} (${tw} x ${th} pixels x ${spp} sample(s) of ${dtype}, ` +
+              `${compressionName(codec)} compressed, decoded whole)`);
+            checked = true;
+          }
           const hit = key && !sparse ? cache!.get(key) : undefined;
           if (hit) {
             cached.push([job, hit]);
@@ -314,7 +333,22 @@ class TiffRasterFile implements RasterFile {
       }
     };
     await Promise.all(Array.from({ length: Math.min(TILES_IN_FLIGHT, groups.length) }, worker));
+    // one strip at a time: each holds only the window's rows
+    for (const job of streamed) await this.#placeStripRows(level, job, win, out);
     return new Raster(out, [win.h, win.w, bands]);
+  }
+
+  /** Reads only the rows of strip `job` inside `win` (a large uncompressed or DEFLATE strip) and places them. */
+  async #placeStripRows(level: Level, job: TileJob, win: PixelWindow, out: TypedArray): Promise<void> {
+    const { iy0, iy1, spp } = this.#extent(level, job, win);
+    const first = job.ty * level.tileHeight;
+    const rowBytes = level.tileWidth * spp * DTYPES[this.dtype].bytes;
+    const what = this.#describe(level, job);
+    checkAllocation((iy1 - iy0) * rowBytes, `${this.path}: rows ${iy0}..${iy1} of ${what}`);
+    const codec = level.layout.compression === Compression.None ? 'none' : 'deflate';
+    const raw = await readStripRows(this.#source, { offset: job.offset, count: job.count, codec, rowBytes, what }, iy0 - first, iy1 - first);
+    const bytes = sampleFinisher(level.layout)(raw);
+    this.#placeDecoded(level, job, bytes, win, out, { row0: iy0, rows: iy1 - iy0 });
   }
 
   #describe(level: Level, job: TileJob): string {
@@ -371,12 +405,19 @@ class TiffRasterFile implements RasterFile {
     };
   }
 
-  /** Copies the part of decoded tile `job` inside `win` into `out`. */
-  #placeDecoded(level: Level, job: TileJob, bytes: Uint8Array, win: PixelWindow, out: TypedArray): void {
+  /**
+   * Copies the part of decoded tile `job` inside `win` into `out`. `held`:
+   * `bytes` holds only image rows row0..row0+rows of the block (a strip read by rows).
+   */
+  #placeDecoded(level: Level, job: TileJob, bytes: Uint8Array, win: PixelWindow, out: TypedArray, held?: { row0: number; rows: number }): void {
     const { bands, dtype } = this;
     const { tileWidth: tw, tileHeight: th } = level;
-    const { p, ty, tx } = job;
-    const { blockRows, iy0, iy1, ix0, ix1, spp } = this.#extent(level, job, win);
+    const { p, tx } = job;
+    const ext = this.#extent(level, job, win);
+    const { iy0, iy1, ix0, ix1, spp } = ext;
+    const blockRows = held ? held.rows : ext.blockRows;
+    // image row of the first row in `bytes`
+    const top = held ? held.row0 : job.ty * th;
     const sampleBytes = DTYPES[dtype].bytes;
     const need = tw * blockRows * spp * sampleBytes;
     if (bytes.byteLength < need) {
@@ -394,13 +435,13 @@ class TiffRasterFile implements RasterFile {
       const srcBytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
       const rowBytes = n * bands * sampleBytes;
       for (let y = iy0; y < iy1; y++) {
-        const s = ((y - ty * th) * tw + (ix0 - tx * tw)) * spp * sampleBytes;
+        const s = ((y - top) * tw + (ix0 - tx * tw)) * spp * sampleBytes;
         const d = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands * sampleBytes;
         copyBytes.call(srcBytes, outBytes, d, s, s + rowBytes);
       }
     } else {
       for (let y = iy0; y < iy1; y++) {
-        const s = ((y - ty * th) * tw + (ix0 - tx * tw)) * spp;
+        const s = ((y - top) * tw + (ix0 - tx * tw)) * spp;
         const d = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands;
         for (let i = 0, di = d + p; i < n; i++, di += bands) out[di] = src[s + i];
       }
