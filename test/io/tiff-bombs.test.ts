@@ -138,3 +138,16 @@ test('strips over the row-streaming threshold read exactly what GDAL reads (DEFL
     }
   }
 });
+
+test('a PNG declaring 100000 x 100000 pixels is refused before it is decoded', async (t) => {
+  t.after(() => setMemoryBudget(undefined));
+  setMemoryBudget(1024 * MiB);
+  const { encode } = await import('fast-png');
+  const png = Buffer.from(encode({ width: 4, height: 4, data: new Uint8Array(16), channels: 1, depth: 8 }));
+  png.writeUInt32BE(100000, 16);
+  png.writeUInt32BE(100000, 20);
+  const path = join(dir, 'huge.png');
+  writeFileSync(path, png);
+  await assert.rejects(readRaster(path), (e: unknown) => e instanceof MemoryBudgetError &&
+    e.message.startsWith(`${path}: a PNG of 100000 x 100000 pixels x 1 sample(s) of 8 bits, decoded whole, needs 19073 MiB, over the memory budget of 1024 MiB`));
+});
