@@ -79,12 +79,16 @@ export interface FromJSONOptions {
   bundleDpath?: string;
   /** the manifest path (sets `bundleDpath` to its folder unless that is given) */
   fpath?: string;
+  /** refuse impossible declared sizes and warps (default true; `declaredSizeProblems` lists them all) */
+  checkSizes?: boolean;
 }
 
 /** Options of `CocoDataset.load`. */
 export interface LoadOptions {
   /** check right after loading that every asset file exists (IoError naming the missing paths); default false, in which case a missing file fails when it is read */
   checkAssets?: boolean;
+  /** refuse impossible declared sizes and warps (default true; `declaredSizeProblems` lists them all) */
+  checkSizes?: boolean;
 }
 
 /** The index of a dataset; Maps by id of the live JSON records. */
@@ -176,7 +180,7 @@ export class CocoDataset {
       throw new ManifestError(`${source}: a kwcoco manifest must be a JSON object, got ${typeName(obj).slice(0, 80)}`, options.fpath);
     }
     const dset = new CocoDataset(obj as CocoManifest, options, source);
-    const problems = declaredSizeProblems(dset);
+    const problems = options.checkSizes === false ? [] : declaredSizeProblems(dset);
     if (problems.length) {
       const [p] = problems;
       const more = problems.length > 1 ? ` (and ${problems.length - 1} more such problem(s); \`coco-stitcher validate\` lists them all)` : '';
@@ -193,7 +197,7 @@ export class CocoDataset {
   static async load(path: string, options: LoadOptions = {}): Promise<CocoDataset> {
     const fpath = resolve(path);
     const data = await readManifestFile(fpath);
-    const dset = CocoDataset.fromJSON(data, { fpath });
+    const dset = CocoDataset.fromJSON(data, { fpath, checkSizes: options.checkSizes });
     if (options.checkAssets) {
       const missing = await dset.missingAssets();
       if (missing.length) {

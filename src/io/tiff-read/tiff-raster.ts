@@ -448,6 +448,62 @@ class TiffRasterFile implements RasterFile {
     }
   }
 
+  async verify(options: { headersOnly?: boolean } = {}): Promise<void> {
+    if (this.#closed) throw new IoError(`cannot verify ${this.path}: it is closed`, this.path);
+    for (const level of this.#levels) {
+      await level.load(this.path);
+      const { tileWidth: tw, tileHeight: th } = level;
+      const spp = level.planar === 2 ? 1 : this.bands;
+      const sampleBytes = DTYPES[this.dtype].bytes;
+      const codec = level.layout.compression;
+      const byRows = !level.tiled && tw * th * spp * sampleBytes > STRIP_ROWS_BYTES &&
+        (codec === Compression.None || codec === Compression.Deflate || codec === Compression.AdobeDeflate);
+      const jobs: TileJob[] = [];
+      const planes = level.planar === 2 ? this.bands : 1;
+      for (let p = 0; p < planes; p++) {
+        for (let ty = 0; ty < level.tilesDown; ty++) {
+          for (let tx = 0; tx < level.tilesAcross; tx++) {
+            const index = p * level.tilesAcross * level.tilesDown + ty * level.tilesAcross + tx;
+            const job = { p, ty, tx, index, offset: Number(level.offsets![index]), count: Number(level.counts![index]), key: '' };
+            if (job.offset === 0 || job.count === 0) continue;
+            this.#source.checkRange(job.offset, job.count, this.#describe(level, job));
+            jobs.push(job);
+          }
+        }
+      }
+      if (options.headersOnly) continue;
+      let next = 0;
+      const worker = async () => {
+        while (next < jobs.length) {
+          const job = jobs[next++]!;
+          const what = this.#describe(level, job);
+          const rows = level.tiled ? th : Math.min(th, level.height - job.ty * th);
+          const need = tw * rows * spp * sampleBytes;
+          if (byRows) {
+            // inflated as a stream to the block's last row, nothing kept
+            const rowBytes = tw * spp * sampleBytes;
+            await readStripRows(this.#source, { offset: job.offset, count: job.count, codec: codec === Compression.None ? 'none' : 'deflate', rowBytes, what }, rows, rows);
+            continue;
+          }
+          checkAllocation(tw * th * spp * sampleBytes, `${this.path}: decoding ${what}`);
+          const compressed = await this.#source.readExact(job.offset, job.count, what);
+          let bytes: Uint8Array;
+          try {
+            bytes = await level.decode!(compressed);
+          } catch (err) {
+            if (err instanceof CocoStitcherError) throw err;
+            throw new FormatError(`${this.path}: ${what} is corrupt: ${(err as Error)?.message ?? String(err)}`, this.path, { cause: err });
+          }
+          if (bytes.byteLength < need) {
+            throw new FormatError(`${this.path}: ${what} decodes to ${bytes.byteLength} bytes, expected ${need} ` +
+              `(${tw}x${rows} pixels x ${spp} samples x ${sampleBytes} bytes)`, this.path);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(TILES_IN_FLIGHT, jobs.length) }, worker));
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
