@@ -60,6 +60,12 @@ export async function validateBundle(path: string, options: ValidateOptions = {}
   return problems;
 }
 
+/** `what: message`, naming `file` unless the message already starts with it. */
+function said(what: string, file: string, err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  return message.startsWith(file) ? `${what}: ${message}` : `${what} ${file}: ${message}`;
+}
+
 async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDict, where: string, options: ValidateOptions): Promise<string[]> {
   if (typeof asset.file_name !== 'string' || asset.file_name === '') return [`asset file_name is ${JSON.stringify(asset.file_name)}; expected a non-empty string`];
   const file = resolvePath(asset.file_name);
@@ -73,12 +79,12 @@ async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDi
   try {
     raster = await openRaster(file);
   } catch (err) {
-    return [`cannot read ${file}: ${(err as Error).message}`];
+    return [said('cannot read', file, err)];
   }
   try {
     await raster.verify({ headersOnly: options.quick === true });
   } catch (err) {
-    problems.push(`cannot decode ${file}: ${(err as Error).message}`);
+    problems.push(said('cannot decode', file, err));
   } finally {
     await raster.close();
   }

@@ -485,7 +485,8 @@ class TiffRasterFile implements RasterFile {
             await readStripRows(this.#source, { offset: job.offset, count: job.count, codec: codec === Compression.None ? 'none' : 'deflate', rowBytes, what }, rows, rows);
             continue;
           }
-          checkAllocation(tw * th * spp * sampleBytes, `${this.path}: decoding ${what}`);
+          checkAllocation(tw * th * spp * sampleBytes, `${this.path}: decoding ${what} (${tw} x ${th} pixels x ${spp} sample(s) of ${this.dtype}, ` +
+            `${compressionName(codec)} compressed, decoded whole)`);
           const compressed = await this.#source.readExact(job.offset, job.count, what);
           let bytes: Uint8Array;
           try {
