@@ -309,7 +309,8 @@ class Delayed implements DelayedImage {
   async finalize(): Promise<Raster> {
     const plan = this.#plan;
     const win = this.#win;
-    checkAllocation(win.width * win.height * plan.channels.numel() * 8 * (plan.parts.length + 1),
+    // each part's resampled bands, then the output: at most twice the output, at 8 bytes a sample
+    checkAllocation(win.width * win.height * plan.channels.numel() * 8 * 2,
       `image ${plan.image.id}: reading ${win.width} x ${win.height} pixels of ${plan.channels.numel()} channel(s) in ${plan.space} space`);
     const rendered = await Promise.all(plan.parts.map((p) => renderPart(plan, p, win)));
     const dtypes = rendered.map((r) => r.dtype);

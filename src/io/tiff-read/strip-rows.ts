@@ -2,7 +2,7 @@
  * A run of rows of one large uncompressed or DEFLATE strip, read without
  * decoding the whole strip: a GeoTIFF may hold a 20000 x 20000 float64
  * image as one DEFLATE strip of a few MB that inflates to 3.2 GB. Here the
- * compressed bytes are read from the file a slice at a time and inflated as
+ * compressed bytes are read from the file 64 KiB at a time and inflated as
  * a stream that keeps only the rows asked for and stops after the last one,
  * so memory is the rows asked for, whatever the strip's size.
  */
@@ -10,8 +10,12 @@ import { createInflate } from 'node:zlib';
 import { FormatError } from '../errors.ts';
 import type { FileByteSource } from './file-source.ts';
 
-/** Compressed bytes read from the file at a time. */
-const FEED_BYTES = 1 << 20;
+/**
+ * Compressed bytes read from the file and handed to zlib at a time: DEFLATE
+ * expands at most ~1032 times, so one slice inflates to at most ~64 MiB past
+ * the last row wanted before the stream is stopped.
+ */
+const FEED_BYTES = 64 << 10;
 
 /** Where a strip is in the file and how it is stored. */
 export interface StripExtent {
