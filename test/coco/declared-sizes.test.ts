@@ -128,3 +128,16 @@ test('an imdelay read larger than the memory budget is refused before it allocat
   setMemoryBudget(undefined);
   assert.deepEqual((await dset.cocoImage(1).imdelay('pu8|pf32').finalize()).shape, [12, 16, 2]);
 });
+
+test('CocoImage.checkFileSizes compares every record with its file before anything is planned', async () => {
+  const dset = CocoDataset.fromJSON({
+    images: [
+      { id: 1, width: 1e9, height: 1e9, file_name: UP_U8, channels: 'a' },
+      { id: 2, width: 8, height: 6, file_name: UP_U8, channels: 'a' },
+      { id: 3, width: 16, height: 12, assets: [{ file_name: UP_U8, channels: 'a', width: 8, height: 6, warp_aux_to_img: { scale: 2 } }, { file_name: UP_U8, channels: 'b', width: 8, height: 60, warp_aux_to_img: { scale: 2 } }] },
+    ],
+  }, { bundleDpath: PROBE });
+  await assert.rejects(dset.cocoImage(1).checkFileSizes(), (e: unknown) => e instanceof ManifestError && /image 1: .*up_u8\.tif is 8x6 but its record says 1000000000x1000000000/.test(e.message));
+  await dset.cocoImage(2).checkFileSizes();
+  await assert.rejects(dset.cocoImage(3).checkFileSizes(), /image 3: .*up_u8\.tif is 8x6 but its record says 8x60/);
+});
