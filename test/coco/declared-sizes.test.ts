@@ -117,6 +117,11 @@ test('imdelay refuses sizes and warps that bypassed load (records edited in code
   assert.throws(() => dset.cocoImage(gid).imdelay('a'), (e: unknown) => e instanceof ManifestError && /image 1 asset ".*up_u8\.tif": warp_aux_to_img \{"scale":0\} is degenerate/.test(e.message));
   const gid2 = dset.addImage({ width: '16' as never, height: 12, assets: [{ file_name: UP_U8, channels: 'b', width: 8, height: 6, warp_aux_to_img: { scale: 2 } }] });
   assert.throws(() => dset.cocoImage(gid2).imdelay('b'), (e: unknown) => e instanceof ManifestError && /image 2: width is the string "16"; expected a positive integer/.test(e.message));
+  const vid = dset.addVideo({ name: 'v', width: 0, height: 0 });
+  const gid3 = dset.addImage({ video_id: vid, width: 8, height: 6, file_name: UP_U8, channels: 'c' });
+  assert.throws(() => dset.cocoImage(gid3).imdelay({ channels: 'c', space: 'video' }), (e: unknown) => e instanceof ManifestError && /video 1: width is 0; expected a positive integer number of pixels/.test(e.message));
+  const gid4 = dset.addImage({ width: -5, height: 6, file_name: UP_U8, channels: 'd' });
+  assert.throws(() => dset.cocoImage(gid4).imdelay('d'), (e: unknown) => e instanceof ManifestError && /image 4: width is -5; expected a positive integer/.test(e.message));
 });
 
 test('an imdelay read larger than the memory budget is refused before it allocates', async (t) => {
