@@ -60,7 +60,8 @@ function specText(spec: unknown): string {
 function hasNonFinite(v: unknown, depth = 0): boolean {
   if (typeof v === 'number') return !Number.isFinite(v);
   if (v === null || typeof v !== 'object' || depth > 4) return false;
-  return Object.values(v).some((x) => hasNonFinite(x, depth + 1));
+  for (const k in v) if (hasNonFinite((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
 }
 
 /** The warp `spec` as an Affine, or why it is not a finite invertible one. */
@@ -90,12 +91,10 @@ export function warpProblem(spec: unknown, field: string): { warp: Affine | null
 
 /** Right and bottom edges of the box `[0, w] x [0, h]` mapped by `m`, and how large one source pixel becomes. */
 function footprint(m: Affine, w: number, h: number): { x1: number; y1: number; px: number; py: number } {
-  const pts = m.apply([[0, 0], [w, 0], [0, h], [w, h]]);
-  const unit = m.apply([[0, 0], [1, 0], [0, 1], [1, 1]]);
-  const xs = unit.map((p) => p[0]), ys = unit.map((p) => p[1]);
+  const [a, b, c, d, e, f] = m.matrix as [number, number, number, number, number, number];
   return {
-    x1: Math.max(...pts.map((p) => p[0])), y1: Math.max(...pts.map((p) => p[1])),
-    px: Math.max(...xs) - Math.min(...xs), py: Math.max(...ys) - Math.min(...ys),
+    x1: c + Math.max(0, a * w) + Math.max(0, b * h), y1: f + Math.max(0, d * w) + Math.max(0, e * h),
+    px: Math.abs(a) + Math.abs(b), py: Math.abs(d) + Math.abs(e),
   };
 }
 
@@ -105,9 +104,12 @@ function footprint(m: Affine, w: number, h: number): { x1: number; y1: number; p
  */
 function covers(sources: { x1: number; y1: number; px: number; py: number }[], w: number, h: number, slack = 1, margin = 0): string | null {
   if (sources.length === 0) return null;
-  const x1 = Math.max(...sources.map((s) => s.x1)), y1 = Math.max(...sources.map((s) => s.y1));
-  const tx = Math.max(...sources.map((s) => s.px)) + 1 + margin, ty = Math.max(...sources.map((s) => s.py)) + 1 + margin;
-  if (w > slack * x1 + tx || h > slack * y1 + ty) return `${Math.ceil(x1)} x ${Math.ceil(y1)}`;
+  let x1 = -Infinity, y1 = -Infinity, px = 0, py = 0;
+  for (const s of sources) {
+    x1 = Math.max(x1, s.x1); y1 = Math.max(y1, s.y1);
+    px = Math.max(px, s.px); py = Math.max(py, s.py);
+  }
+  if (w > slack * x1 + px + 1 + margin || h > slack * y1 + py + 1 + margin) return `${Math.ceil(x1)} x ${Math.ceil(y1)}`;
   return null;
 }
 
@@ -124,8 +126,11 @@ function assetName(a: CocoAssetDict): string {
 /** Every problem with the declared sizes and warps of `dset` (an empty list when there is none). */
 export function declaredSizeProblems(dset: CocoDataset): SizeProblem[] {
   const problems: SizeProblem[] = [];
-  const add = (where: string, message: string | null) => { if (message) problems.push({ where, message }); };
-  const dims = (where: string, rec: { width?: unknown; height?: unknown }) => {
+  /** `where` is a string or, for records checked by the thousand, a function that makes it when needed */
+  const add = (where: string | (() => string), message: string | null) => {
+    if (message) problems.push({ where: typeof where === 'string' ? where : where(), message });
+  };
+  const dims = (where: string | (() => string), rec: { width?: unknown; height?: unknown }) => {
     add(where, dimensionProblem(rec.width, 'width'));
     add(where, dimensionProblem(rec.height, 'height'));
   };
@@ -142,7 +147,7 @@ export function declaredSizeProblems(dset: CocoDataset): SizeProblem[] {
       if (!Array.isArray(list)) { add(where, `${key} is ${describe(list)}; expected a list of assets`); continue; }
       for (const a of list as CocoAssetDict[]) {
         if (a === null || typeof a !== 'object' || Array.isArray(a)) { add(where, `an item of ${key} is ${describe(a)}; expected an asset object`); continue; }
-        const aw = `${where} asset ${assetName(a)}`;
+        const aw = () => `${where} asset ${assetName(a)}`;
         dims(aw, a);
         const { warp, problem } = warpProblem(a.warp_aux_to_img, 'warp_aux_to_img');
         add(aw, problem);
