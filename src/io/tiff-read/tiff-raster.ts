@@ -43,7 +43,6 @@ const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array
 /** One tile (or strip) a read needs: plane, grid position, index, file extent and tile-cache key ('' = not cached). */
 interface TileJob { p: number; ty: number; tx: number; index: number; offset: number; count: number; key: string }
 
-
 /** Numbers each open file, so its cached tiles are never taken for another's (or for a later open of the same path). */
 let nextFileId = 0;
 
@@ -76,6 +75,15 @@ class Level {
   constructor(readonly index: number, readonly ifd: Ifd, readonly width: number, readonly height: number,
     readonly tiled: boolean, readonly tileWidth: number, readonly tileHeight: number,
     readonly planar: 1 | 2, readonly layout: TileLayout) {}
+
+  /** Samples per pixel in one block (1 for planar files, else the band count). */
+  samplesPerBlockPixel(bands: number): number { return this.planar === 2 ? 1 : bands; }
+
+  /** True when this level's blocks are large uncompressed or DEFLATE strips, read by row ranges. */
+  readsByRows(blockBytes: number): boolean {
+    const c = this.layout.compression;
+    return !this.tiled && blockBytes > STRIP_ROWS_BYTES && (c === Compression.None || c === Compression.Deflate || c === Compression.AdobeDeflate);
+  }
 
   get tilesAcross(): number { return Math.ceil(this.width / this.tileWidth); }
   get tilesDown(): number { return Math.ceil(this.height / this.tileHeight); }
@@ -271,11 +279,10 @@ class TiffRasterFile implements RasterFile {
     if (win.h === 0 || win.w === 0) return new Raster(out, [win.h, win.w, bands]);
     await level.load(this.path);
     const { tileWidth: tw, tileHeight: th } = level;
-    const spp = level.planar === 2 ? 1 : bands;
+    const spp = level.samplesPerBlockPixel(bands);
     const blockBytes = tw * th * spp * DTYPES[dtype].bytes;
     const codec = level.layout.compression;
-    const byRows = !level.tiled && blockBytes > STRIP_ROWS_BYTES &&
-      (codec === Compression.None || codec === Compression.Deflate || codec === Compression.AdobeDeflate);
+    const byRows = level.readsByRows(blockBytes);
     let checked = byRows;
     const streamed: TileJob[] = [];
     const ty0 = Math.floor(win.y0 / th), ty1 = Math.ceil((win.y0 + win.h) / th);
@@ -380,15 +387,19 @@ class TiffRasterFile implements RasterFile {
       }
       return;
     }
-    let bytes: Uint8Array;
+    const bytes = await this.#decodeBlock(level, job, compressed);
+    this.#placeDecoded(level, job, bytes, win, out);
+    if (job.key) sharedTileCache().set(job.key, bytes); // after placing: it is checked there
+  }
+
+  /** Decodes block `job`; a codec's own error becomes a FormatError naming the file and the block. */
+  async #decodeBlock(level: Level, job: TileJob, compressed: Uint8Array): Promise<Uint8Array> {
     try {
-      bytes = await level.decode!(compressed);
+      return await level.decode!(compressed);
     } catch (err) {
       if (err instanceof CocoStitcherError) throw err;
       throw new FormatError(`${this.path}: ${this.#describe(level, job)} is corrupt: ${(err as Error)?.message ?? String(err)}`, this.path, { cause: err });
     }
-    this.#placeDecoded(level, job, bytes, win, out);
-    if (job.key) sharedTileCache().set(job.key, bytes); // after placing: it is checked there
   }
 
   /** Rows and columns of tile `job` inside the image and `win`, and its samples per pixel. */
@@ -453,11 +464,10 @@ class TiffRasterFile implements RasterFile {
     for (const level of this.#levels) {
       await level.load(this.path);
       const { tileWidth: tw, tileHeight: th } = level;
-      const spp = level.planar === 2 ? 1 : this.bands;
+      const spp = level.samplesPerBlockPixel(this.bands);
       const sampleBytes = DTYPES[this.dtype].bytes;
       const codec = level.layout.compression;
-      const byRows = !level.tiled && tw * th * spp * sampleBytes > STRIP_ROWS_BYTES &&
-        (codec === Compression.None || codec === Compression.Deflate || codec === Compression.AdobeDeflate);
+      const byRows = level.readsByRows(tw * th * spp * sampleBytes);
       const jobs: TileJob[] = [];
       const planes = level.planar === 2 ? this.bands : 1;
       for (let p = 0; p < planes; p++) {
@@ -473,32 +483,34 @@ class TiffRasterFile implements RasterFile {
       }
       if (options.headersOnly) continue;
       let next = 0;
+      let failed = false;
       const worker = async () => {
-        while (next < jobs.length) {
+        while (next < jobs.length && !failed) {
           const job = jobs[next++]!;
-          const what = this.#describe(level, job);
-          const rows = level.tiled ? th : Math.min(th, level.height - job.ty * th);
-          const need = tw * rows * spp * sampleBytes;
-          if (byRows) {
-            // inflated as a stream to the block's last row, nothing kept
-            const rowBytes = tw * spp * sampleBytes;
-            await readStripRows(this.#source, { offset: job.offset, count: job.count, codec: codec === Compression.None ? 'none' : 'deflate', rowBytes, what }, rows, rows);
-            continue;
-          }
-          checkAllocation(tw * th * spp * sampleBytes, `${this.path}: decoding ${what} (${tw} x ${th} pixels x ${spp} sample(s) of ${this.dtype}, ` +
-            `${compressionName(codec)} compressed, decoded whole)`);
-          const compressed = await this.#source.readExact(job.offset, job.count, what);
-          let bytes: Uint8Array;
           try {
-            bytes = await level.decode!(compressed);
+            await verifyBlock(job);
           } catch (err) {
-            if (err instanceof CocoStitcherError) throw err;
-            throw new FormatError(`${this.path}: ${what} is corrupt: ${(err as Error)?.message ?? String(err)}`, this.path, { cause: err });
+            failed = true; // the other workers stop at their next block
+            throw err;
           }
-          if (bytes.byteLength < need) {
-            throw new FormatError(`${this.path}: ${what} decodes to ${bytes.byteLength} bytes, expected ${need} ` +
-              `(${tw}x${rows} pixels x ${spp} samples x ${sampleBytes} bytes)`, this.path);
-          }
+        }
+      };
+      const verifyBlock = async (job: TileJob) => {
+        const what = this.#describe(level, job);
+        const rows = level.tiled ? th : Math.min(th, level.height - job.ty * th);
+        const need = tw * rows * spp * sampleBytes;
+        if (byRows) {
+          // inflated as a stream to the block's last row, nothing kept
+          const rowBytes = tw * spp * sampleBytes;
+          await readStripRows(this.#source, { offset: job.offset, count: job.count, codec: codec === Compression.None ? 'none' : 'deflate', rowBytes, what }, rows, rows);
+          return;
+        }
+        checkAllocation(tw * th * spp * sampleBytes, `${this.path}: decoding ${what} (${tw} x ${th} pixels x ${spp} sample(s) of ${this.dtype}, ` +
+          `${compressionName(codec)} compressed, decoded whole)`);
+        const bytes = await this.#decodeBlock(level, job, await this.#source.readExact(job.offset, job.count, what));
+        if (bytes.byteLength < need) {
+          throw new FormatError(`${this.path}: ${what} decodes to ${bytes.byteLength} bytes, expected ${need} ` +
+            `(${tw}x${rows} pixels x ${spp} samples x ${sampleBytes} bytes)`, this.path);
         }
       };
       await Promise.all(Array.from({ length: Math.min(TILES_IN_FLIGHT, jobs.length) }, worker));
