@@ -9,6 +9,7 @@ import { ManifestError } from './errors.ts';
 import type { CocoAssetDict, CocoDataset, CocoImageDict, CocoVideoDict } from './dataset.ts';
 
 import { imdelay, type DelayedImage, type ImdelayOptions } from './delayed/imdelay.ts';
+import { sharedRasterFiles } from '../io/raster-file-cache.ts';
 
 /**
  * An image of a dataset.
@@ -116,6 +117,26 @@ export class CocoImage {
     if (!key) key = Array.isArray(this.img.assets) ? 'assets' : Array.isArray(this.img.auxiliary) ? 'auxiliary' : 'assets';
     const list = (this.img[key] ??= []) as CocoAssetDict[];
     list.push(asset as CocoAssetDict);
+  }
+
+  /**
+   * Opens every file of this image (headers only; files stay in the shared
+   * open-file cache for the reads that follow) and throws ManifestError when
+   * a record declares another width / height than its file has. Load checks
+   * an image against its assets' records; this checks the records against
+   * the files, e.g. before planning windows over an image that is its own
+   * asset and declares 1e9 x 1e9 pixels.
+   */
+  async checkFileSizes(): Promise<void> {
+    for (const a of this.assets) {
+      const path = this.resolvePath(a.file_name);
+      await sharedRasterFiles.use(path, async (file) => {
+        const { width, height } = a;
+        if ((width !== undefined && width !== null && width !== file.width) || (height !== undefined && height !== null && height !== file.height)) {
+          throw new ManifestError(`image ${this.img.id}: ${path} is ${file.width}x${file.height} but its record says ${JSON.stringify(width)}x${JSON.stringify(height)} (width x height)`, path);
+        }
+      });
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ import { ValueError } from '../array/errors.ts';
 import { IoError } from '../io/errors.ts';
 import { isRemotePath } from '../io/remote-path.ts';
 import { CocoImage } from './coco-image.ts';
+import { declaredSizeProblems } from './declared-sizes.ts';
 import { ManifestError, UnknownIdError } from './errors.ts';
 import { readManifestFile, writeManifestFile } from './manifest-io.ts';
 import type { VidshapesMsiOptions } from './demo/vidshapes-msi.ts';
@@ -80,12 +81,16 @@ export interface FromJSONOptions {
   bundleDpath?: string;
   /** the manifest path (sets `bundleDpath` to its folder unless that is given) */
   fpath?: string;
+  /** refuse impossible declared sizes and warps (default true; `declaredSizeProblems` lists them all) */
+  checkSizes?: boolean;
 }
 
 /** Options of `CocoDataset.load`. */
 export interface LoadOptions {
   /** check right after loading that every local asset file exists (IoError naming the missing paths; URLs are checked when read); default false, in which case a missing file fails when it is read */
   checkAssets?: boolean;
+  /** refuse impossible declared sizes and warps (default true; `declaredSizeProblems` lists them all) */
+  checkSizes?: boolean;
 }
 
 /** The index of a dataset; Maps by id of the live JSON records. */
@@ -166,14 +171,24 @@ export class CocoDataset {
   /**
    * Wraps a parsed manifest (kept live, not copied). Throws ManifestError
    * for a non-object, a table that is not a list, an item without an integer
-   * id, a duplicate id, or a reference to a missing video / image / category.
+   * id, a duplicate id, a reference to a missing video / image / category,
+   * or a declared size or warp that cannot be right (./declared-sizes.ts:
+   * a width that is not a positive integer, a degenerate warp, an image
+   * larger than its assets cover).
    */
   static fromJSON(obj: unknown, options: FromJSONOptions = {}): CocoDataset {
     const source = options.fpath ?? '<manifest>';
     if (!isRecord(obj)) {
       throw new ManifestError(`${source}: a kwcoco manifest must be a JSON object, got ${typeName(obj).slice(0, 80)}`, options.fpath);
     }
-    return new CocoDataset(obj as CocoManifest, options, source);
+    const dset = new CocoDataset(obj as CocoManifest, options, source);
+    const problems = options.checkSizes === false ? [] : declaredSizeProblems(dset);
+    if (problems.length) {
+      const [p] = problems;
+      const more = problems.length > 1 ? ` (and ${problems.length - 1} more such problem(s); \`coco-stitcher validate\` lists them all)` : '';
+      throw new ManifestError(`${source}: ${p!.where}: ${p!.message}${more}`, options.fpath);
+    }
+    return dset;
   }
 
   /**
@@ -184,7 +199,7 @@ export class CocoDataset {
   static async load(path: string, options: LoadOptions = {}): Promise<CocoDataset> {
     const fpath = resolve(path);
     const data = await readManifestFile(fpath);
-    const dset = CocoDataset.fromJSON(data, { fpath });
+    const dset = CocoDataset.fromJSON(data, { fpath, checkSizes: options.checkSizes });
     if (options.checkAssets) {
       const missing = await dset.missingAssets();
       if (missing.length) {

@@ -8,12 +8,16 @@
  * writes NaN and +-Infinity as bare `NaN` / `Infinity` tokens; both are read
  * and written back the same way, so a round trip keeps them.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { unzipSync, zipSync, type Unzipped } from 'fflate';
+import { constants as bufferConstants } from 'node:buffer';
+import { getHeapStatistics } from 'node:v8';
+import { zipSync } from 'fflate';
+import { memoryBudgetBytes } from '../array/memory-budget.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { IoError } from '../io/errors.ts';
 import { ManifestError } from './errors.ts';
+import { unzipManifest } from './manifest-zip.ts';
 
 /** kwcoco's main keys, written first and in this order (`SPEC_KEYS` in coco_dataset.py). */
 export const MANIFEST_MAIN_KEYS = Object.freeze(['info', 'licenses', 'categories', 'keypoint_categories', 'videos', 'images', 'annotations']);
@@ -32,6 +36,46 @@ export function lineColumn(text: string, pos: number): { line: number; column: n
     lineStart = i + 1;
   }
   return { line, column: pos - lineStart + 1 };
+}
+
+/**
+ * Manifests nest a few levels (tables, records, polygons); deeper is refused,
+ * since code that walks JSON recursively (schema checks, copies, dumps)
+ * would overflow the stack on it.
+ */
+export const MAX_NESTING = 1000;
+
+/**
+ * The largest manifest text (bytes) read into memory: an eighth of the
+ * memory budget or of V8's heap (a parsed manifest takes several times its
+ * text), and at most one string's length.
+ */
+export function manifestByteLimit(): number {
+  const heap = getHeapStatistics().heap_size_limit;
+  return Math.floor(Math.min(memoryBudgetBytes() / 8, heap / 8, bufferConstants.MAX_STRING_LENGTH));
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 2 : 0)} MiB`;
+}
+
+/**
+ * Throws ManifestError naming `source` when `value` nests deeper than
+ * MAX_NESTING levels (an explicit stack: the value itself may be deep).
+ */
+export function checkNesting(value: unknown, source: string): void {
+  const stack: [unknown, number, string][] = [[value, 0, '']];
+  while (stack.length) {
+    const [v, depth, where] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= MAX_NESTING) {
+      throw new ManifestError(
+        `${source}: the manifest nests deeper than ${MAX_NESTING} levels (at ${where.slice(0, 80)}${where.length > 80 ? '...' : ''}); ` +
+          'a kwcoco manifest nests a few levels', source);
+    }
+    const keyed = (k: string) => (where.length > 90 ? where : Array.isArray(v) ? `${where}[${k}]` : `${where}.${k}`);
+    for (const k of Object.keys(v)) stack.push([(v as Record<string, unknown>)[k], depth + 1, keyed(k)]);
+  }
 }
 
 class JsonSyntaxError extends Error {
@@ -84,7 +128,7 @@ function scanJson(text: string): NonFinite[] {
     return false;
   };
   const value = (depth: number): void => {
-    if (depth > 10_000) fail('nesting too deep');
+    if (depth > MAX_NESTING) fail(`nested deeper than ${MAX_NESTING} levels`);
     ws();
     if (i >= n) fail('unexpected end of input, expected a value');
     const c = text[i];
@@ -145,9 +189,18 @@ const SENTINEL = '\u0000coco-stitcher-nonfinite:';
  * character offset, and showing the offending line.
  */
 export function parseManifestText(text: string, source: string): unknown {
+  const value = parseJsonText(text, source);
+  checkNesting(value, source);
+  return value;
+}
+
+function parseJsonText(text: string, source: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
+    if (err instanceof RangeError) {
+      throw new ManifestError(`${source}: cannot parse the manifest: ${err.message} (nested too deeply or too large?)`, source, { cause: err });
+    }
     let nonFinite: NonFinite[];
     try {
       nonFinite = scanJson(text);
@@ -192,34 +245,6 @@ export function zipMemberName(zipPath: string): string {
   return /\.json$/i.test(stem) ? stem : `${stem}.json`;
 }
 
-function unzipManifest(bytes: Uint8Array, path: string): { name: string; data: Uint8Array } {
-  const names: string[] = [];
-  let files: Unzipped;
-  try {
-    unzipSync(bytes, { filter: (f) => { names.push(f.name); return false; } });
-    const members = names.filter((nm) => !nm.endsWith('/') && !nm.startsWith('__MACOSX/'));
-    if (members.length === 0) {
-      throw new ManifestError(`${path}: the zip holds no file (expected one kwcoco JSON file)`, path);
-    }
-    let chosen = members[0];
-    if (members.length > 1) {
-      const json = members.filter((nm) => /\.json$/i.test(nm));
-      if (json.length !== 1) {
-        throw new ManifestError(
-          `${path}: the zip holds ${members.length} files and ${json.length} .json files (${members.slice(0, 10).join(', ')}); expected exactly one kwcoco JSON file`,
-          path,
-        );
-      }
-      chosen = json[0];
-    }
-    files = unzipSync(bytes, { filter: (f) => f.name === chosen });
-    return { name: chosen, data: files[chosen] };
-  } catch (err) {
-    if (err instanceof ManifestError) throw err;
-    throw new ManifestError(`${path}: not a readable zip file: ${(err as Error).message}`, path, { cause: err });
-  }
-}
-
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -229,16 +254,23 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  */
 export async function readManifestFile(path: string): Promise<unknown> {
   let bytes: Uint8Array;
+  const limit = manifestByteLimit();
   try {
+    const size = (await stat(path)).size;
+    if (size > limit) {
+      throw new ManifestError(`${path}: the manifest file has ${mib(size)}, over the limit of ${mib(limit)} for a manifest ` +
+        "(an eighth of the memory budget or of V8's heap, whichever is smaller; raise the budget with --memory-budget MiB or COCO_STITCHER_MEMORY_MB)", path);
+    }
     bytes = await readFile(path);
   } catch (err) {
+    if (err instanceof ManifestError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
     throw new IoError(`cannot read manifest ${path}: ${why}`, path, { cause: err });
   }
   let source = path;
   if (isZip(bytes)) {
-    const member = unzipManifest(bytes, path);
+    const member = unzipManifest(bytes, path, limit);
     bytes = member.data;
     source = `${path}!${member.name}`;
   }

@@ -6,10 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { decode as decodePng, encode as encodePng } from 'fast-png';
+import { checkAllocation } from '../array/memory-budget.ts';
 import { Raster } from '../array/raster.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { FormatError, IoError, UnsupportedError } from './errors.ts';
-import { readWindowed, resolveWindow, checkOverview, type RasterFile, type RasterReadOptions } from './raster-file.ts';
+import type { RasterFile } from './raster-file.ts';
+import { wholeImageFile } from './whole-image-file.ts';
 
 /** The 8 bytes every PNG file starts with. */
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
@@ -37,6 +39,22 @@ function unpackBits(packed: ArrayLike<number>, width: number, height: number, ch
   return out;
 }
 
+/** Samples per pixel of each PNG colour type (gray, RGB, palette, gray+alpha, RGBA). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * Checks the size the PNG header declares against the memory budget before
+ * decoding (a PNG is decoded whole: a few KB can declare 100000 x 100000).
+ */
+function checkPngSize(bytes: Uint8Array, path: string): void {
+  if (bytes.length < 26) return; // too short for IHDR: the decoder says it is truncated
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = dv.getUint32(16), height = dv.getUint32(20);
+  const depth = bytes[24]!, channels = PNG_CHANNELS[bytes[25]!] ?? 4;
+  // the inflated rows and the unfiltered samples exist at once
+  checkAllocation(2 * width * height * channels * Math.max(1, depth / 8), `${path}: a PNG of ${width} x ${height} pixels x ${channels} sample(s) of ${depth} bits, decoded whole,`);
+}
+
 /**
  * Decodes PNG bytes into an HWC raster (uint8 or uint16). `path` only names
  * the source in errors.
@@ -45,6 +63,7 @@ export function decodePngBytes(bytes: Uint8Array, path = '<buffer>'): Raster {
   if (!isPng(bytes)) {
     throw new FormatError(`${path} is not a PNG (first bytes ${hexHead(bytes)})`, path);
   }
+  checkPngSize(bytes, path);
   let png;
   try {
     png = decodePng(bytes);
@@ -120,18 +139,5 @@ export function hexHead(bytes: Uint8Array, n = 8): string {
  * of the decoded image; no nodata, metadata, CRS, transform or overviews.
  */
 export function pngRasterFile(path: string, bytes: Uint8Array): RasterFile {
-  const image = decodePngBytes(bytes, path);
-  let closed = false;
-  return {
-    format: 'png', path, width: image.width, height: image.height, bands: image.bands, dtype: image.dtype,
-    nodata: null, metadata: {}, epsg: null, transform: null, overviews: [],
-    async read(options: RasterReadOptions = {}) {
-      if (closed) throw new IoError(`cannot read ${path}: it is closed`, path);
-      checkOverview(options.overview, 0, path);
-      const win = resolveWindow(options.window, image.height, image.width, { path, level: 'image', boundless: options.boundless });
-      return readWindowed(win, image.height, image.width, image.bands, image.dtype, options.fill ?? 0,
-        async (w) => image.crop(w.y0, w.x0, w.h, w.w));
-    },
-    async close() { closed = true; },
-  };
+  return wholeImageFile(path, 'png', decodePngBytes(bytes, path));
 }

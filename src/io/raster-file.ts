@@ -55,6 +55,13 @@ export interface RasterFile {
   readonly overviews: readonly { width: number; height: number }[];
   /** Reads a window (default: all) of the full-resolution raster or of one overview. */
   read(options?: RasterReadOptions): Promise<Raster>;
+  /**
+   * Decodes every block of every level, keeping no pixels, and throws what
+   * `read` would throw on the first bad one (truncated, corrupt, bad offset,
+   * unsupported codec, over the memory budget). `headersOnly`: check block
+   * offsets and byte counts and that the codec is supported, decode nothing.
+   */
+  verify(options?: { headersOnly?: boolean }): Promise<void>;
   /** Releases the file handle; later reads fail. Idempotent. */
   close(): Promise<void>;
 }

@@ -19,6 +19,10 @@ export function wholeImageFile(path: string, format: RasterFile['format'], image
       return readWindowed(win, image.height, image.width, image.bands, image.dtype, options.fill ?? 0,
         async (w) => image.crop(w.y0, w.x0, w.h, w.w));
     },
+    // decoded whole at open: nothing is left to check
+    async verify() {
+      if (closed) throw new IoError(`cannot verify ${path}: it is closed`, path);
+    },
     async close() { closed = true; },
   };
 }

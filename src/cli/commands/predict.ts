@@ -6,7 +6,8 @@ import { Command, Option } from 'commander';
 import { CliExit, EXIT } from '../exit.ts';
 import { parseNumber, parseNumberList, parseMinmax } from '../parse.ts';
 import { cliIo } from '../io.ts';
-import { parseMemoryBudgetMb, setMemoryBudget } from '../../array/memory-budget.ts';
+import { setMemoryBudget } from '../../array/memory-budget.ts';
+import { memoryBudgetOption } from '../memory-budget-option.ts';
 
 export function predictCommand(): Command {
   return new Command('predict')
@@ -36,7 +37,7 @@ export function predictCommand(): Command {
     .option('--std <values>', 'per-channel divisor after the mean, e.g. 255', parseNumberList('std'))
     .addOption(new Option('--nan-policy <policy>', 'NaN in the model output: omit (no weight for that value) or raise (stop with an error)').choices(['omit', 'raise']).default('omit'))
     .addOption(new Option('--inf-policy <policy>', 'Inf in the model output: raise (stop with an error) or omit (no weight, as NaN)').choices(['raise', 'omit']).default('raise'))
-    .option('--memory-budget <MiB>', 'memory the run may plan for (default: COCO_STITCHER_MEMORY_MB, else half the machine)', (v: string) => parseMemoryBudgetMb(v, '--memory-budget'))
+    .addOption(memoryBudgetOption())
     .option('--no-progress', 'no progress bars')
     .action(async (o) => {
       if (o.memoryBudget !== undefined) setMemoryBudget(o.memoryBudget);

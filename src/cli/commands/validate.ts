@@ -5,13 +5,17 @@ import { Command } from 'commander';
 import { validateBundle } from '../validate/validate-bundle.ts';
 import { CliExit, EXIT } from '../exit.ts';
 import { cliIo } from '../io.ts';
+import { memoryBudgetOption, withMemoryBudget } from '../memory-budget-option.ts';
 
 export function validateCommand(): Command {
   return new Command('validate')
-    .description('check a manifest against kwcoco\'s schema and every asset (exists, readable, size, bands, COG layout, quantization)')
+    .description('check a manifest as predict reads it: kwcoco\'s schema, declared sizes and warps, and every asset ' +
+      '(exists, every block decodes, size, bands, COG layout, quantization)')
     .argument('<manifest>', 'kwcoco manifest')
-    .action(async (manifest: string) => {
-      const problems = await validateBundle(manifest);
+    .option('--quick', 'check file headers only (block offsets, codecs); decode no block')
+    .addOption(memoryBudgetOption())
+    .action(async (manifest: string, o: { quick?: boolean; memoryBudget?: number }) => {
+      const problems = await withMemoryBudget(o.memoryBudget, () => validateBundle(manifest, { quick: o.quick === true }));
       for (const p of problems) cliIo.out(`${p.where}: ${p.message}\n`);
       if (problems.length) {
         cliIo.err(`${problems.length} problem(s) in ${manifest}\n`);

@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { runVisualize } from '../visualize/run-visualize.ts';
 import { parsePositiveInteger } from '../parse.ts';
 import { cliIo } from '../io.ts';
+import { memoryBudgetOption, withMemoryBudget } from '../memory-budget-option.ts';
 
 export function visualizeCommand(): Command {
   return new Command('visualize')
@@ -15,8 +16,10 @@ export function visualizeCommand(): Command {
     .option('--base <code>', 'channels of the picture underneath (default r|g|b when present)')
     .addOption(new Option('--space <space>', 'space to render in').choices(['video', 'image']).default('video'))
     .option('--max-size <px>', 'longest side of a panel', parsePositiveInteger('max-size'), 512)
+    .addOption(memoryBudgetOption())
     .action(async (manifest: string, o) => {
-      const res = await runVisualize({ src: manifest, channels: o.channels, out: o.out, base: o.base, space: o.space, maxSize: o.maxSize });
+      const res = await withMemoryBudget(o.memoryBudget, () =>
+        runVisualize({ src: manifest, channels: o.channels, out: o.out, base: o.base, space: o.space, maxSize: o.maxSize }));
       for (const p of [...res.images, ...res.sheets]) cliIo.out(`${p}\n`);
     });
 }

@@ -1,14 +1,23 @@
 /**
- * Checks a kwcoco bundle the way a user needs it checked before trusting it:
- * the manifest against kwcoco's schema, and every asset: the file exists and
- * decodes, its size and band count agree with the manifest, TIFFs have the
- * COG layout, and quantization specs make sense.
+ * Checks a kwcoco bundle the way predict will read it, with the same code:
+ * the manifest is loaded by CocoDataset.load (zip members inflated with a
+ * cap and their CRC checked, nesting limited), checked against kwcoco's
+ * schema and for impossible declared sizes and warps (declared-sizes.ts,
+ * which load applies too: here every problem is listed, not just the first);
+ * then every asset is opened by the reader imdelay uses and, unless `quick`,
+ * every block of every level is decoded (RasterFile.verify), so truncated
+ * files, garbage tiles, offsets past the end, unsupported codecs and blocks
+ * over the memory budget are found before predict meets them. The asset's
+ * record is compared with its file (size, bands, channels, quantization)
+ * and TIFFs with the COG layout.
  */
 import { access } from 'node:fs/promises';
-import { CocoDataset } from '../../coco/dataset.ts';
+import { CocoDataset, type CocoAssetDict } from '../../coco/dataset.ts';
 import { FusedChannelSpec } from '../../coco/channel-spec.ts';
+import { declaredSizeProblems } from '../../coco/declared-sizes.ts';
+import { checkQuantization as checkQuantizationRecord } from '../../coco/quantization.ts';
 import { validateManifest } from '../../coco/schema.ts';
-import { openRaster } from '../../io/read-raster.ts';
+import { openRaster, type RasterFile } from '../../io/read-raster.ts';
 import { isRemotePath } from '../../io/remote-path.ts';
 import { readTiffLayout, checkCogLayout } from '../../io/tiff-layout.ts';
 import { DTYPES } from '../../array/dtypes.ts';
@@ -19,39 +28,47 @@ export interface Problem {
   message: string;
 }
 
-interface AssetRecord {
-  file_name?: string;
-  channels?: string;
-  width?: number;
-  height?: number;
-  num_bands?: number;
-  quantization?: Record<string, unknown>;
+/** Options of `validateBundle`. */
+export interface ValidateOptions {
+  /** check headers only (block offsets and counts, codecs), decode no block */
+  quick?: boolean;
 }
 
 /** Everything wrong with the bundle at `path` (an empty list when it is fine). */
-export async function validateBundle(path: string): Promise<Problem[]> {
+export async function validateBundle(path: string, options: ValidateOptions = {}): Promise<Problem[]> {
   const problems: Problem[] = [];
   let dset: CocoDataset;
   try {
-    dset = await CocoDataset.load(path);
+    dset = await CocoDataset.load(path, { checkSizes: false });
   } catch (err) {
     return [{ where: path, message: (err as Error).message }];
   }
   const schema = validateManifest(dset.dataset);
   for (const e of schema.errors) problems.push({ where: `${path} (schema)`, message: e });
+  problems.push(...declaredSizeProblems(dset));
 
   for (const gid of dset.imageIds()) {
     const image = dset.cocoImage(gid);
-    for (const asset of image.assets as AssetRecord[]) {
-      const where = `image ${gid} asset ${asset.file_name ?? '<no file_name>'}`;
-      for (const message of await checkAsset(image.resolvePath.bind(image), asset)) problems.push({ where, message });
+    const assets = image.assets;
+    if (assets.length && (image.img.width === undefined || image.img.width === null || image.img.height === undefined || image.img.height === null)) {
+      problems.push({ where: `image ${gid}`, message: 'has no width / height; reading it in image or video space needs them' });
+    }
+    for (const asset of assets) {
+      const where = `image ${gid} asset ${typeof asset.file_name === 'string' ? asset.file_name : '<no file_name>'}`;
+      for (const message of await checkAsset(image.resolvePath.bind(image), asset, where, options)) problems.push({ where, message });
     }
   }
   return problems;
 }
 
-async function checkAsset(resolvePath: (f: string) => string, asset: AssetRecord): Promise<string[]> {
-  if (!asset.file_name) return ['asset has no file_name'];
+/** `what: message`, naming `file` unless the message already starts with it. */
+function said(what: string, file: string, err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  return message.startsWith(file) ? `${what}: ${message}` : `${what} ${file}: ${message}`;
+}
+
+async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDict, where: string, options: ValidateOptions): Promise<string[]> {
+  if (typeof asset.file_name !== 'string' || asset.file_name === '') return [`asset file_name is ${JSON.stringify(asset.file_name)}; expected a non-empty string`];
   const file = resolvePath(asset.file_name);
   try {
     if (!isRemotePath(file)) await access(file); // a URL is checked by opening it below
@@ -59,18 +76,25 @@ async function checkAsset(resolvePath: (f: string) => string, asset: AssetRecord
     return [`file ${file} does not exist`];
   }
   const problems: string[] = [];
-  let info;
+  let raster: RasterFile;
   try {
-    const raster = await openRaster(file);
-    info = { width: raster.width, height: raster.height, bands: raster.bands, dtype: raster.dtype };
-    await raster.close();
+    raster = await openRaster(file);
   } catch (err) {
-    return [`cannot read ${file}: ${(err as Error).message}`];
+    return [said('cannot read', file, err)];
   }
-  if (asset.width !== undefined && asset.width !== info.width) problems.push(`manifest width ${asset.width} but the file is ${info.width} wide`);
-  if (asset.height !== undefined && asset.height !== info.height) problems.push(`manifest height ${asset.height} but the file is ${info.height} high`);
-  if (asset.num_bands !== undefined && asset.num_bands !== info.bands) problems.push(`manifest num_bands ${asset.num_bands} but the file has ${info.bands} band(s)`);
-  if (asset.channels) {
+  try {
+    await raster.verify({ headersOnly: options.quick === true });
+  } catch (err) {
+    problems.push(said('cannot decode', file, err));
+  } finally {
+    await raster.close();
+  }
+  const info = { width: raster.width, height: raster.height, bands: raster.bands, dtype: raster.dtype };
+  // non-numbers are reported by the declared-size checks
+  if (typeof asset.width === 'number' && asset.width !== info.width) problems.push(`manifest width ${asset.width} but the file is ${info.width} wide`);
+  if (typeof asset.height === 'number' && asset.height !== info.height) problems.push(`manifest height ${asset.height} but the file is ${info.height} high`);
+  if (asset.num_bands !== undefined && asset.num_bands !== info.bands) problems.push(`manifest num_bands ${JSON.stringify(asset.num_bands)} but the file has ${info.bands} band(s)`);
+  if (typeof asset.channels === 'string' && asset.channels !== '') {
     try {
       const n = FusedChannelSpec.coerce(asset.channels).numel();
       if (n !== info.bands) problems.push(`channels ${asset.channels} name ${n} band(s) but the file has ${info.bands}`);
@@ -78,14 +102,22 @@ async function checkAsset(resolvePath: (f: string) => string, asset: AssetRecord
       problems.push(`channels ${JSON.stringify(asset.channels)} is not a valid channel code: ${(err as Error).message}`);
     }
   }
-  if (/\.tiff?$/i.test(file)) {
+  if (raster.format === 'tiff') {
     try {
       for (const p of checkCogLayout(await readTiffLayout(file))) problems.push(`not a valid COG: ${p}`);
     } catch (err) {
       problems.push(`cannot inspect TIFF structure: ${(err as Error).message}`);
     }
   }
-  if (asset.quantization !== undefined) problems.push(...checkQuantization(asset.quantization, info.dtype));
+  if (asset.quantization !== undefined && asset.quantization !== null) {
+    try {
+      // what imdelay checks before it dequantizes
+      checkQuantizationRecord(asset.quantization, where);
+      problems.push(...checkQuantization(asset.quantization as unknown as Record<string, unknown>, info.dtype));
+    } catch (err) {
+      problems.push((err as Error).message.replace(`${where}: `, ''));
+    }
+  }
   return problems;
 }
 

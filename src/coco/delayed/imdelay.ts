@@ -15,6 +15,7 @@
 import { Affine } from '../../array/affine.ts';
 import { DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
 import { ValueError } from '../../array/errors.ts';
+import { checkAllocation } from '../../array/memory-budget.ts';
 import { Raster } from '../../array/raster.ts';
 import { normalizeSlice, slice, type SpaceSlice } from '../../array/slices.ts';
 import type { DestWindow } from '../../array/resample/geometry.ts';
@@ -25,6 +26,7 @@ import { ChannelSpec, FusedChannelSpec } from '../channel-spec.ts';
 import type { CocoImage } from '../coco-image.ts';
 import type { CocoAssetDict } from '../dataset.ts';
 import { ChannelError, CoordinateCompatibilityError, ManifestError } from '../errors.ts';
+import { dimensionProblem, warpProblem } from '../declared-sizes.ts';
 import { checkQuantization, dequantizeRaster, type Quantization } from '../quantization.ts';
 import { footprintCrop } from './footprint-crop.ts';
 
@@ -95,10 +97,19 @@ function assetChannels(a: CocoAssetDict): FusedChannelSpec | null {
 }
 
 function size(w: unknown, h: unknown, what: string): [number, number] {
-  if (!Number.isInteger(w) || !Number.isInteger(h) || (w as number) <= 0 || (h as number) <= 0) {
+  if (w === undefined || w === null || h === undefined || h === null) {
     throw new ManifestError(`${what} needs positive integer width and height, got ${JSON.stringify(w)} x ${JSON.stringify(h)}`);
   }
+  const bad = dimensionProblem(w, 'width') ?? dimensionProblem(h, 'height');
+  if (bad) throw new ManifestError(`${what}: ${bad}`);
   return [w as number, h as number];
+}
+
+/** The warp `spec` of `what`; ManifestError naming it when it is not a finite invertible affine. */
+function warp(spec: unknown, field: string, what: string): Affine {
+  const { warp: m, problem } = warpProblem(spec, field);
+  if (!m) throw new ManifestError(`${what}: ${problem}`);
+  return m;
 }
 
 function requestedChannels(image: CocoImage, channels: ImdelayOptions['channels']): FusedChannelSpec {
@@ -135,7 +146,7 @@ function buildPlan(image: CocoImage, opts: ImdelayOptions): LoadPlan {
       part = {
         asset: hit.a, path: image.resolvePath(hit.a.file_name), assetBands: [], outBands: [], subset: false,
         quantization: hit.a.quantization === undefined || hit.a.quantization === null ? null : checkQuantization(hit.a.quantization, where),
-        toImage: Affine.coerce(hit.a.warp_aux_to_img as never),
+        toImage: warp(hit.a.warp_aux_to_img, 'warp_aux_to_img', where),
       };
       parts.set(hit.a, part);
     }
@@ -171,7 +182,7 @@ function buildPlan(image: CocoImage, opts: ImdelayOptions): LoadPlan {
     const video = image.video;
     if (!video) throw new ManifestError(`image ${image.id} has no video (video_id ${JSON.stringify(image.img.video_id)}); 'video' space needs one`);
     videoSize = size(video.width, video.height, `video ${video.id}`);
-    toVideo = Affine.coerce(image.img.warp_img_to_vid as never);
+    toVideo = warp(image.img.warp_img_to_vid, 'warp_img_to_vid', `image ${image.id}`);
     canvas = videoSize;
   } else {
     canvas = imageSize;
@@ -203,6 +214,11 @@ async function renderPart(plan: LoadPlan, part: AssetPart, win: DestWindow): Pro
   // the asset's file stays open for the next window (one stat checks it is still the same file)
   return sharedRasterFiles.use(part.path, async (file) => {
     const assetSize: [number, number] = [file.width, file.height];
+    // the record's size decided the plan: it must be the file's
+    const { width: dw, height: dh } = part.asset;
+    if ((dw !== undefined && dw !== null && dw !== file.width) || (dh !== undefined && dh !== null && dh !== file.height)) {
+      throw new ManifestError(`asset ${part.path} is ${file.width}x${file.height} but its record says ${JSON.stringify(dw)}x${JSON.stringify(dh)} (width x height)`, part.path);
+    }
     const maxBand = Math.max(...part.assetBands);
     if (maxBand >= file.bands) {
       throw new ManifestError(`asset ${part.path} has ${file.bands} band(s) but its channels ${String(part.asset.channels)} need ${maxBand + 1}`, part.path);
@@ -294,6 +310,9 @@ class Delayed implements DelayedImage {
   async finalize(): Promise<Raster> {
     const plan = this.#plan;
     const win = this.#win;
+    // each part's resampled bands, then the output: at most twice the output, at 8 bytes a sample
+    checkAllocation(win.width * win.height * plan.channels.numel() * 8 * 2,
+      `image ${plan.image.id}: reading ${win.width} x ${win.height} pixels of ${plan.channels.numel()} channel(s) in ${plan.space} space`);
     const rendered = await Promise.all(plan.parts.map((p) => renderPart(plan, p, win)));
     const dtypes = rendered.map((r) => r.dtype);
     if (plan.missingBands.length) dtypes.push('float32');

@@ -10,6 +10,7 @@ import { Affine } from '../../array/affine.ts';
 import { allocate, DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
 import { Raster } from '../../array/raster.ts';
 import { CocoStitcherError } from '../../array/errors.ts';
+import { checkAllocation } from '../../array/memory-budget.ts';
 import { forEachLimit } from '../concurrency.ts';
 import { FormatError, IoError, UnsupportedError } from '../errors.ts';
 import { parseGdalMetadata, parseGdalNodata } from '../gdal-metadata-parse.ts';
@@ -22,13 +23,16 @@ import { epsgFromGeoKeys, transformMatrix, type GeoKeys } from './geo.ts';
 import { IfdTags, type GeotiffIfd } from './ifd.ts';
 import { Compression, Photometric, SampleFormat, SubfileType, Tag } from '../tiff-tags.ts';
 import { forgetTiles, sharedTileCache, type TileCache } from './tile-cache.ts';
-import { createTileDecoder, type TileDecode, type TileLayout } from './tile-decoder.ts';
+import { readStripRows } from './strip-rows.ts';
+import { compressionName, createTileDecoder, sampleFinisher, type TileDecode, type TileLayout } from './tile-decoder.ts';
 
 /** How many tile groups one read keeps in flight (fetch + decode) at once. */
 const TILES_IN_FLIGHT = 8;
 /** At most this many contiguous tiles, and this many bytes, are fetched with one read. */
 const GROUP_TILES = 16;
 const GROUP_BYTES = 4 << 20;
+/** Uncompressed or DEFLATE strips that decode to more than this are read by rows (only the rows a window needs). */
+export const STRIP_ROWS_BYTES = 16 << 20;
 
 /** Node's Buffer#copy: copies bytes between Uint8Arrays without allocating views. */
 const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
@@ -61,6 +65,15 @@ class Level {
   constructor(readonly index: number, readonly tags: IfdTags, readonly width: number, readonly height: number,
     readonly tiled: boolean, readonly tileWidth: number, readonly tileHeight: number,
     readonly planar: 1 | 2, readonly layout: TileLayout) {}
+
+  /** Samples per pixel in one block (1 for planar files, else the band count). */
+  samplesPerBlockPixel(bands: number): number { return this.planar === 2 ? 1 : bands; }
+
+  /** True when this level's blocks are large uncompressed or DEFLATE strips, read by row ranges. */
+  readsByRows(blockBytes: number): boolean {
+    const c = this.layout.compression;
+    return !this.tiled && blockBytes > STRIP_ROWS_BYTES && (c === Compression.None || c === Compression.Deflate || c === Compression.AdobeDeflate);
+  }
 
   get tilesAcross(): number { return Math.ceil(this.width / this.tileWidth); }
   get tilesDown(): number { return Math.ceil(this.height / this.tileHeight); }
@@ -244,10 +257,17 @@ class TiffRasterFile implements RasterFile {
 
   async #readInside(level: Level, win: PixelWindow, cache: TileCache | null): Promise<Raster> {
     const { bands, dtype } = this;
+    checkAllocation(win.h * win.w * bands * DTYPES[dtype].bytes, `${this.path}: a window of ${win.w} x ${win.h} pixels x ${bands} band(s) of ${dtype}`);
     const out = allocate(dtype, win.h * win.w * bands);
     if (win.h === 0 || win.w === 0) return new Raster(out, [win.h, win.w, bands]);
     await level.load(this.path);
     const { tileWidth: tw, tileHeight: th } = level;
+    const spp = level.samplesPerBlockPixel(bands);
+    const blockBytes = tw * th * spp * DTYPES[dtype].bytes;
+    const codec = level.layout.compression;
+    const byRows = level.readsByRows(blockBytes);
+    let checked = byRows;
+    const streamed: TileJob[] = [];
     const ty0 = Math.floor(win.y0 / th), ty1 = Math.ceil((win.y0 + win.h) / th);
     const tx0 = Math.floor(win.x0 / tw), tx1 = Math.ceil((win.x0 + win.w) / tw);
     const planes = level.planar === 2 ? bands : 1;
@@ -264,6 +284,12 @@ class TiffRasterFile implements RasterFile {
           const key = cache ? `${this.#cacheKey}${level.index}/${index}` : '';
           const job = { p, ty, tx, index, offset: Number(level.offsets![index]), count: Number(level.counts![index]), key };
           const sparse = job.offset === 0 || job.count === 0;
+          if (byRows && !sparse) { streamed.push(job); continue; }
+          if (!checked && !sparse) {
+            checkAllocation(blockBytes, `${this.path}: decoding ${this.#describe(level, job)} (${tw} x ${th} pixels x ${spp} sample(s) of ${dtype}, ` +
+              `${compressionName(codec)} compressed, decoded whole)`);
+            checked = true;
+          }
           const hit = key && !sparse ? cache!.get(key) : undefined;
           if (hit) {
             cached.push([job, hit]);
@@ -287,7 +313,22 @@ class TiffRasterFile implements RasterFile {
     if (group.length) groups.push(group);
     for (const [job, bytes] of cached) this.#placeDecoded(level, job, bytes, win, out);
     await forEachLimit(groups, TILES_IN_FLIGHT, (g) => this.#placeGroup(level, g, win, out));
+    // one strip at a time: each holds only the window's rows
+    for (const job of streamed) await this.#placeStripRows(level, job, win, out);
     return new Raster(out, [win.h, win.w, bands]);
+  }
+
+  /** Reads only the rows of strip `job` inside `win` (a large uncompressed or DEFLATE strip) and places them. */
+  async #placeStripRows(level: Level, job: TileJob, win: PixelWindow, out: TypedArray): Promise<void> {
+    const { iy0, iy1, spp } = this.#extent(level, job, win);
+    const first = job.ty * level.tileHeight;
+    const rowBytes = level.tileWidth * spp * DTYPES[this.dtype].bytes;
+    const what = this.#describe(level, job);
+    checkAllocation((iy1 - iy0) * rowBytes, `${this.path}: rows ${iy0}..${iy1} of ${what}`);
+    const codec = level.layout.compression === Compression.None ? 'none' : 'deflate';
+    const raw = await readStripRows(this.#source, { offset: job.offset, count: job.count, codec, rowBytes, what }, iy0 - first, iy1 - first);
+    const bytes = sampleFinisher(level.layout)(raw);
+    this.#placeDecoded(level, job, bytes, win, out, { row0: iy0, rows: iy1 - iy0 });
   }
 
   #describe(level: Level, job: TileJob): string {
@@ -319,15 +360,19 @@ class TiffRasterFile implements RasterFile {
       }
       return;
     }
-    let bytes: Uint8Array;
+    const bytes = await this.#decodeBlock(level, job, compressed);
+    this.#placeDecoded(level, job, bytes, win, out);
+    if (job.key) sharedTileCache().set(job.key, bytes); // after placing: it is checked there
+  }
+
+  /** Decodes block `job`; a codec's own error becomes a FormatError naming the file and the block. */
+  async #decodeBlock(level: Level, job: TileJob, compressed: Uint8Array): Promise<Uint8Array> {
     try {
-      bytes = await level.decode!(compressed);
+      return await level.decode!(compressed);
     } catch (err) {
       if (err instanceof CocoStitcherError) throw err;
       throw new FormatError(`${this.path}: ${this.#describe(level, job)} is corrupt: ${(err as Error)?.message ?? String(err)}`, this.path, { cause: err });
     }
-    this.#placeDecoded(level, job, bytes, win, out);
-    if (job.key) sharedTileCache().set(job.key, bytes); // after placing: it is checked there
   }
 
   /** Rows and columns of tile `job` inside the image and `win`, and its samples per pixel. */
@@ -344,12 +389,19 @@ class TiffRasterFile implements RasterFile {
     };
   }
 
-  /** Copies the part of decoded tile `job` inside `win` into `out`. */
-  #placeDecoded(level: Level, job: TileJob, bytes: Uint8Array, win: PixelWindow, out: TypedArray): void {
+  /**
+   * Copies the part of decoded tile `job` inside `win` into `out`. `held`:
+   * `bytes` holds only image rows row0..row0+rows of the block (a strip read by rows).
+   */
+  #placeDecoded(level: Level, job: TileJob, bytes: Uint8Array, win: PixelWindow, out: TypedArray, held?: { row0: number; rows: number }): void {
     const { bands, dtype } = this;
     const { tileWidth: tw, tileHeight: th } = level;
-    const { p, ty, tx } = job;
-    const { blockRows, iy0, iy1, ix0, ix1, spp } = this.#extent(level, job, win);
+    const { p, tx } = job;
+    const ext = this.#extent(level, job, win);
+    const { iy0, iy1, ix0, ix1, spp } = ext;
+    const blockRows = held ? held.rows : ext.blockRows;
+    // image row of the first row in `bytes`
+    const top = held ? held.row0 : job.ty * th;
     const sampleBytes = DTYPES[dtype].bytes;
     const need = tw * blockRows * spp * sampleBytes;
     if (bytes.byteLength < need) {
@@ -367,16 +419,74 @@ class TiffRasterFile implements RasterFile {
       const srcBytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength);
       const rowBytes = n * bands * sampleBytes;
       for (let y = iy0; y < iy1; y++) {
-        const s = ((y - ty * th) * tw + (ix0 - tx * tw)) * spp * sampleBytes;
+        const s = ((y - top) * tw + (ix0 - tx * tw)) * spp * sampleBytes;
         const d = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands * sampleBytes;
         copyBytes.call(srcBytes, outBytes, d, s, s + rowBytes);
       }
     } else {
       for (let y = iy0; y < iy1; y++) {
-        const s = ((y - ty * th) * tw + (ix0 - tx * tw)) * spp;
+        const s = ((y - top) * tw + (ix0 - tx * tw)) * spp;
         const d = ((y - win.y0) * win.w + (ix0 - win.x0)) * bands;
         for (let i = 0, di = d + p; i < n; i++, di += bands) out[di] = src[s + i];
       }
+    }
+  }
+
+  async verify(options: { headersOnly?: boolean } = {}): Promise<void> {
+    if (this.#closed) throw new IoError(`cannot verify ${this.path}: it is closed`, this.path);
+    for (const level of this.#levels) {
+      await level.load(this.path);
+      const { tileWidth: tw, tileHeight: th } = level;
+      const spp = level.samplesPerBlockPixel(this.bands);
+      const sampleBytes = DTYPES[this.dtype].bytes;
+      const codec = level.layout.compression;
+      const byRows = level.readsByRows(tw * th * spp * sampleBytes);
+      const jobs: TileJob[] = [];
+      const planes = level.planar === 2 ? this.bands : 1;
+      for (let p = 0; p < planes; p++) {
+        for (let ty = 0; ty < level.tilesDown; ty++) {
+          for (let tx = 0; tx < level.tilesAcross; tx++) {
+            const index = p * level.tilesAcross * level.tilesDown + ty * level.tilesAcross + tx;
+            const job = { p, ty, tx, index, offset: Number(level.offsets![index]), count: Number(level.counts![index]), key: '' };
+            if (job.offset === 0 || job.count === 0) continue;
+            this.#source.checkRange(job.offset, job.count, this.#describe(level, job));
+            jobs.push(job);
+          }
+        }
+      }
+      if (options.headersOnly) continue;
+      let next = 0;
+      let failed = false;
+      const worker = async () => {
+        while (next < jobs.length && !failed) {
+          const job = jobs[next++]!;
+          try {
+            await verifyBlock(job);
+          } catch (err) {
+            failed = true; // the other workers stop at their next block
+            throw err;
+          }
+        }
+      };
+      const verifyBlock = async (job: TileJob) => {
+        const what = this.#describe(level, job);
+        const rows = level.tiled ? th : Math.min(th, level.height - job.ty * th);
+        const need = tw * rows * spp * sampleBytes;
+        if (byRows) {
+          // inflated as a stream to the block's last row, nothing kept
+          const rowBytes = tw * spp * sampleBytes;
+          await readStripRows(this.#source, { offset: job.offset, count: job.count, codec: codec === Compression.None ? 'none' : 'deflate', rowBytes, what }, rows, rows);
+          return;
+        }
+        checkAllocation(tw * th * spp * sampleBytes, `${this.path}: decoding ${what} (${tw} x ${th} pixels x ${spp} sample(s) of ${this.dtype}, ` +
+          `${compressionName(codec)} compressed, decoded whole)`);
+        const bytes = await this.#decodeBlock(level, job, await this.#source.readExact(job.offset, job.count, what));
+        if (bytes.byteLength < need) {
+          throw new FormatError(`${this.path}: ${what} decodes to ${bytes.byteLength} bytes, expected ${need} ` +
+            `(${tw}x${rows} pixels x ${spp} samples x ${sampleBytes} bytes)`, this.path);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(TILES_IN_FLIGHT, jobs.length) }, worker));
     }
   }
 

@@ -16,13 +16,16 @@
 import { inflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { BaseDecoder, Pool } from 'geotiff';
-import { UnsupportedError } from '../errors.ts';
+import { FormatError, UnsupportedError } from '../errors.ts';
 import { nativeAddon } from '../native-addon.ts';
 import { Compression } from '../tiff-tags.ts';
 import { lzwDecode } from './lzw-decode.ts';
 import { undoFloatingPoint, undoHorizontal } from './predictor.ts';
 
 const inflateAsync = promisify(inflate);
+
+/** Bytes a DEFLATE tile may inflate to beyond its pixels (trailing padding some writers leave). */
+const INFLATE_SLACK = 64 * 1024;
 
 /** Everything a decoder needs to know about the tiles of one IFD. */
 export interface TileLayout {
@@ -108,9 +111,8 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     throw new UnsupportedError(`${layout.path}: TIFF predictor 2 on ${bitsPerSample[0]}-bit samples is not supported`, layout.path);
   }
   // Decompression only (geotiff.js's decoders get predictor 1); byte order and
-  // predictors are undone here. The floating-point predictor yields host
+  // predictors are undone by sampleFinisher. The floating-point predictor yields host
   // order itself, so only the other cases of big-endian files are swapped.
-  const needSwap = !littleEndian && sampleBytes > 1 && predictor !== 3;
   const params = {
     tileWidth: layout.tileWidth, tileHeight: layout.tileHeight,
     planarConfiguration, bitsPerSample: bitsPerSample.slice(), predictor: 1,
@@ -131,7 +133,12 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
   } else if (compression === Compression.Deflate || compression === Compression.AdobeDeflate) {
     // A stream libdeflate rejects (corrupt, or longer than a tile) goes to
     // zlib, whose error messages the reader already reports.
-    decode = lib ? (view) => lib.zlibDecompress(view, expected).catch(() => inflateAsync(view)) : (view) => inflateAsync(view);
+    // zlib stops past a little more than a tile: a small tile cannot inflate to gigabytes
+    const inflateCapped = (view: Uint8Array) => inflateAsync(view, { maxOutputLength: expected + INFLATE_SLACK }).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException)?.code !== 'ERR_BUFFER_TOO_LARGE') throw err;
+      throw new FormatError(`${layout.path}: a DEFLATE block inflates to more than ${expected + INFLATE_SLACK} bytes; its ${layout.tileWidth}x${layout.tileHeight} pixels need ${expected}`, layout.path, { cause: err });
+    });
+    decode = lib ? (view) => lib.zlibDecompress(view, expected).catch(() => inflateCapped(view)) : inflateCapped;
   } else if (compression === Compression.LZW) {
     // the addon's decoder runs on the pool, so a read's tiles decode in parallel
     const native = lib?.lzwDecode;
@@ -172,11 +179,23 @@ export async function createTileDecoder(layout: TileLayout): Promise<TileDecode>
     // geotiff.js decoders may transfer or view the whole buffer: give them their own copy.
     decode = async (view) => new Uint8Array(await run(Uint8Array.prototype.slice.call(view).buffer));
   }
+  const finish = sampleFinisher(layout, givesRgb);
+  return async (compressed) => finish(await decode(compressed));
+}
+
+/**
+ * The steps after decompression, in place: byte order to the host's, the
+ * predictor undone, YCbCr to RGB (unless the codec did it, `givesRgb`).
+ * Rows are independent in each step, so it applies to any run of whole rows.
+ */
+export function sampleFinisher(layout: TileLayout, givesRgb = false): (bytes: Uint8Array) => Uint8Array {
+  const { compression, predictor, bitsPerSample, planarConfiguration, littleEndian } = layout;
+  const sampleBytes = bitsPerSample[0] / 8;
+  const needSwap = !littleEndian && sampleBytes > 1 && predictor !== 3;
   const stride = planarConfiguration === 2 ? 1 : bitsPerSample.length;
   const convertYcbcr = layout.ycbcrToRgb === true && !givesRgb;
   const inPlace = convertYcbcr || needSwap || predictor !== 1;
-  return async (compressed) => {
-    let out = await decode(compressed);
+  return (out) => {
     // Typed views need aligned data, and in-place steps need a buffer nobody else holds
     // (native codecs may return views into a larger buffer).
     if (out.byteOffset % sampleBytes !== 0 || (inPlace && compression === Compression.ZSTD && out.byteLength !== out.buffer.byteLength)) {
