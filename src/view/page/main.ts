@@ -7,6 +7,7 @@
  */
 import OlMap from 'ol/Map.js';
 import View from 'ol/View.js';
+import { defaults as defaultInteractions } from 'ol/interaction/defaults.js';
 import Projection from 'ol/proj/Projection.js';
 import VectorLayer from 'ol/layer/Vector.js';
 import VectorSource from 'ol/source/Vector.js';
@@ -49,7 +50,8 @@ const problems = new Map<string, string>();
 let firstPaintMs: number | null = null;
 let markFirstPaint = true;
 
-const map = new OlMap({ target: 'map', controls: undefined, layers: [] });
+// arrow keys step frames here, so OpenLayers' keyboard panning is off
+const map = new OlMap({ target: 'map', layers: [], interactions: defaultInteractions({ keyboard: false }) });
 let imagery: TileLayer<DataTileSource> | null = null;
 let heatmap: TileLayer<DataTileSource> | null = null;
 const outlines = new VectorLayer({ source: new VectorSource(), zIndex: 10 });

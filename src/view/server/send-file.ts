@@ -47,10 +47,8 @@ export function parseRange(header: string, size: number): [number, number] | 'un
   return [start, end];
 }
 
-/** What was sent, for the server's byte counts. */
-export interface Sent { status: number; bytes: number }
-
-export async function sendFile(req: IncomingMessage, res: ServerResponse, path: string, st: Stats): Promise<Sent> {
+/** Sends `path`; `count` hears how many body bytes are about to go out (before they do, so counts never lag the client). */
+export async function sendFile(req: IncomingMessage, res: ServerResponse, path: string, st: Stats, count: (bytes: number) => void = () => {}): Promise<number> {
   const etag = etagOf(st);
   res.setHeader('ETag', etag);
   res.setHeader('Last-Modified', st.mtime.toUTCString());
@@ -60,7 +58,7 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, path: 
   const inm = req.headers['if-none-match'];
   if (inm && inm.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*')) {
     res.writeHead(304).end();
-    return { status: 304, bytes: 0 };
+    return 304;
   }
   let span: [number, number] | null = null;
   const rangeHeader = req.headers.range;
@@ -70,7 +68,7 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, path: 
     if (r === 'unsatisfiable') {
       res.setHeader('Content-Range', `bytes */${st.size}`);
       res.writeHead(416).end();
-      return { status: 416, bytes: 0 };
+      return 416;
     }
     span = r;
   }
@@ -82,8 +80,9 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, path: 
   res.writeHead(status);
   if (req.method === 'HEAD' || length === 0) {
     res.end();
-    return { status, bytes: 0 };
+    return status;
   }
+  count(length);
   await pipeline(createReadStream(path, { start, end }), res);
-  return { status, bytes: length };
+  return status;
 }

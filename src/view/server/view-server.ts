@@ -73,8 +73,7 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
       }
       if (!(PAGE_FILES as readonly string[]).includes(name)) { notFound(res, path); return; }
       const file = join(pageDir, name);
-      const sent = await sendFile(req, res, file, await stat(file));
-      count(path, sent.bytes);
+      await sendFile(req, res, file, await stat(file), (n) => count(path, n));
       return;
     }
     const abs = files.byUrl.get(path);
@@ -89,8 +88,7 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
     if (!real.startsWith(realRoot + sep)) { notFound(res, `${path} (it resolves outside the bundle)`); return; }
     const st = await stat(real);
     if (!st.isFile()) { notFound(res, `${path} (not a file)`); return; }
-    const sent = await sendFile(req, res, real, st);
-    count(path, sent.bytes);
+    await sendFile(req, res, real, st, (n) => count(path, n));
   }
 
   const server: Server = createServer((req, res) => {

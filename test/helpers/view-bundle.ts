@@ -1,0 +1,86 @@
+/**
+ * A bundle for the viewer's tests and benchmark: one 4096² image (no video)
+ * with RGB imagery (uint8, 1024², placed by warp_aux_to_img scale 4) and a
+ * 4-band int16 stitched heatmap, both COGs
+ * with 128 px tiles and overviews down to one tile, and the heatmap's values
+ * known by construction (`heatValue`). Two more images share the imagery:
+ * one whose heatmap file is missing, one whose heatmap is not a TIFF.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Raster } from '../../src/array/raster.ts';
+import { writeCog } from '../../src/io/cog/write-cog.ts';
+
+export const QUANT = { orig_min: -2, orig_max: 3, quant_min: 0, quant_max: 32767, nodata: -9999 };
+
+const SIN = new Map<number, Float64Array>();
+const COS = new Map<number, Float64Array>();
+
+/** Stored (quantized) value of band b at pixel (x, y); the top-left 256² is nodata. */
+export function heatValue(x: number, y: number, b: number): number {
+  if (x < 256 && y < 256) return QUANT.nodata;
+  return Math.round(32767 * (0.5 + 0.5 * Math.sin(x / 300 + b) * Math.cos(y / 411)));
+}
+
+/** heatValue through tables of the sines and cosines (same numbers, no trigonometry per pixel). */
+function heatValueFast(x: number, y: number, b: number, size: number): number {
+  if (x < 256 && y < 256) return QUANT.nodata;
+  let sin = SIN.get(size);
+  if (!sin) { sin = Float64Array.from({ length: size * 4 }, (_, i) => Math.sin((i >> 2) / 300 + (i & 3))); SIN.set(size, sin); }
+  let cos = COS.get(size);
+  if (!cos) { cos = Float64Array.from({ length: size }, (_, y) => Math.cos(y / 411)); COS.set(size, cos); }
+  return Math.round(32767 * (0.5 + 0.5 * sin[x * 4 + b] * cos[y]));
+}
+
+export interface LargeBundle { manifest: string; heatmap: string; imagery: string; size: number }
+
+export async function makeLargeBundle(dir: string, size = 4096): Promise<LargeBundle> {
+  mkdirSync(join(dir, '_assets', 'heat'), { recursive: true });
+  const heatmap = join(dir, '_assets', 'heat', 'big_heat.tif');
+  const imagery = join(dir, 'imagery.tif');
+  await writeCog(heatmap, {
+    height: size, width: size, bands: 4, dtype: 'int16',
+    readBlock(y0, x0, h, w) {
+      const r = Raster.zeros([h, w, 4], 'int16');
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let b = 0; b < 4; b++) {
+        r.data[((y * w) + x) * 4 + b] = heatValueFast(x0 + x, y0 + y, b, size);
+      }
+      return r;
+    },
+  }, { compress: 'DEFLATE', predictor: 2, blocksize: 128, overviews: 'auto', nodata: QUANT.nodata });
+  const small = size / 4;
+  await writeCog(imagery, {
+    height: small, width: small, bands: 3, dtype: 'uint8',
+    readBlock(y0, x0, h, w) {
+      const r = Raster.zeros([h, w, 3], 'uint8');
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        const o = (y * w + x) * 3;
+        r.data[o] = ((x0 + x) >> 2) & 255;
+        r.data[o + 1] = ((y0 + y) >> 2) & 255;
+        r.data[o + 2] = 128;
+      }
+      return r;
+    },
+  }, { compress: 'DEFLATE', predictor: 2, blocksize: 128, overviews: 'auto' });
+  writeFileSync(join(dir, '_assets', 'heat', 'garbage.tif'), 'this is not a TIFF\n');
+  const imageryAsset = { file_name: 'imagery.tif', channels: 'r|g|b', width: small, height: small, num_bands: 3, warp_aux_to_img: { scale: 4, type: 'affine' } };
+  const heat = (file: string) => ({
+    file_name: file, channels: 'c0|c1|c2|c3', width: size, height: size, num_bands: 4,
+    warp_aux_to_img: { type: 'affine' }, quantization: QUANT,
+  });
+  const square = { type: 'MultiPolygon', coordinates: [[[[0, 0], [size, 0], [size, size], [0, size], [0, 0]]]] };
+  const image = (id: number, name: string, file: string) => ({
+    id, name, file_name: null, width: size, height: size,
+    assets: [imageryAsset, heat(file)], has_predictions: { 'c0|c1|c2|c3': true }, prediction_region: square,
+  });
+  const manifest = join(dir, 'big.kwcoco.json');
+  writeFileSync(manifest, JSON.stringify({
+    info: [], licenses: [], categories: [], videos: [], annotations: [],
+    images: [
+      image(1, 'big', '_assets/heat/big_heat.tif'),
+      image(2, 'missing', '_assets/heat/missing.tif'),
+      image(3, 'garbage', '_assets/heat/garbage.tif'),
+    ],
+  }));
+  return { manifest, heatmap, imagery, size };
+}
