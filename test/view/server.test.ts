@@ -14,6 +14,9 @@ import { scratchDir } from '../helpers/scratch.ts';
 import { startViewServer, type ViewServer } from '../../src/view/server/view-server.ts';
 import { parseRange } from '../../src/view/server/send-file.ts';
 import { requestPath } from '../../src/view/server/url-path.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { runCli } from '../helpers/cli.ts';
 
 interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
 
@@ -162,4 +165,35 @@ test('a manifest that does not exist is a clear error, a bad port too', async ()
   await assert.rejects(startViewServer({ manifest: join(root, 'nope.kwcoco.json'), port: 0 }), /nope\.kwcoco\.json/);
   await assert.rejects(startViewServer({ manifest: join(bundle, 'data.kwcoco.json'), port: 70000 }), /port 70000/);
   await assert.rejects(startViewServer({ manifest: join(bundle, 'data.kwcoco.json'), port: server.port }), /cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
+});
+
+test('coco-stitcher view prints the URL of a free port with --port 0 and serves until stopped', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'view', join(bundle, 'data.kwcoco.json'), '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    while (!out.includes('\n')) {
+      const [chunk] = await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => { throw new Error('view exited early'); })]);
+      out += chunk;
+    }
+    const m = /^http:\/\/127\.0\.0\.1:(\d+)\/\n$/.exec(out);
+    assert.ok(m, `printed ${JSON.stringify(out)}`);
+    const port = Number(m[1]);
+    assert.ok(port > 0);
+    const r = await get({ port } as ViewServer, '/_assets/a.tif', { Range: 'bytes=0-3' });
+    assert.equal(r.status, 206);
+    assert.deepEqual(r.body, data.subarray(0, 4));
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+});
+
+test('coco-stitcher view refuses a bad port and a missing manifest with a message', async () => {
+  const bad = await runCli(['view', join(bundle, 'data.kwcoco.json'), '--port', 'x']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--port expects an integer in 0\.\.65535 \(0 picks a free port\), got "x"/);
+  const missing = await runCli(['view', join(root, 'none.kwcoco.json'), '--port', '0']);
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /none\.kwcoco\.json/);
 });
