@@ -1,6 +1,6 @@
 /**
  * A bundle for the viewer's tests and benchmark: one 4096² image (no video)
- * with RGB imagery (uint8, 1024², placed by warp_aux_to_img scale 4) and a
+ * with RGB imagery (uint8, by default 1024² placed by warp_aux_to_img scale 4) and a
  * 4-band int16 stitched heatmap, both COGs
  * with 128 px tiles and overviews down to one tile, and the heatmap's values
  * known by construction (`heatValue`). Two more images share the imagery:
@@ -34,7 +34,8 @@ function heatValueFast(x: number, y: number, b: number, size: number): number {
 
 export interface LargeBundle { manifest: string; heatmap: string; imagery: string; size: number }
 
-export async function makeLargeBundle(dir: string, size = 4096): Promise<LargeBundle> {
+/** `imageryScale`: the imagery is size / imageryScale pixels on a side, placed by warp_aux_to_img scale imageryScale. */
+export async function makeLargeBundle(dir: string, size = 4096, imageryScale = 4): Promise<LargeBundle> {
   mkdirSync(join(dir, '_assets', 'heat'), { recursive: true });
   const heatmap = join(dir, '_assets', 'heat', 'big_heat.tif');
   const imagery = join(dir, 'imagery.tif');
@@ -48,22 +49,22 @@ export async function makeLargeBundle(dir: string, size = 4096): Promise<LargeBu
       return r;
     },
   }, { compress: 'DEFLATE', predictor: 2, blocksize: 128, overviews: 'auto', nodata: QUANT.nodata });
-  const small = size / 4;
+  const small = size / imageryScale;
   await writeCog(imagery, {
     height: small, width: small, bands: 3, dtype: 'uint8',
     readBlock(y0, x0, h, w) {
       const r = Raster.zeros([h, w, 3], 'uint8');
       for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
         const o = (y * w + x) * 3;
-        r.data[o] = ((x0 + x) >> 2) & 255;
-        r.data[o + 1] = ((y0 + y) >> 2) & 255;
+        r.data[o] = (((x0 + x) * imageryScale) >> 4) & 255;
+        r.data[o + 1] = (((y0 + y) * imageryScale) >> 4) & 255;
         r.data[o + 2] = 128;
       }
       return r;
     },
   }, { compress: 'DEFLATE', predictor: 2, blocksize: 128, overviews: 'auto' });
   writeFileSync(join(dir, '_assets', 'heat', 'garbage.tif'), 'this is not a TIFF\n');
-  const imageryAsset = { file_name: 'imagery.tif', channels: 'r|g|b', width: small, height: small, num_bands: 3, warp_aux_to_img: { scale: 4, type: 'affine' } };
+  const imageryAsset = { file_name: 'imagery.tif', channels: 'r|g|b', width: small, height: small, num_bands: 3, warp_aux_to_img: { scale: imageryScale, type: 'affine' } };
   const heat = (file: string) => ({
     file_name: file, channels: 'c0|c1|c2|c3', width: size, height: size, num_bands: 4,
     warp_aux_to_img: { type: 'affine' }, quantization: QUANT,

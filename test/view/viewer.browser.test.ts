@@ -85,7 +85,7 @@ describe('the viewer in Chromium', { skip: skip ?? false }, () => {
   const heatAsset = (gid: number) => {
     const img = demo.cocoImage(gid);
     const a = img.assets.find((x) => x.quantization)!;
-    return { path: img.resolvePath(a.file_name), q: a.quantization };
+    return { path: img.resolvePath(a.file_name), q: a.quantization as { orig_min: number; orig_max: number; quant_min: number; quant_max: number } };
   };
   const deq = (v: number, q: any) => q.orig_min + (v - q.quant_min) * (q.orig_max - q.orig_min) / (q.quant_max - q.quant_min);
 
@@ -100,7 +100,7 @@ describe('the viewer in Chromium', { skip: skip ?? false }, () => {
     const nOutlines = await browser.page.evaluate(() => (window as any).__viewer.map.getLayers().getArray()
       .find((l: any) => l.getSource().getFeatures)?.getSource().getFeatures().length);
     const gid = firstVideoFrames()[0];
-    const nAnns = demo.dataset.annotations.filter((a: any) => a.image_id === gid).length;
+    const nAnns = (demo.dataset.annotations ?? []).filter((a: any) => a.image_id === gid).length;
     assert.equal(nOutlines, 1 + nAnns, 'the prediction region and one outline per annotation');
     assert.deepEqual(await v.problems(), []);
     assert.deepEqual(browser.consoleErrors, []);
@@ -202,7 +202,7 @@ describe('the viewer in Chromium', { skip: skip ?? false }, () => {
     await browser.page.mouse.move(px, py);
     const shown = await browser.page.waitForFunction(() => {
       const el = document.querySelector('#hover [data-x]') as HTMLElement | null;
-      const c = [...document.querySelectorAll('#hover [data-channel]')] as HTMLElement[];
+      const c = Array.from(document.querySelectorAll('#hover [data-channel]')) as HTMLElement[];
       return el?.dataset.x === '3000' && c.length === 4 ? c.map((e) => e.dataset.value) : null;
     }).then((h) => h.jsonValue());
     const halfStep = 0.5 * (QUANT.orig_max - QUANT.orig_min) / (QUANT.quant_max - QUANT.quant_min);

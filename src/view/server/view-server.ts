@@ -31,6 +31,8 @@ export interface ViewServer {
   files: BundleFiles;
   /** bytes of file bodies sent, by URL path (page files included) */
   bytesSent: Map<string, number>;
+  /** requests that sent a body, by URL path */
+  requests: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -55,7 +57,11 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
     urlOf: files.urlOf,
   }));
   const bytesSent = new Map<string, number>();
-  const count = (path: string, n: number) => bytesSent.set(path, (bytesSent.get(path) ?? 0) + n);
+  const requests = new Map<string, number>();
+  const count = (path: string, n: number) => {
+    bytesSent.set(path, (bytesSent.get(path) ?? 0) + n);
+    requests.set(path, (requests.get(path) ?? 0) + 1);
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -109,6 +115,7 @@ export async function startViewServer(options: ViewServerOptions): Promise<ViewS
     host,
     files,
     bytesSent,
+    requests,
     close: () => new Promise<void>((ok) => {
       server.closeAllConnections();
       server.close(() => ok());
