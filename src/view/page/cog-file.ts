@@ -5,7 +5,20 @@
  * through range requests and kept decoded in a small LRU cache so that
  * recolouring and hovering do not fetch again.
  */
-import { fromUrl, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import { fromUrl, Pool, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+
+/** Tiles are decoded on worker threads (geotiff.js' pool; its worker comes from a blob, no extra file) so panning stays smooth. */
+let pool: Pool | null = null;
+function decoderPool(): Pool | null {
+  if (pool === null && typeof Worker !== 'undefined') {
+    try {
+      pool = new Pool(Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2)));
+    } catch {
+      pool = null;
+    }
+  }
+  return pool;
+}
 
 export type Samples = ArrayLike<number>[];
 
@@ -85,7 +98,7 @@ export class CogFile {
       const x1 = Math.min(x0 + L.tileWidth, L.width);
       const y1 = Math.min(y0 + L.tileHeight, L.height);
       if (x0 >= x1 || y0 >= y1) throw new Error(`tile ${tx},${ty} of level ${level} lies outside ${this.url}`);
-      const read = await L.image.readRasters({ window: [x0, y0, x1, y1], interleave: false }) as unknown as ArrayLike<number>[];
+      const read = await L.image.readRasters({ window: [x0, y0, x1, y1], interleave: false, pool: decoderPool() }) as unknown as ArrayLike<number>[];
       const w = x1 - x0;
       if (w === L.tileWidth && y1 - y0 === L.tileHeight) return [...read];
       return read.map((band) => {

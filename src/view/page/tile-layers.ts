@@ -26,12 +26,9 @@ export function tileGridFor(cog: CogFile, p: Placement): TileGrid {
   });
 }
 
-function canvasOf(rgba: Uint8ClampedArray, w: number, h: number): HTMLCanvasElement {
-  const canvas = document.createElement('canvas');
-  canvas.width = w;
-  canvas.height = h;
-  canvas.getContext('2d')!.putImageData(new ImageData(rgba as Uint8ClampedArray<ArrayBuffer>, w, h), 0, 0);
-  return canvas;
+/** An ImageBitmap (made off the main thread where the browser can) rather than a canvas per tile. */
+function bitmapOf(rgba: Uint8ClampedArray, w: number, h: number): Promise<ImageBitmap> {
+  return createImageBitmap(new ImageData(rgba as Uint8ClampedArray<ArrayBuffer>, w, h));
 }
 
 export interface HeatmapStyle { band: number; quantization: Quantization | null; nodata: number | null; lut: Uint8Array; lo: number; hi: number }
@@ -71,7 +68,7 @@ function layerFrom(args: LayerArgs, colour: (level: number, x: number, y: number
       const size = args.grid.getTileSize(z) as number[];
       const [w, h] = Array.isArray(size) ? size : [size, size];
       try {
-        return canvasOf(await colour(args.levels - 1 - z, x, y, w, h), w, h);
+        return await bitmapOf(await colour(args.levels - 1 - z, x, y, w, h), w, h);
       } catch (err) {
         args.onError((err as Error).message);
         throw err;
