@@ -1,6 +1,6 @@
 /**
  * The viewer in a real Chromium (Debian's, through playwright-core) on the
- * demo's output and on a 4096² bundle: what it draws is checked against
+ * demo's output (made as `coco-stitcher demo` makes it) and on a 4096² bundle: what it draws is checked against
  * GDAL's reading of the same files (dequantized by hand) and against values
  * known by construction; the server counts the bytes the page fetched.
  * Skipped, with the reason, only when /usr/bin/chromium is absent.
@@ -14,7 +14,9 @@ import { scratchDir } from '../helpers/scratch.ts';
 import { gdalPython } from '../helpers/gdal.ts';
 import { browserSkipReason, openBrowser, type Browser } from '../helpers/browser.ts';
 import { makeLargeBundle, heatValue, QUANT, type LargeBundle } from '../helpers/view-bundle.ts';
-import { runDemo } from '../../src/cli/commands/demo.ts';
+import { writeFileSync } from 'node:fs';
+import { buildHeatmapModel } from '../../src/cli/onnx/build-model.ts';
+import { runPredict } from '../../src/predict/run-predict.ts';
 import { CocoDataset } from '../../src/coco/dataset.ts';
 import { startViewServer, type ViewServer } from '../../src/view/server/view-server.ts';
 import { colormapLut, lutIndex } from '../../src/view/page/colormap.ts';
@@ -67,8 +69,16 @@ describe('the viewer in Chromium', { skip: skip ?? false }, () => {
   let browser: Browser;
 
   before(async () => {
+    // the demo's steps that make its output (demo.ts), without its validation and pictures
     const dir = scratchDir('coco-view-demo-');
-    const manifest = await runDemo({ out: join(dir, 'demo'), videos: 1, frames: 3, size: 256, window: 128, progress: false, log: () => {} });
+    const input = await CocoDataset.demo('vidshapes-msi', { numVideos: 1, numFrames: 3, imageSize: 256, geodata: true, dpath: join(dir, 'input'), seed: 0 });
+    const model = join(dir, 'heatmap.onnx');
+    writeFileSync(model, buildHeatmapModel(3, 0.34, 40, [1, 1, 0]));
+    const manifest = join(dir, 'predicted.kwcoco.json');
+    await runPredict({
+      src: input.fpath!, dst: manifest, model, channels: 'r|g|b', std: [255], chanCode: 'background|shapes',
+      window: 128, overlap: 0.3, downweightEdges: true, shortCode: 'heatmap', expectedMinmax: [0, 1], progress: false,
+    });
     demo = await CocoDataset.load(manifest);
     big = await makeLargeBundle(scratchDir('coco-view-big-'));
     demoServer = await startViewServer({ manifest, port: 0 });

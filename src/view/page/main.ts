@@ -372,7 +372,6 @@ async function hover(coord: number[] | null): Promise<void> {
 }
 
 function wireControls(): void {
-  fillSelect($('group'), [], '');
   $<HTMLSelectElement>('group').replaceChildren(...groups.map((g) => Object.assign(document.createElement('option'), {
     value: g.key, textContent: `${g.videoId !== null ? 'video' : 'image'}: ${g.name} (${g.imageIds.length})`,
   })));
