@@ -10,6 +10,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Raster } from '../../src/array/raster.ts';
 import { writeCog } from '../../src/io/cog/write-cog.ts';
+import { Affine } from '../../src/array/affine.ts';
+
+/** The heatmap file's own georeferencing (the manifest has none): EPSG:32631, 2 m pixels from (500000, 4000000). */
+export const HEAT_GEO = { epsg: 32631, gdal: [500000, 2, 0, 4000000, 0, -2] };
 
 export const QUANT = { orig_min: -2, orig_max: 3, quant_min: 0, quant_max: 32767, nodata: -9999 };
 
@@ -48,7 +52,10 @@ export async function makeLargeBundle(dir: string, size = 4096, imageryScale = 4
       }
       return r;
     },
-  }, { compress: 'DEFLATE', predictor: 2, blocksize: 128, overviews: 'auto', nodata: QUANT.nodata });
+  }, {
+    compress: 'DEFLATE', predictor: 2, blocksize: 128, overviews: 'auto', nodata: QUANT.nodata,
+    epsg: HEAT_GEO.epsg, transform: Affine.fromGdal(HEAT_GEO.gdal),
+  });
   const small = size / imageryScale;
   await writeCog(imagery, {
     height: small, width: small, bands: 3, dtype: 'uint8',

@@ -13,7 +13,7 @@ import { decode } from 'fast-png';
 import { scratchDir } from '../helpers/scratch.ts';
 import { gdalPython } from '../helpers/gdal.ts';
 import { browserSkipReason, openBrowser, type Browser } from '../helpers/browser.ts';
-import { makeLargeBundle, heatValue, QUANT, type LargeBundle } from '../helpers/view-bundle.ts';
+import { makeLargeBundle, heatValue, QUANT, HEAT_GEO, type LargeBundle } from '../helpers/view-bundle.ts';
 import { writeFileSync } from 'node:fs';
 import { buildHeatmapModel } from '../../src/cli/onnx/build-model.ts';
 import { runPredict } from '../../src/predict/run-predict.ts';
@@ -213,8 +213,15 @@ describe('the viewer in Chromium', { skip: skip ?? false }, () => {
     const shown = await browser.page.waitForFunction(() => {
       const el = document.querySelector('#hover [data-x]') as HTMLElement | null;
       const c = Array.from(document.querySelectorAll('#hover [data-channel]')) as HTMLElement[];
-      return el?.dataset.x === '3000' && c.length === 4 ? c.map((e) => e.dataset.value) : null;
+      const world = document.querySelector('#hover [data-world]') as HTMLElement | null;
+      return el?.dataset.x === '3000' && c.length === 4 && world ? [...c.map((e) => e.dataset.value), world.dataset.world, world.textContent] : null;
     }).then((h) => h.jsonValue());
+    // no georeferencing in the manifest: the heatmap file's own, applied by hand to the hovered point
+    const [wx, wy] = shown!.splice(4, 1)[0]!.split(',').map(Number);
+    const text = shown!.splice(4, 1)[0]!;
+    const [x0, px0, , y0, , py0] = HEAT_GEO.gdal;
+    assert.ok(Math.abs(wx - (x0 + px0 * 3000.5)) < 1e-6 && Math.abs(wy - (y0 + py0 * 2500.5)) < 1e-6, `world ${wx}, ${wy}`);
+    assert.match(text, /^EPSG:32631: .* \(from _assets\/heat\/big_heat\.tif\)$/);
     const halfStep = 0.5 * (QUANT.orig_max - QUANT.orig_min) / (QUANT.quant_max - QUANT.quant_min);
     shown!.forEach((s, b) => {
       const expected = deq(heatValue(3000, 2500, b), QUANT);

@@ -42,18 +42,34 @@ function remember(key: string, make: () => Promise<Samples>): Promise<Samples> {
   return p;
 }
 
+function geoOf(image: GeoTIFFImage): CogFile['geo'] {
+  try {
+    const [ox, oy] = image.getOrigin();
+    const [rx, ry] = image.getResolution();
+    const keys = image.getGeoKeys() ?? {};
+    const code = keys.ProjectedCSTypeGeoKey ?? keys.GeographicTypeGeoKey;
+    const crs = Number.isInteger(code) && code > 0 && code < 32767 ? `EPSG:${code}` : null;
+    return Number.isFinite(ox + oy + rx + ry) ? { crs, origin: [ox, oy], resolution: [rx, ry] } : null;
+  } catch {
+    return null; // no geotransform in the file
+  }
+}
+
 export class CogFile {
   readonly url: string;
   readonly levels: CogLevel[];
   readonly bands: number;
   /** GDAL_NODATA of the file, if any */
   readonly nodata: number | null;
+  /** the file's own georeferencing (north-up): world = origin + resolution * pixel, and its EPSG code */
+  readonly geo: { crs: string | null; origin: [number, number]; resolution: [number, number] } | null;
 
   private constructor(url: string, levels: CogLevel[]) {
     this.url = url;
     this.levels = levels;
     this.bands = levels[0].image.getSamplesPerPixel();
     this.nodata = levels[0].image.getGDALNoData();
+    this.geo = geoOf(levels[0].image);
   }
 
   static async #open(url: string): Promise<CogFile> {

@@ -322,6 +322,20 @@ function fmtNum(v: number): string {
   return Math.abs(v) >= 1e5 ? v.toFixed(2) : Number(v.toPrecision(8)).toString();
 }
 
+/** World coordinates of display point (vx, vy) through the geotransform stored in the first asset file that has one. */
+async function worldFromAssetFile(vx: number, vy: number): Promise<{ x: number; y: number; crs: string | null; file: string } | null> {
+  for (const a of info.assets) {
+    if (a.url === null || 'error' in a.placement) continue;
+    const cog = await CogFile.open(encodeURI(a.url)).catch(() => null);
+    if (!cog?.geo) continue;
+    const u = (vx - a.placement.tx) / a.placement.sx;
+    const v = (vy - a.placement.ty) / a.placement.sy;
+    const g = cog.geo;
+    return { x: g.origin[0] + g.resolution[0] * u, y: g.origin[1] + g.resolution[1] * v, crs: g.crs, file: a.fileName };
+  }
+  return null;
+}
+
 let hoverToken = 0;
 async function hover(coord: number[] | null): Promise<void> {
   const token = ++hoverToken;
@@ -345,7 +359,12 @@ async function hover(coord: number[] | null): Promise<void> {
   if (group.videoId !== null) line(`video: x ${vx.toFixed(2)}, y ${vy.toFixed(2)}`);
   if (info.worldFromImg) {
     const [[wx, wy]] = info.worldFromImg.apply([[x, y]]);
-    line(`${info.crs ?? 'world'}: ${fmtNum(wx)}, ${fmtNum(wy)}`);
+    line(`${info.crs ?? 'world'}: ${fmtNum(wx)}, ${fmtNum(wy)}`, { world: `${wx},${wy}` });
+  } else {
+    // no georeferencing in the manifest: the first asset file that has its own
+    const world = await worldFromAssetFile(vx, vy);
+    if (token !== hoverToken) return;
+    if (world) line(`${world.crs ?? 'world'}: ${fmtNum(world.x)}, ${fmtNum(world.y)} (from ${world.file})`, { world: `${world.x},${world.y}` });
   }
   for (const a of info.assets.filter((x) => x.stitched)) {
     if ('error' in a.placement || a.url === null) continue;
