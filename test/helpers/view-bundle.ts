@@ -4,13 +4,21 @@
  * 4-band int16 stitched heatmap, both COGs
  * with 128 px tiles and overviews down to one tile, and the heatmap's values
  * known by construction (`heatValue`). Two more images share the imagery:
- * one whose heatmap file is missing, one whose heatmap is not a TIFF.
+ * one whose heatmap file is missing, one whose heatmap is not a TIFF, and
+ * one whose stitched channel is a 512² PNG placed at scale size/512.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Raster } from '../../src/array/raster.ts';
 import { writeCog } from '../../src/io/cog/write-cog.ts';
 import { Affine } from '../../src/array/affine.ts';
+import { writePng } from '../../src/io/png.ts';
+
+/** A stitched PNG (uint8 quantization as the manager writes it) of 512², placed at scale 8 over the 4096² image. */
+export const PNG_QUANT = { orig_min: 0, orig_max: 1, quant_min: 1, quant_max: 255, nodata: 0 };
+export function pngValue(x: number, y: number): number {
+  return x < 16 && y < 16 ? 0 : 1 + ((x + 2 * y) % 255);
+}
 
 /** The heatmap file's own georeferencing (the manifest has none): EPSG:32631, 2 m pixels from (500000, 4000000). */
 export const HEAT_GEO = { epsg: 32631, gdal: [500000, 2, 0, 4000000, 0, -2] };
@@ -71,6 +79,9 @@ export async function makeLargeBundle(dir: string, size = 4096, imageryScale = 4
     },
   }, { compress: 'DEFLATE', predictor: 2, blocksize: 128, overviews: 'auto' });
   writeFileSync(join(dir, '_assets', 'heat', 'garbage.tif'), 'this is not a TIFF\n');
+  const png = Raster.zeros([512, 512, 1], 'uint8');
+  for (let y = 0; y < 512; y++) for (let x = 0; x < 512; x++) png.data[y * 512 + x] = pngValue(x, y);
+  await writePng(join(dir, '_assets', 'heat', 'small.png'), png);
   const imageryAsset = { file_name: 'imagery.tif', channels: 'r|g|b', width: small, height: small, num_bands: 3, warp_aux_to_img: { scale: imageryScale, type: 'affine' } };
   const heat = (file: string) => ({
     file_name: file, channels: 'c0|c1|c2|c3', width: size, height: size, num_bands: 4,
@@ -88,6 +99,10 @@ export async function makeLargeBundle(dir: string, size = 4096, imageryScale = 4
       image(1, 'big', '_assets/heat/big_heat.tif'),
       image(2, 'missing', '_assets/heat/missing.tif'),
       image(3, 'garbage', '_assets/heat/garbage.tif'),
+      {
+        id: 4, name: 'png', file_name: null, width: size, height: size, has_predictions: { p0: true },
+        assets: [imageryAsset, { file_name: '_assets/heat/small.png', channels: 'p0', width: 512, height: 512, num_bands: 1, warp_aux_to_img: { scale: size / 512 }, quantization: PNG_QUANT }],
+      },
     ],
   }));
   return { manifest, heatmap, imagery, size };

@@ -13,7 +13,7 @@ import { decode } from 'fast-png';
 import { scratchDir } from '../helpers/scratch.ts';
 import { gdalPython } from '../helpers/gdal.ts';
 import { browserSkipReason, openBrowser, type Browser } from '../helpers/browser.ts';
-import { makeLargeBundle, heatValue, QUANT, HEAT_GEO, type LargeBundle } from '../helpers/view-bundle.ts';
+import { makeLargeBundle, heatValue, pngValue, QUANT, PNG_QUANT, HEAT_GEO, type LargeBundle } from '../helpers/view-bundle.ts';
 import { writeFileSync } from 'node:fs';
 import { buildHeatmapModel } from '../../src/cli/onnx/build-model.ts';
 import { runPredict } from '../../src/predict/run-predict.ts';
@@ -260,5 +260,29 @@ describe('the viewer in Chromium', { skip: skip ?? false }, () => {
       const layers = await browser.page.evaluate(() => (window as any).__viewer.map.getLayers().getLength());
       assert.equal(layers, 2, 'imagery and outlines');
     }
+  });
+
+  test('a stitched PNG asset (uint8 quantization) placed at scale 8 is drawn and hovered with its dequantized values', async () => {
+    const v = viewer(browser);
+    await browser.page.evaluate(() => (window as any).__viewer.showGroup(3));
+    await v.idle();
+    assert.deepEqual(await v.problems(), []);
+    assert.equal(await browser.page.evaluate(() => (window as any).__viewer.map.getLayers().getLength()), 3);
+    for (const [x, y] of [[1000, 2000], [4095, 7], [70, 60]]) {
+      await v.centerOn(x + 0.5, y + 0.5, 1);
+      await v.idle();
+      const [px, py] = await v.imageToPage(x + 0.5, y + 0.5);
+      await browser.page.mouse.move(px, py);
+      const shown = await browser.page.waitForFunction(([x, y]) => {
+        const el = document.querySelector('#hover [data-x]') as HTMLElement | null;
+        const c = document.querySelector('#hover [data-channel="p0"]') as HTMLElement | null;
+        return el?.dataset.x === String(x) && el.dataset.y === String(y) && c ? c.textContent : null;
+      }, [x, y]).then((h) => h.jsonValue());
+      const q = pngValue(Math.floor(x / 8), Math.floor(y / 8));
+      if (q === PNG_QUANT.nodata) { assert.equal(shown, 'p0: nodata'); continue; }
+      const expected = deq(q, PNG_QUANT);
+      assert.ok(Math.abs(Number(shown!.slice(4)) - expected) <= 0.5 / 254, `p0 at ${x},${y}: ${shown} vs ${expected}`);
+    }
+    assert.deepEqual(browser.consoleErrors.filter((e) => !/404/.test(e)), []);
   });
 });

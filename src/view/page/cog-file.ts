@@ -6,6 +6,7 @@
  * recolouring and hovering do not fetch again.
  */
 import { fromUrl, Pool, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import type { RasterFile, RasterLevel, Samples } from './raster-file.ts';
 
 /** Tiles are decoded on worker threads (geotiff.js' pool; its worker comes from a blob, no extra file) so panning stays smooth. */
 let pool: Pool | null = null;
@@ -20,9 +21,7 @@ function decoderPool(): Pool | null {
   return pool;
 }
 
-export type Samples = ArrayLike<number>[];
-
-export interface CogLevel { image: GeoTIFFImage; width: number; height: number; tileWidth: number; tileHeight: number }
+export interface CogLevel extends RasterLevel { image: GeoTIFFImage }
 
 const TILE_CACHE_LIMIT = 768;
 /** Tile key -> decoded bands; Map order is the LRU order. */
@@ -42,7 +41,7 @@ function remember(key: string, make: () => Promise<Samples>): Promise<Samples> {
   return p;
 }
 
-function geoOf(image: GeoTIFFImage): CogFile['geo'] {
+function geoOf(image: GeoTIFFImage): RasterFile['geo'] {
   try {
     const [ox, oy] = image.getOrigin();
     const [rx, ry] = image.getResolution();
@@ -55,7 +54,7 @@ function geoOf(image: GeoTIFFImage): CogFile['geo'] {
   }
 }
 
-export class CogFile {
+export class CogFile implements RasterFile {
   readonly url: string;
   readonly levels: CogLevel[];
   readonly bands: number;
@@ -96,13 +95,9 @@ export class CogFile {
     return new CogFile(url, levels);
   }
 
-  static #files = new Map<string, Promise<CogFile>>();
-
-  /** Opens `url` once per page; later calls share the result (or the error). */
+  /** Opens `url` (raster-file.ts keeps one per URL). */
   static open(url: string): Promise<CogFile> {
-    let p = CogFile.#files.get(url);
-    if (!p) { p = CogFile.#open(url); CogFile.#files.set(url, p); }
-    return p;
+    return CogFile.#open(url);
   }
 
   /** Every band of tile (tx, ty) of `level`, tile-sized arrays (edge tiles padded with `pad`). */

@@ -20,7 +20,7 @@ import {
   frameGroups, imageInfo, dequantize, segmentationRings,
   type AssetInfo, type FrameGroup, type ImageInfo, type Placement, type ViewDescription,
 } from './bundle-model.ts';
-import { CogFile } from './cog-file.ts';
+import { openRasterFile, type RasterFile } from './raster-file.ts';
 import { COLORMAPS, colormapLut } from './colormap.ts';
 import { percentileRange } from './stretch.ts';
 import { heatmapLayer, imageryLayer, type RgbChannel } from './tile-layers.ts';
@@ -99,9 +99,9 @@ function viewFor(g: FrameGroup): View {
   return view;
 }
 
-async function cogOf(asset: AssetInfo): Promise<CogFile> {
+async function cogOf(asset: AssetInfo): Promise<RasterFile> {
   if (asset.url === null) throw new Error(`asset ${asset.fileName} is not served: it lies outside the bundle folder`);
-  const cog = await CogFile.open(encodeURI(asset.url));
+  const cog = await openRasterFile(encodeURI(asset.url));
   if (cog.bands < asset.channels.length) {
     throw new Error(`asset ${asset.fileName} has ${cog.bands} band(s) but the manifest names ${asset.channels.length} channels (${asset.channels.join('|')})`);
   }
@@ -114,7 +114,7 @@ function placementOrThrow(asset: AssetInfo): Placement {
 }
 
 const stretchCache = new Map<string, Promise<[number, number] | null>>();
-function stretchOf(cog: CogFile, band: number, p: number): Promise<[number, number] | null> {
+function stretchOf(cog: RasterFile, band: number, p: number): Promise<[number, number] | null> {
   const key = `${cog.url}|${band}|${p}`;
   let r = stretchCache.get(key);
   if (!r) {
@@ -300,6 +300,15 @@ function showFrame(i: number): void {
 }
 
 function showGroup(k: number, frameIndex = 0): void {
+  if (group && group.key !== groups[k].key) {
+    // another group has another projection: its layers must go before the view changes (a pending redraw is dropped)
+    generation++;
+    if (imagery) map.removeLayer(imagery);
+    if (heatmap) map.removeLayer(heatmap);
+    imagery = null;
+    heatmap = null;
+    outlines.getSource()!.clear();
+  }
   group = groups[k];
   $<HTMLSelectElement>('group').value = group.key;
   viewFor(group);
@@ -326,7 +335,7 @@ function fmtNum(v: number): string {
 async function worldFromAssetFile(vx: number, vy: number): Promise<{ x: number; y: number; crs: string | null; file: string } | null> {
   for (const a of info.assets) {
     if (a.url === null || 'error' in a.placement) continue;
-    const cog = await CogFile.open(encodeURI(a.url)).catch(() => null);
+    const cog = await openRasterFile(encodeURI(a.url)).catch(() => null);
     if (!cog?.geo) continue;
     const u = (vx - a.placement.tx) / a.placement.sx;
     const v = (vy - a.placement.ty) / a.placement.sy;
@@ -372,9 +381,9 @@ async function hover(coord: number[] | null): Promise<void> {
     const ax = Math.floor((vx - ap.tx) / ap.sx);
     const ay = Math.floor((vy - ap.ty) / ap.sy);
     let values: number[] | null = null;
-    let cog: CogFile | null = null;
+    let cog: RasterFile | null = null;
     try {
-      cog = await CogFile.open(encodeURI(a.url));
+      cog = await openRasterFile(encodeURI(a.url));
       values = await cog.pixel(ax, ay);
     } catch {
       values = null;

@@ -10,12 +10,12 @@ import DataTileSource from 'ol/source/DataTile.js';
 import TileLayer from 'ol/layer/Tile.js';
 import TileGrid from 'ol/tilegrid/TileGrid.js';
 import type Projection from 'ol/proj/Projection.js';
-import type { CogFile, Samples } from './cog-file.ts';
+import type { RasterFile, Samples } from './raster-file.ts';
 import { dequantize, type Placement, type Quantization } from './bundle-model.ts';
 import { lutIndex } from './colormap.ts';
 
 /** Map coordinates are display pixels with y pointing up: (x, -y). */
-export function tileGridFor(cog: CogFile, p: Placement): TileGrid {
+export function tileGridFor(cog: RasterFile, p: Placement): TileGrid {
   const full = cog.levels[0];
   const levels = [...cog.levels].reverse();
   return new TileGrid({
@@ -48,7 +48,7 @@ export function colourHeatmap(bands: Samples, s: HeatmapStyle, out: Uint8Clamped
 }
 
 /** One RGB channel of the imagery: which file, which band, and its stretch. */
-export interface RgbChannel { cog: CogFile; band: number; lo: number; hi: number; nodata: number | null }
+export interface RgbChannel { cog: RasterFile; band: number; lo: number; hi: number; nodata: number | null }
 
 interface LayerArgs {
   projection: Projection;
@@ -78,7 +78,7 @@ function layerFrom(args: LayerArgs, colour: (level: number, x: number, y: number
   return new TileLayer({ source, preload: 0 });
 }
 
-export function heatmapLayer(cog: CogFile, p: Placement, style: HeatmapStyle, projection: Projection, onError: (m: string) => void): TileLayer<DataTileSource> {
+export function heatmapLayer(cog: RasterFile, p: Placement, style: HeatmapStyle, projection: Projection, onError: (m: string) => void): TileLayer<DataTileSource> {
   const args = { projection, grid: tileGridFor(cog, p), levels: cog.levels.length, onError };
   return layerFrom(args, async (level, x, y, w, h) => {
     const out = new Uint8ClampedArray(4 * w * h);
