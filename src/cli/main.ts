@@ -12,6 +12,7 @@ import { predictCommand } from './commands/predict.ts';
 import { visualizeCommand } from './commands/visualize.ts';
 import { validateCommand } from './commands/validate.ts';
 import { CocoStitcherError } from '../array/errors.ts';
+import { viewCommand } from './commands/view.ts';
 import { EXIT, CliExit } from './exit.ts';
 import { cliIo, processIo, useIo, type CliIo } from './io.ts';
 import { packageVersion } from './package-version.ts';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   program.addCommand(predictCommand());
   program.addCommand(visualizeCommand());
   program.addCommand(validateCommand());
+  program.addCommand(viewCommand());
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => cliIo.out(s), writeErr: (s) => cliIo.err(s) });
   return program;
 }
