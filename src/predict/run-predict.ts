@@ -22,8 +22,8 @@ export interface PredictOptions {
   src: string;
   /** output manifest; new assets go to {dirname(dst)}/_assets/{shortCode}/ */
   dst: string;
-  /** ONNX model: a path, or the model's bytes */
-  model: string | Uint8Array;
+  /** ONNX model: a path, the model's bytes, or a loaded model (which the caller keeps and closes) */
+  model: string | Uint8Array | Model;
   /** input channel code, e.g. 'r|g|b' */
   channels: string;
   /** output channel code; default `{shortCode}.0|...|{shortCode}.{C-1}` from the model's output */
@@ -49,7 +49,15 @@ export interface PredictOptions {
   std?: number[];
   progress?: boolean;
   signal?: AbortSignal;
+  /** predict only these images (stitching order is kept); the others stay as they are */
+  imageIds?: number[];
+  /** false: do not dump the manifest (the caller takes `dataset` from the summary) */
+  writeManifest?: boolean;
+  /** called after every batch of windows and every finished image */
+  onProgress?: (p: PredictProgress) => void;
 }
+
+export interface PredictProgress { windowsDone: number; windowsTotal: number; imagesDone: number; imagesTotal: number }
 
 export interface PredictSummary {
   dst: string;
@@ -57,6 +65,8 @@ export interface PredictSummary {
   windows: number;
   interrupted: boolean;
   assets: string[];
+  /** the result dataset, with the new assets registered */
+  dataset: CocoDataset;
   seconds: { total: number; read: number; model: number; stitch: number; write: number };
 }
 
@@ -113,13 +123,14 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
 
   if (typeof opts.memmap === 'string') await mkdir(opts.memmap, { recursive: true });
   const src = await CocoDataset.load(opts.src);
-  const model = await loadModel(opts.model, { threads: opts.threads });
+  const ownModel = typeof opts.model === 'string' || opts.model instanceof Uint8Array;
+  const model = ownModel ? await loadModel(opts.model as string | Uint8Array, { threads: opts.threads }) : opts.model as Model;
   const result = src.copy();
   // inputs keep working wherever the output manifest goes
   result.reroot({ absolute: true });
   result.fpath = resolve(opts.dst);
 
-  const plans = planImages(result, space, window, overlap, inputScale, inChannels);
+  const plans = planImages(result, space, window, overlap, inputScale, inChannels, opts.imageIds);
   const totalWindows = plans.reduce((n, p) => n + p.windows.length, 0);
 
   // the output channel count comes from the model itself: one probe run
@@ -145,6 +156,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   let windowsDone = 0;
   let imagesDone = 0;
   let interrupted = false;
+  const report = () => opts.onProgress?.({ windowsDone, windowsTotal: totalWindows, imagesDone, imagesTotal: plans.length });
 
   // Finished images waiting for the writer queue (which runs 2 at once). Up to
   // MAX_WAITING_IMAGES may wait without holding up the model, so a burst of
@@ -154,7 +166,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   const waiting: Promise<void>[] = [];
   const finalizeReady = async () => {
     for (const gid of manager.readyImageIds()) {
-      waiting.push(manager.submitFinalizeImage(gid).then(() => { imagesDone++; imagesBar.increment(); }));
+      waiting.push(manager.submitFinalizeImage(gid).then(() => { imagesDone++; imagesBar.increment(); report(); }));
     }
     const t = now();
     while (waiting.length > MAX_WAITING_IMAGES) await waiting.shift();
@@ -190,6 +202,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
       windowsBar.increment();
     }
     seconds.stitch += now() - t;
+    report();
     await finalizeReady();
   };
 
@@ -271,7 +284,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   seconds.write += now() - t;
   progress.stop();
   await manager.dispose?.();
-  await model.close();
+  if (ownModel) await model.close();
   if (failure) throw failure;
   if (flush) throw flush;
   for (const gid of result.imageIds()) {
@@ -279,9 +292,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
     const list = (img?.assets ?? img?.auxiliary ?? []) as { file_name: string; channels?: string }[];
     for (const a of list) if (a.channels === chanCode) assets.push(resolve(dirname(result.fpath!), a.file_name));
   }
-  await result.dump(resolve(opts.dst));
+  if (opts.writeManifest ?? true) await result.dump(resolve(opts.dst));
   seconds.total = now() - t0;
-  return { dst: resolve(opts.dst), images: imagesDone, windows: windowsDone, interrupted, assets, seconds };
+  return { dst: resolve(opts.dst), images: imagesDone, windows: windowsDone, interrupted, assets, dataset: result, seconds };
 }
 
 /** Finished images that may wait for the writer queue before the window loop waits too. */
@@ -306,7 +319,7 @@ function normaliseInto(r: Raster, mean: Float32Array, std: Float32Array, out: Fl
 /** Which images to predict, in stitching order (videos by frame), and their windows. */
 function planImages(
   dset: CocoDataset, space: 'video' | 'image', window: number, overlap: number,
-  inputScale: number, channels: FusedChannelSpec,
+  inputScale: number, channels: FusedChannelSpec, only?: number[],
 ): ImagePlan[] {
   const order: number[] = [];
   if (space === 'video') {
@@ -315,6 +328,11 @@ function planImages(
     for (const gid of dset.imageIds()) if (!inVideo.has(gid)) order.push(gid);
   } else {
     order.push(...dset.imageIds());
+  }
+  if (only) {
+    for (const gid of only) dset.cocoImage(gid); // an unknown id is an error naming it
+    const wanted = new Set(only);
+    order.splice(0, order.length, ...order.filter((gid) => wanted.has(gid)));
   }
   return order.map((gid) => {
     const img = dset.cocoImage(gid);
