@@ -31,3 +31,5 @@ export { CocoStitchingManager, type CocoStitchingManagerOptions, type Accumulate
 export { WriterQueue } from './stitch/writer-queue.ts';
 export { demoCocoStitchingManager } from './stitch/demo-manager.ts';
 export { StitchError, StitchStateError } from './stitch/errors.ts';
+
+export { predictDistributed, startWorker } from './distributed/index.ts';

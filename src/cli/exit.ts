@@ -8,6 +8,8 @@ export const EXIT = {
   problems: 1,
   /** bad arguments or bad input (missing file, unknown channel, ...) */
   usage: 2,
+  /** distributed predict: some shards failed every attempt; the manifest has all the others */
+  partial: 3,
   /** stopped by SIGINT; what was finished is kept */
   interrupted: 130,
 } as const;

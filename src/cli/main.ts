@@ -10,6 +10,7 @@ import { demoCommand } from './commands/demo.ts';
 import { predictCommand } from './commands/predict.ts';
 import { visualizeCommand } from './commands/visualize.ts';
 import { validateCommand } from './commands/validate.ts';
+import { workerCommand } from './commands/worker.ts';
 import { EXIT, CliExit } from './exit.ts';
 import { cliIo, processIo, useIo, type CliIo } from './io.ts';
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   program.addCommand(predictCommand());
   program.addCommand(visualizeCommand());
   program.addCommand(validateCommand());
+  program.addCommand(workerCommand());
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => cliIo.out(s), writeErr: (s) => cliIo.err(s) });
   return program;
 }

@@ -33,6 +33,12 @@ export function predictCommand(): Command {
     .option('--mean <values>', 'per-channel mean subtracted before the model, e.g. 0.5 or 0.4,0.5,0.6', parseNumberList('mean'))
     .option('--std <values>', 'per-channel divisor after the mean, e.g. 255', parseNumberList('std'))
     .option('--no-progress', 'no progress bars')
+    .option('--queue <redis-url>', 'run through the workers of this Redis (redis://HOST:PORT[/DB]); see `coco-stitcher worker`')
+    .option('--run-id <id>', 'with --queue: names the run (default: derived from --dst, so the same command resumes)')
+    .addOption(new Option('--shard <by>', 'with --queue: one job per video or per image').choices(['video', 'image']).default('video'))
+    .option('--attempts <n>', 'with --queue: runs of a failing shard before it is reported', parseNumber('attempts'), 3)
+    .option('--backoff <s>', 'with --queue: wait before the first retry of a shard, doubled for each next one', parseNumber('backoff'), 1)
+    .option('--redis-timeout <s>', 'with --queue: stop when Redis has not answered for this long', parseNumber('redis-timeout'), 60)
     .action(async (o) => {
       const controller = new AbortController();
       const onSigint = () => {
@@ -42,15 +48,17 @@ export function predictCommand(): Command {
       process.once('SIGINT', onSigint);
       try {
         // loaded on use: the other commands start without the model runtime and the stitcher
-        const { runPredict } = await import('../../predict/run-predict.ts');
-        const summary = await runPredict({
+        const options = {
           src: o.src, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
           window: o.window, overlap: o.overlap, space: o.space, inputScale: o.inputScale,
           outputScale: o.outputScale, batchSize: o.batchSize, downweightEdges: o.downweightEdges,
           probFormat: o.probFormat, compress: o.compress, quantize: o.quantize,
           expectedMinmax: o.expectedMinmax, shortCode: o.shortCode, memmap: o.memmap ?? false,
           threads: o.threads, mean: o.mean, std: o.std, progress: o.progress, signal: controller.signal,
-        });
+        };
+        if (o.queue !== undefined) return await (await import('./predict-distributed.ts')).predictDistributedCommand(options, o);
+        const { runPredict } = await import('../../predict/run-predict.ts');
+        const summary = await runPredict(options);
         const s = summary.seconds;
         cliIo.out(
           `${summary.interrupted ? 'interrupted: wrote' : 'wrote'} ${summary.images} image(s), ${summary.windows} window(s) -> ${summary.dst}\n`
