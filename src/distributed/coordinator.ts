@@ -17,7 +17,7 @@ import type { Queue, JobType } from 'bullmq';
 import { CocoDataset } from '../coco/dataset.ts';
 import type { PredictOptions } from '../predict/run-predict.ts';
 import { createProgress } from '../predict/progress.ts';
-import { bullConnection, describeConnection, openClient, RedisUnreachableError, type RedisConnection } from './connection.ts';
+import { bullConnection, describeConnection, loadIoRedis, openClient, RedisUnreachableError, type RedisConnection } from './connection.ts';
 import {
   JOB_FORMAT, RUNS_KEY, checkResult, jobId, queueName, sha256File,
   type ShardJobData, type ShardPredictOptions, type ShardProgress, type ShardResult,
@@ -126,7 +126,11 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
   const client = await openClient(conn.connection); // RedisUnreachableError naming the URL
   client.on('error', () => {}); // outages show up as failing polls
   const { Queue } = await import('bullmq');
-  const queue: Queue = new Queue(name, { connection: bullConnection(conn.connection, false) as never });
+  // our own connection, so it can be cut when Redis is gone (closing the queue then never ends)
+  const Redis = await loadIoRedis();
+  const queueConn = new Redis(bullConnection(conn.connection, false));
+  queueConn.on('error', () => {});
+  const queue: Queue = new Queue(name, { connection: queueConn as never });
   queue.on('error', () => {});
   const jobOpts = (id: string) => ({
     jobId: id, attempts, backoff: { type: 'exponential', delay: backoffMs },
@@ -236,8 +240,9 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
           lastError = '';
         } catch (err) {
           if (err instanceof Error && /^the result of job/.test(err.message)) throw err;
-          if (lastError === '') log(`Redis at ${where} does not answer (${(err as Error).message}); retrying for up to ${redisTimeoutSeconds} s`);
-          lastError = (err as Error).message;
+          const message = /enableOfflineQueue|Connection is closed/.test((err as Error).message) ? 'not connected' : (err as Error).message;
+          if (lastError === '') log(`Redis at ${where} does not answer (${message}); retrying for up to ${redisTimeoutSeconds} s`);
+          lastError = message;
           if (performance.now() - lastAnswer > redisTimeoutSeconds * 1000) {
             throw new RedisUnreachableError(where, `lost Redis at ${where}: no answer for ${redisTimeoutSeconds} s (${lastError}). `
               + `The finished shards are kept in Redis (unless it lost its data); run the same command again once it is back to resume`);
@@ -286,5 +291,6 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
     // closing writes the queue's meta key again; nothing of a finished run stays
     if (finished) await (client.del as (k: string) => Promise<number>)(`bull:${name}:meta`).catch(() => 0);
     client.disconnect();
+    queueConn.disconnect();
   }
 }

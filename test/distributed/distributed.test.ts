@@ -265,12 +265,14 @@ describe('distributed predict', { skip }, () => {
     writeFileSync(src, JSON.stringify({ categories: [], videos: [], images, annotations: [] }));
     const args = (dst: string, extra: string[] = []) => [
       'predict', '--src', src, '--dst', dst, '--model', modelPath, '--channels', 'r|g|b', '--std', '255',
-      '--window', '8', '--expected-minmax', '0,1', '--chan-code', 'background|shapes', '--no-progress', ...extra,
+      '--space', 'image', '--window', '8', '--expected-minmax', '0,1', '--chan-code', 'background|shapes', '--no-progress', ...extra,
     ];
     const ref = join(root, 'many-ref', 'out.kwcoco.json');
-    assert.equal((await runCli(args(ref))).code, 0);
+    const rr = await runCli(args(ref));
+    assert.equal(rr.code, 0, rr.stderr);
     const r = await redis();
-    const ws = Array.from({ length: 6 }, () => worker(r.url, ['--threads', '1']));
+    // the default lock time: on a loaded machine a 2 s lock can lapse and a job run twice (BullMQ is at-least-once; the manifest would still hold it once)
+    const ws = Array.from({ length: 6 }, () => worker(r.url, ['--threads', '1', '--lock', '30']));
     const dst = join(root, 'many-out', 'out.kwcoco.json');
     const c = await runCli(args(dst, ['--queue', r.url, '--shard', 'image']));
     assert.equal(c.code, 0, c.stderr);
