@@ -6,7 +6,8 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync, cpSync, truncateSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, cpSync, truncateSync, renameSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { CocoDataset } from '../../src/coco/dataset.ts';
@@ -212,6 +213,35 @@ describe('distributed predict', { skip }, () => {
       const img = out.images.find((i: any) => i.id === gid);
       assert.equal(assetsOf(img).filter((a) => a.channels === 'background|shapes').length, 0);
     }
+  });
+
+  it('a worker that cannot see the src manifest, or sees another model file, fails the job naming the path and the host', async () => {
+    const r = await redis();
+    const bundle = join(root, 'unshared');
+    cpSync(dirname(srcB), bundle, { recursive: true });
+    const src = join(bundle, 'data.kwcoco.json');
+    const dst = join(root, 'unshared-out', 'out.kwcoco.json');
+    const host = hostname();
+
+    const c1 = coordinator(predictArgs(src, dst, ['--queue', r.url, '--attempts', '1']));
+    await c1.waitFor(/run queue/);
+    renameSync(src, `${src}.hidden`); // as if this host did not mount the shared folder
+    const w1 = worker(r.url);
+    assert.equal((await c1.exited).code, 2, c1.err);
+    assert.match(c1.err, new RegExp(`every shard failed .*host ${host} cannot read the src manifest ${src.replace(/[.]/g, '\\.')}`));
+    renameSync(`${src}.hidden`, src);
+    w1.kill('SIGTERM');
+    await w1.exited;
+
+    const model2 = join(bundle, 'model.onnx');
+    writeFileSync(model2, readFileSync(modelPath));
+    const c2 = coordinator([...predictArgs(src, dst, ['--queue', r.url, '--attempts', '1']), '--model', model2]);
+    await c2.waitFor(/run queue/);
+    writeFileSync(model2, buildHeatmapModel(3, 0.5, 40, [1, 1, 0])); // another model at the same path
+    worker(r.url);
+    assert.equal((await c2.exited).code, 2, c2.err);
+    assert.match(c2.err, new RegExp(`model file ${model2.replace(/[.]/g, '\\.')} on host ${host} has sha256 [0-9a-f]{64}, but the run was started with sha256 [0-9a-f]{64}`));
+    assert.ok(!existsSync(dst));
   });
 
   it('Redis unreachable: a clear error naming the URL within seconds, exit 2 (coordinator and worker)', async () => {

@@ -18,7 +18,7 @@ import { scratchDir } from '../helpers/scratch.ts';
 
 const job = (over: Partial<ShardJobData> = {}): ShardJobData => ({
   format: JOB_FORMAT, run: 'coco-stitcher-x', shard: 'video-1', src: '/b/in.json', dst: '/b/out.json',
-  model: { path: '/m.onnx', sha256: 'a'.repeat(64) }, imageIds: [1, 2], options: { window: 64 }, ...over,
+  model: { path: '/m.onnx', sha256: 'a'.repeat(64) }, imageIds: [1, 2], options: { channels: 'r', window: 64 }, ...over,
 });
 
 function dataset(): CocoDataset {
@@ -55,7 +55,7 @@ describe('distributed: connection, names, shards', () => {
     const base = jobId(job());
     assert.match(base, /^video-1-[0-9a-f]{16}$/);
     assert.equal(jobId(job({ run: 'other' })), base, 'the run name alone does not change the output');
-    for (const over of [{ src: '/c' }, { dst: '/c' }, { imageIds: [1] }, { options: { window: 65 } }, { model: { path: '/m.onnx', sha256: 'b'.repeat(64) } }]) {
+    for (const over of [{ src: '/c' }, { dst: '/c' }, { imageIds: [1] }, { options: { channels: 'r', window: 65 } }, { model: { path: '/m.onnx', sha256: 'b'.repeat(64) } }]) {
       assert.notEqual(jobId(job(over)), base, JSON.stringify(over));
     }
   });
