@@ -36,7 +36,7 @@ export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' 
   attempts?: number;
   /** wait before the first retry, doubled for each next one (default 1000) */
   backoffMs?: number;
-  /** how often the queue is looked at (default 1000) */
+  /** how often the queue is looked at besides when a job ends (default 1000) */
   pollMs?: number;
   /** stop with an error when Redis has not answered for this long (default 60) */
   redisTimeoutSeconds?: number;
@@ -85,10 +85,12 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((r) => {
+/** Waits `ms`, or less: until the signal aborts or the function handed to `onWake` is called. */
+const sleep = (ms: number, signal: AbortSignal | undefined, onWake: (wake: () => void) => void) => new Promise<void>((r) => {
   const t = setTimeout(done, ms);
   function done() { clearTimeout(t); signal?.removeEventListener('abort', done); r(); }
   signal?.addEventListener('abort', done, { once: true });
+  onWake(done);
 });
 
 interface PlannedJob { id: string; data: ShardJobData }
@@ -125,13 +127,21 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
 
   const client = await openClient(conn.connection); // RedisUnreachableError naming the URL
   client.on('error', () => {}); // outages show up as failing polls
-  const { Queue } = await import('bullmq');
+  const { Queue, QueueEvents } = await import('bullmq');
   // our own connection, so it can be cut when Redis is gone (closing the queue then never ends)
   const Redis = await loadIoRedis();
   const queueConn = new Redis(bullConnection(conn.connection, false));
   queueConn.on('error', () => {});
   const queue: Queue = new Queue(name, { connection: queueConn as never });
   queue.on('error', () => {});
+  // a finished job wakes the poll at once; the poll interval is only the watchdog's
+  const eventsConn = new Redis(bullConnection(conn.connection, true));
+  eventsConn.on('error', () => {});
+  const events = new QueueEvents(name, { connection: eventsConn as never });
+  events.on('error', () => {});
+  let wake = () => {};
+  events.on('completed', () => wake());
+  events.on('failed', () => wake());
   const jobOpts = (id: string) => ({
     jobId: id, attempts, backoff: { type: 'exponential', delay: backoffMs },
     removeOnComplete: false, removeOnFail: false,
@@ -248,7 +258,10 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
               + `The finished shards are kept in Redis (unless it lost its data); run the same command again once it is back to resume`);
           }
         }
-        if (results.size + failed.size < jobs.length) await sleep(pollMs, signal);
+        if (results.size + failed.size < jobs.length) {
+          await sleep(pollMs, signal, (w) => { wake = w; });
+          wake = () => {};
+        }
       }
     } finally {
       bars.stop();
@@ -287,10 +300,11 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
       failed: [...failed.values()], assets, seconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    await withTimeout(queue.close(), POLL_TIMEOUT_MS, `closing queue ${name}`).catch(() => {});
+    await withTimeout(Promise.all([queue.close(), events.close()]), POLL_TIMEOUT_MS, `closing queue ${name}`).catch(() => {});
     // closing writes the queue's meta key again; nothing of a finished run stays
     if (finished) await (client.del as (k: string) => Promise<number>)(`bull:${name}:meta`).catch(() => 0);
     client.disconnect();
     queueConn.disconnect();
+    eventsConn.disconnect();
   }
 }

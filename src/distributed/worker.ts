@@ -29,7 +29,7 @@ export interface StartWorkerOptions {
   runId?: string;
   /** a job whose worker stops renewing its lock (killed) is given to another worker after this long (default 30000) */
   lockMs?: number;
-  /** how often the run list is read again (default 1000) */
+  /** how often the run list is read again (default 500) */
   discoverMs?: number;
   /** onnxruntime threads per model (default: onnxruntime decides) */
   threads?: number;
@@ -228,7 +228,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
       return;
     }
     void discover();
-  }, Math.min(opts.discoverMs ?? 1000, idle !== undefined ? Math.max(100, idle * 250) : Infinity));
+  }, Math.min(opts.discoverMs ?? 500, idle !== undefined ? Math.max(100, idle * 250) : Infinity));
 
   return { close, done, counts };
 }
