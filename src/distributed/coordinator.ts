@@ -36,7 +36,7 @@ export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' 
   attempts?: number;
   /** wait before the first retry, doubled for each next one (default 1000) */
   backoffMs?: number;
-  /** how often the queue is looked at besides when a job ends (default 1000) */
+  /** how often the queue is looked at (default 500) */
   pollMs?: number;
   /** stop with an error when Redis has not answered for this long (default 60) */
   redisTimeoutSeconds?: number;
@@ -85,12 +85,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-/** Waits `ms`, or less: until the signal aborts or the function handed to `onWake` is called. */
-const sleep = (ms: number, signal: AbortSignal | undefined, onWake: (wake: () => void) => void) => new Promise<void>((r) => {
+/** Waits `ms`, or less when the signal aborts. */
+const sleep = (ms: number, signal: AbortSignal | undefined) => new Promise<void>((r) => {
   const t = setTimeout(done, ms);
   function done() { clearTimeout(t); signal?.removeEventListener('abort', done); r(); }
   signal?.addEventListener('abort', done, { once: true });
-  onWake(done);
 });
 
 interface PlannedJob { id: string; data: ShardJobData }
@@ -100,7 +99,7 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
   const t0 = performance.now();
   const {
     src: srcArg, dst: dstArg, model: modelArg, runId, shard = 'video', attempts = 3, backoffMs = 1000,
-    pollMs = 1000, redisTimeoutSeconds = 60, signal, log = () => {}, progress = false, ...rest
+    pollMs = 500, redisTimeoutSeconds = 60, signal, log = () => {}, progress = false, ...rest
   } = opts;
   if (typeof modelArg !== 'string') throw new Error('distributed predict needs the model as a file path every worker can read, not its bytes');
   if (!Number.isInteger(attempts) || attempts < 1) throw new Error(`--attempts must be a positive integer, got ${attempts}`);
@@ -127,21 +126,14 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
 
   const client = await openClient(conn.connection); // RedisUnreachableError naming the URL
   client.on('error', () => {}); // outages show up as failing polls
-  const { Queue, QueueEvents } = await import('bullmq');
+  const { Queue } = await import('bullmq');
   // our own connection, so it can be cut when Redis is gone (closing the queue then never ends)
   const Redis = await loadIoRedis();
   const queueConn = new Redis(bullConnection(conn.connection, false));
   queueConn.on('error', () => {});
   const queue: Queue = new Queue(name, { connection: queueConn as never });
   queue.on('error', () => {});
-  // a finished job wakes the poll at once; the poll interval is only the watchdog's
-  const eventsConn = new Redis(bullConnection(conn.connection, true));
-  eventsConn.on('error', () => {});
-  const events = new QueueEvents(name, { connection: eventsConn as never });
-  events.on('error', () => {});
-  let wake = () => {};
-  events.on('completed', () => wake());
-  events.on('failed', () => wake());
+
   const jobOpts = (id: string) => ({
     jobId: id, attempts, backoff: { type: 'exponential', delay: backoffMs },
     removeOnComplete: false, removeOnFail: false,
@@ -259,8 +251,7 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
           }
         }
         if (results.size + failed.size < jobs.length) {
-          await sleep(pollMs, signal, (w) => { wake = w; });
-          wake = () => {};
+          await sleep(pollMs, signal);
         }
       }
     } finally {
@@ -300,11 +291,10 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
       failed: [...failed.values()], assets, seconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    await withTimeout(Promise.all([queue.close(), events.close()]), POLL_TIMEOUT_MS, `closing queue ${name}`).catch(() => {});
+    await withTimeout(queue.close(), POLL_TIMEOUT_MS, `closing queue ${name}`).catch(() => {});
     // closing writes the queue's meta key again; nothing of a finished run stays
     if (finished) await (client.del as (k: string) => Promise<number>)(`bull:${name}:meta`).catch(() => 0);
     client.disconnect();
     queueConn.disconnect();
-    eventsConn.disconnect();
   }
 }
