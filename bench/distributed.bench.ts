@@ -13,6 +13,7 @@
  * (peak used_memory over the run minus the empty server's, per shard).
  *
  *   npm run bench -- distributed
+ *   CONCURRENCY=2 REPEAT=3 npm run bench -- distributed
  */
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,13 +29,15 @@ const VIDEOS = Number(process.env.VIDEOS ?? 8);
 const FRAMES = Number(process.env.FRAMES ?? 3);
 const SIZE = Number(process.env.SIZE ?? 512);
 const REPEAT = Number(process.env.REPEAT ?? 2);
+/** shard jobs at once per worker process (`worker --concurrency`) */
+const CONCURRENCY = String(process.env.CONCURRENCY ?? 1);
 
 const root = mkdtempSync(join(tmpdir(), 'distributed-bench-'));
 const redis = await RedisServer.start();
 const workers: ChildProcess[] = [];
 
 function startWorker(): ChildProcess {
-  const w = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'coco-stitcher.js'), 'worker', '--queue', redis.url], { stdio: 'ignore' });
+  const w = spawn(process.execPath, [join(import.meta.dirname, '..', 'bin', 'coco-stitcher.js'), 'worker', '--queue', redis.url, '--concurrency', CONCURRENCY], { stdio: 'ignore' });
   workers.push(w);
   return w;
 }
@@ -109,6 +112,7 @@ try {
   const best = (xs: number[]) => Math.min(...xs);
   const fmt = (xs: number[]) => `${best(xs).toFixed(2)} s (runs: ${xs.map((x) => x.toFixed(2)).join(', ')})`;
   console.log(`bundle: ${VIDEOS} videos x ${FRAMES} frames of ${SIZE}px = ${dset.imageIds().length} images, ${windows} windows of 128 px, ${shards} shards (one per video)`);
+  console.log(`worker --concurrency ${CONCURRENCY}`);
   console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`);
   console.log('| what | value |');
   console.log('|---|---|');
