@@ -56,3 +56,8 @@ export type { AssetWriters } from './stitch/finalize-image.ts';
 export { WriterQueue, type WriterQueueOptions, type QueuedJob } from './stitch/writer-queue.ts';
 export { demoCocoStitchingManager, type DemoStitchingOptions } from './stitch/demo-manager.ts';
 export { StitchError, StitchStateError } from './stitch/errors.ts';
+
+export {
+  predictDistributed, startWorker, type PredictDistributedOptions, type DistributedSummary, type FailedShard,
+  type StartWorkerOptions, type WorkerHandle, type RedisConnection, type RedisConnectionOptions,
+} from './distributed/index.ts';

@@ -25,8 +25,8 @@ const RUNTIME_EXPORTS = [
   'CoordinateCompatibilityError', 'DTYPES', 'DtypeError', 'FormatError', 'FusedChannelSpec', 'InternalError', 'IoError', 'ManifestError',
   'MemoryBudgetError', 'Raster', 'RemoteFileChangedError', 'ShapeError', 'SlidingWindow', 'StitchError', 'StitchStateError', 'Stitcher',
   'UnknownIdError', 'UnsupportedError', 'ValueError', 'WriterOptionError', 'WriterQueue', 'demoCocoStitchingManager',
-  'dequantize', 'fixSlice', 'httpOptions', 'maskToMultiPolygon', 'memoryBudgetBytes', 'openRaster', 'quantizeBlock', 'quantizeImage',
-  'readPng', 'readRaster', 'scoredPolygons', 'setHttpOptions', 'setMemoryBudget', 'setTileCacheBytes', 'slice', 'upweightCenterMask',
+  'dequantize', 'fixSlice', 'httpOptions', 'maskToMultiPolygon', 'memoryBudgetBytes', 'openRaster', 'predictDistributed', 'quantizeBlock', 'quantizeImage',
+  'readPng', 'readRaster', 'scoredPolygons', 'setHttpOptions', 'setMemoryBudget', 'setTileCacheBytes', 'slice', 'startWorker', 'upweightCenterMask',
   'validateManifest', 'warpAffine', 'warpMultiPolygon', 'writeCog', 'writePng',
 ];
 

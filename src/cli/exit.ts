@@ -8,7 +8,7 @@ export const EXIT = {
   problems: 1,
   /** bad arguments or bad input (missing file, unknown channel, ...) */
   usage: 2,
-  /** failed part-way: the images finished before the failure are registered in the output */
+  /** failed part-way (predict), or some shards failed every attempt (distributed predict): what finished is registered in the output */
   partial: 3,
   /** an unexpected error: a bug (sysexits.h's EX_SOFTWARE) */
   internal: 70,

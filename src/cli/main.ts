@@ -13,6 +13,7 @@ import { visualizeCommand } from './commands/visualize.ts';
 import { validateCommand } from './commands/validate.ts';
 import { CocoStitcherError } from '../array/errors.ts';
 import { viewCommand } from './commands/view.ts';
+import { workerCommand } from './commands/worker.ts';
 import { EXIT, CliExit } from './exit.ts';
 import { cliIo, processIo, useIo, type CliIo } from './io.ts';
 import { packageVersion } from './package-version.ts';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   program.addCommand(visualizeCommand());
   program.addCommand(validateCommand());
   program.addCommand(viewCommand());
+  program.addCommand(workerCommand());
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => cliIo.out(s), writeErr: (s) => cliIo.err(s) });
   return program;
 }

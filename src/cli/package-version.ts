@@ -4,9 +4,10 @@
  * (under tsx) and from dist/cli/ (built), and npm always ships it.
  */
 import { readFileSync } from 'node:fs';
+import { InternalError } from '../array/errors.ts';
 
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-  if (typeof pkg.version !== 'string') throw new Error('package.json has no version string');
+  if (typeof pkg.version !== 'string') throw new InternalError('package.json has no version string');
   return pkg.version;
 }

@@ -22,8 +22,3 @@ export class PartialResultError extends CocoStitcherError {
     super(message, options);
   }
 }
-
-/** A broken invariant of the pipeline itself: a bug, never the user's input. */
-export class InternalError extends Error {
-  override name = 'InternalError';
-}

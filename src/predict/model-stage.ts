@@ -5,7 +5,8 @@
  * outputs are handed on in order, one batch at a time.
  */
 import type { Raster } from '../array/raster.ts';
-import { InternalError, ModelError } from './errors.ts';
+import { InternalError } from '../array/errors.ts';
+import { ModelError } from './errors.ts';
 import type { Model } from './model.ts';
 import type { PlannedWindow } from './plan.ts';
 

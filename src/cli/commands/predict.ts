@@ -39,6 +39,12 @@ export function predictCommand(): Command {
     .addOption(new Option('--inf-policy <policy>', 'Inf in the model output: raise (stop with an error) or omit (no weight, as NaN)').choices(['raise', 'omit']).default('raise'))
     .addOption(memoryBudgetOption())
     .option('--no-progress', 'no progress bars')
+    .option('--queue <redis-url>', 'run through the workers of this Redis (redis://HOST:PORT[/DB]); see `coco-stitcher worker`')
+    .option('--run-id <id>', 'with --queue: names the run (default: derived from --dst, so the same command resumes)')
+    .addOption(new Option('--shard <by>', 'with --queue: one job per video or per image').choices(['video', 'image']).default('video'))
+    .option('--attempts <n>', 'with --queue: runs of a failing shard before it is reported', parseNumber('attempts'), 3)
+    .option('--backoff <s>', 'with --queue: wait before the first retry of a shard, doubled for each next one', parseNumber('backoff'), 1)
+    .option('--redis-timeout <s>', 'with --queue: stop when Redis has not answered for this long', parseNumber('redis-timeout'), 60)
     .action(async (o) => {
       if (o.memoryBudget !== undefined) setMemoryBudget(o.memoryBudget);
       // SIGTERM (timeout, docker, Slurm, systemd) and SIGHUP (a closed terminal) stop as Ctrl-C does
@@ -52,20 +58,22 @@ export function predictCommand(): Command {
       for (const sig of STOP_SIGNALS) process.once(sig, onSignal);
       try {
         // loaded on use: the other commands start without the model runtime and the stitcher
+        const options = {
+          src: o.src, srcChannels: o.srcChannels, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
+          window: o.window, overlap: o.overlap, space: o.space, inputScale: o.inputScale,
+          outputScale: o.outputScale, batchSize: o.batchSize, downweightEdges: o.downweightEdges,
+          probFormat: o.probFormat, compress: o.compress, quantize: o.quantize,
+          expectedMinmax: o.expectedMinmax, shortCode: o.shortCode, memmap: o.memmap ?? false,
+          threads: o.threads, mean: o.mean, std: o.std, nanPolicy: o.nanPolicy, infPolicy: o.infPolicy,
+          progress: o.progress, signal: controller.signal,
+          onWarning: (m: string) => cliIo.err(`warning: ${m}\n`),
+        };
+        if (o.queue !== undefined) return await (await import('./predict-distributed.ts')).predictDistributedCommand(options, o);
         const { runPredict } = await import('../../predict/run-predict.ts');
         const { PartialResultError } = await import('../../predict/errors.ts');
         let summary;
         try {
-          summary = await runPredict({
-            src: o.src, srcChannels: o.srcChannels, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
-            window: o.window, overlap: o.overlap, space: o.space, inputScale: o.inputScale,
-            outputScale: o.outputScale, batchSize: o.batchSize, downweightEdges: o.downweightEdges,
-            probFormat: o.probFormat, compress: o.compress, quantize: o.quantize,
-            expectedMinmax: o.expectedMinmax, shortCode: o.shortCode, memmap: o.memmap ?? false,
-            threads: o.threads, mean: o.mean, std: o.std, nanPolicy: o.nanPolicy, infPolicy: o.infPolicy,
-            progress: o.progress, signal: controller.signal,
-            onWarning: (m) => cliIo.err(`warning: ${m}\n`),
-          });
+          summary = await runPredict(options);
         } catch (err) {
           if (!(err instanceof PartialResultError)) throw err;
           cliIo.err(`coco-stitcher: error: ${err.message}\n`);
