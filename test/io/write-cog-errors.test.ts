@@ -202,3 +202,23 @@ describe('storage failures stop the reading early', () => {
     await assert.rejects(lw.done(), /ENOSPC/);
   });
 });
+
+describe('writeCog of a huge sparse source', () => {
+  it('refuses before writing when the tile index alone is over the memory budget, and leaves no file', async () => {
+    const { setMemoryBudget } = await import('../../src/array/memory-budget.ts');
+    const { MemoryBudgetError } = await import('../../src/array/errors.ts');
+    const sub = join(dir, 'huge-sparse');
+    mkdirSync(sub);
+    let asked = 0;
+    const source: BlockSource = { height: 1e6, width: 1e6, bands: 1, dtype: 'int16', readBlock: () => { asked++; return null; } };
+    setMemoryBudget(256 * 1024 * 1024);
+    try {
+      await assert.rejects(writeCog(join(sub, 'huge.tif'), source, { overviews: 0 }), (e: unknown) =>
+        e instanceof MemoryBudgetError && /1000000 x 1000000 x 1 int16 COG level/.test(e.message) && /over the memory budget of 256 MiB/.test(e.message));
+    } finally {
+      setMemoryBudget(undefined);
+    }
+    assert.equal(asked, 0, 'no block is read before the refusal');
+    assert.deepEqual(readdirSync(sub), []);
+  });
+});

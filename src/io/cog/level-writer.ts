@@ -7,6 +7,7 @@
  * keep only one tile row of them.
  */
 import { allocate, DTYPES, type TypedArray } from '../../array/dtypes.ts';
+import { checkAllocation } from '../../array/memory-budget.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import type { TileCompressor } from './compress.ts';
 import type { Limiter } from '../concurrency.ts';
@@ -82,6 +83,9 @@ export class LevelWriter {
     this.tilesAcross = Math.ceil(width / bs);
     this.tilesDown = Math.ceil(height / bs);
     const n = this.tilesAcross * this.tilesDown;
+    // the tile index and one row of tiles are what a level holds at once, however sparse the source
+    checkAllocation(n * 16 + bs * Math.ceil(width / bs) * bs * bands * DTYPES[dtype].bytes,
+      `writing a ${width} x ${height} x ${bands} ${dtype} COG level (its tile index and one row of ${bs}-pixel tiles)`);
     this.offsets = new Array<number>(n).fill(-1);
     this.counts = new Array<number>(n).fill(0);
     this.#sampleBytes = DTYPES[dtype].bytes;
