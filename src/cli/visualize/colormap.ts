@@ -5,26 +5,14 @@
  * monotonically and it reads for colour-blind viewers.
  */
 
+import { colorRamp } from '../../array/color-ramp.ts';
+
 const VIRIDIS_ANCHORS: readonly (readonly [number, number, number])[] = [
   [68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37],
 ];
 
-function buildLut(anchors: readonly (readonly [number, number, number])[]): Uint8Array {
-  const lut = new Uint8Array(256 * 3);
-  const segments = anchors.length - 1;
-  for (let i = 0; i < 256; i++) {
-    const pos = (i / 255) * segments;
-    const k = Math.min(Math.floor(pos), segments - 1);
-    const f = pos - k;
-    for (let ch = 0; ch < 3; ch++) {
-      lut[i * 3 + ch] = Math.round(anchors[k][ch] * (1 - f) + anchors[k + 1][ch] * f);
-    }
-  }
-  return lut;
-}
-
 /** 256 RGB triples of the viridis-like map. */
-export const VIRIDIS: Uint8Array = buildLut(VIRIDIS_ANCHORS);
+export const VIRIDIS: Uint8Array = colorRamp(VIRIDIS_ANCHORS);
 
 /** Index into a 256-entry LUT for value v scaled from [lo, hi]; NaN -> -1. */
 export function lutIndex(v: number, lo: number, hi: number): number {

@@ -4,6 +4,8 @@
  * viridis and magma at 0, 1/8, ..., 1), plus grey.
  */
 
+import { colorRamp } from '../../array/color-ramp.ts';
+
 const ANCHORS: Record<string, readonly (readonly [number, number, number])[]> = {
   viridis: [[68, 1, 84], [71, 44, 122], [59, 81, 139], [44, 113, 142], [33, 144, 141], [39, 173, 129], [92, 200, 99], [170, 220, 50], [253, 231, 37]],
   magma: [[0, 0, 4], [28, 16, 68], [79, 18, 123], [129, 37, 129], [181, 54, 122], [229, 80, 100], [251, 135, 97], [254, 194, 135], [252, 253, 191]],
@@ -12,18 +14,6 @@ const ANCHORS: Record<string, readonly (readonly [number, number, number])[]> = 
 
 export const COLORMAPS = Object.keys(ANCHORS);
 
-function buildLut(anchors: readonly (readonly [number, number, number])[]): Uint8Array {
-  const lut = new Uint8Array(256 * 3);
-  const segments = anchors.length - 1;
-  for (let i = 0; i < 256; i++) {
-    const pos = (i / 255) * segments;
-    const k = Math.min(Math.floor(pos), segments - 1);
-    const f = pos - k;
-    for (let ch = 0; ch < 3; ch++) lut[i * 3 + ch] = Math.round(anchors[k][ch] * (1 - f) + anchors[k + 1][ch] * f);
-  }
-  return lut;
-}
-
 const LUTS = new Map<string, Uint8Array>();
 
 /** The 256x3 table of a colour map by name; an error naming the known ones otherwise. */
@@ -31,7 +21,7 @@ export function colormapLut(name: string): Uint8Array {
   const anchors = ANCHORS[name];
   if (!anchors) throw new Error(`unknown colour map ${JSON.stringify(name)}; expected one of ${COLORMAPS.join(', ')}`);
   let lut = LUTS.get(name);
-  if (!lut) { lut = buildLut(anchors); LUTS.set(name, lut); }
+  if (!lut) { lut = colorRamp(anchors); LUTS.set(name, lut); }
   return lut;
 }
 
