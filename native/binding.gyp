@@ -5,8 +5,8 @@
   "targets": [
     {
       "target_name": "coco_stitcher_native",
-      "sources": ["src/addon.c"],
-      "cflags": ["-O2", "-std=c11", "-Wall", "-Wextra", "<!@(pkg-config --cflags libdeflate 2>/dev/null || true)"],
+      "sources": ["src/addon.c", "src/accumulate.c"],
+      "cflags": ["-O2", "-std=c11", "-ffp-contract=off", "-Wall", "-Wextra", "<!@(pkg-config --cflags libdeflate 2>/dev/null || true)"],
       "libraries": ["<!@(pkg-config --libs libdeflate 2>/dev/null || echo -ldeflate)"],
       "conditions": [
         ["<!(pkg-config --exists libjpeg 2>/dev/null && echo 1 || echo 0)==1", {

@@ -45,3 +45,34 @@ export declare const libdeflateVersion: string;
  * of `buffer` in one call (madvise MADV_POPULATE_WRITE); false when the kernel cannot.
  */
 export declare function prefault(buffer: ArrayBuffer, offset: number, length: number): boolean;
+/**
+ * Marks the whole 4 KiB pages inside bytes [offset, offset + length) of `buffer`
+ * MADV_HUGEPAGE (transparent huge pages where the kernel offers them); false when
+ * the kernel refuses.
+ */
+export declare function adviseHugePages(buffer: ArrayBuffer, offset: number, length: number): boolean;
+/**
+ * The Stitcher's float32 accumulate (native/src/accumulate.c), bit for bit the
+ * WebAssembly kernels' result: for each of `rows` rows and each of its `npix`
+ * pixels, the `bands` float32 sums at byte `sums` (+ row * sumsStride) of
+ * `memory` += the pixel's values (from element valuesOffset + row *
+ * valuesStride of `values`) times its weight (weights[weightsOffset + row *
+ * weightsStride + pixel], or `weight` when `weights` is null), and the float32
+ * at byte `plane` (+ row * planeStride) += that weight (plane -1: left alone).
+ * Byte offsets are multiples of 4; a range outside its buffer is a RangeError.
+ */
+export declare function stitchAccumulate(memory: ArrayBuffer, sums: number, sumsStride: number, plane: number, planeStride: number,
+  values: Float32Array, valuesOffset: number, valuesStride: number, weights: Float32Array | null, weightsOffset: number, weightsStride: number,
+  rows: number, npix: number, bands: number, weight: number): void;
+/**
+ * Index r * len + i of the first NaN or ±Inf among `rows` rows of `len` values
+ * of `values` (row r from element offset + r * stride), or -1.
+ */
+export declare function firstNonFinite(values: Float32Array, offset: number, stride: number, rows: number, len: number): number;
+/**
+ * a[i] = b[i] + s * c[i] over the shortest of the three (STREAM's triad): the
+ * memory-bandwidth reference of the Stitcher's benchmarks.
+ */
+export declare function streamTriad(a: Float32Array, b: Float32Array, c: Float32Array, s: number): void;
+/** Which accumulate kernels run: 'avx2' (chosen at load time when the CPU has AVX2) or 'plain'. */
+export declare const accumulateKernel: 'avx2' | 'plain';

@@ -46,6 +46,17 @@ function recycle(m: WasmMemory): void {
   pooledBytes += n;
 }
 
+/**
+ * Asks the kernel to back `m` with transparent huge pages (through the addon: JavaScript cannot
+ * madvise). With 4 KiB pages, the first write to each page of a new block costs ~5 us on this
+ * project's VM even after prefaulting (the first accumulate over a fresh canvas ran 6x slower
+ * than a second one); with 2 MiB pages it does not. Without the addon, or where the kernel has
+ * no THP, the memory stays as it is.
+ */
+function adviseHugePages(m: WasmMemory): void {
+  nativeAddon()?.adviseHugePages?.(m.buffer, 0, m.buffer.byteLength);
+}
+
 /** One WebAssembly memory with its kernels: scratch at [0, reserve), slots from `reserve` upward. */
 export class Arena {
   readonly memory: WasmMemory;
@@ -82,6 +93,7 @@ export class Arena {
       // grow geometrically (untouched pages cost no RSS), at least what is needed
       const want = Math.min(ARENA_MAX, Math.max(bytes, have + Math.min(have / 4, 256 * 2 ** 20), 16 * 2 ** 20));
       this.memory.grow(Math.ceil((want - have) / PAGE));
+      adviseHugePages(this.memory);
     }
   }
   /**

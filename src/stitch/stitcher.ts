@@ -18,6 +18,14 @@ import { Raster } from '../array/raster.ts';
 import type { Slice, SpaceSlice } from '../array/slices.ts';
 import { StitchError } from './errors.ts';
 import { type Arena, BlockStore, releasePooledMemory, type Slot } from './block-store.ts';
+import { type NativeAddon, nativeAddon } from '../io/native-addon.ts';
+
+/** The addon's float32 accumulate kernels (bit for bit the WebAssembly ones'), or null without the addon. */
+type NativeKernels = Pick<NativeAddon, 'stitchAccumulate' | 'firstNonFinite'>;
+const nativeKernels: NativeKernels | null = (() => {
+  const a = nativeAddon();
+  return a && typeof a.stitchAccumulate === 'function' && typeof a.firstNonFinite === 'function' ? a : null;
+})();
 
 /** Options of {@link Stitcher}. */
 export interface StitcherOptions {
@@ -199,6 +207,9 @@ export class Stitcher {
       throw new StitchError('weight is NaN (expected a number or an HxW raster)');
     }
     const perBand = wr !== null && wr.bands > 1;
+    // the addon's kernels read float32 windows where they are (no staging copy, no second pass for the scan)
+    const native = this.#E === 4 && this.nanPolicy !== 'omit' && nativeKernels !== null && patch.data instanceof Float32Array
+      && (wr === null || (wr.bands === 1 && wr.data instanceof Float32Array)) ? nativeKernels : null;
     const cy0 = y0 > 0 ? y0 : 0, cy1 = y1 < H ? y1 : H, cx0 = x0 > 0 ? x0 : 0, cx1 = x1 < W ? x1 : W;
     const clipped = cy0 !== y0 || cy1 !== y1 || cx0 !== x0 || cx1 !== x1;
     const outside = cy1 <= cy0 || cx1 <= cx0;
@@ -206,7 +217,12 @@ export class Stitcher {
     if (!outside && this.nanPolicy === 'raise') this.#checkFinite(patch, y0, x0, cy0, cy1, cx0, cx1);
     // the clipped patch staged in the first arena's scratch, scanned there (null: not staged)
     let staged: Arena | null = null;
-    if (!outside && options.skipIfNonFinite) {
+    if (!outside && options.skipIfNonFinite && native) {
+      const pw = patch.width;
+      if (native.firstNonFinite(patch.data as Float32Array, ((cy0 - y0) * pw + (cx0 - x0)) * C, pw * C, cy1 - cy0, (cx1 - cx0) * C) >= 0) {
+        return { outside: false, clipped, pixels: 0, nonFinite: true };
+      }
+    } else if (!outside && options.skipIfNonFinite) {
       staged = this.#stage(patch, y0, x0, cy0, cy1, cx0, cx1, wr !== null);
       // firstbad: SIMD scan of the staged copy (the JS loop only when it could not be staged)
       const bad = staged
@@ -251,6 +267,10 @@ export class Stitcher {
           }
           if (slot.wide) {
             this.#addWide(slot, by, bx, patch, y0, x0, ry0, rows, rx0, npix, wr, sw, omit);
+            continue;
+          }
+          if (native) {
+            this.#addNative(native, slot, key, patch, wr, sw, y0, x0, by, bx, ry0, rows, rx0, npix, uniformAdd);
             continue;
           }
           if (a !== scratchArena || rx1 > sx1) {
@@ -310,6 +330,29 @@ export class Stitcher {
       store.unpinAll();
     }
     return { outside: false, clipped, pixels: (cy1 - cy0) * (cx1 - cx0) };
+  }
+
+  /**
+   * Adds rows ry0.., columns rx0.. (canvas) of float32 `patch` (weights: float32 `wr` per pixel, or `sw`)
+   * into narrow block (by, bx) with the addon's kernel, reading the patch and weights in place.
+   */
+  #addNative(native: NativeKernels, slot: Slot, key: number, patch: Raster, wr: Raster | null, sw: number, y0: number, x0: number,
+    by: number, bx: number, ry0: number, rows: number, rx0: number, npix: number, uniformAdd: boolean): void {
+    const [H, W, C] = this.shape, bs = this.blocksize, pw = patch.width;
+    const bi = (ry0 - by * bs) * bs + (rx0 - bx * bs), q0 = (ry0 - y0) * pw + (rx0 - x0);
+    const dS = slot.off + bi * C * 4, dW = slot.off + bs * bs * C * 4 + bi * 4, buf = slot.arena.memory.buffer;
+    const u = this.#uniform.get(key);
+    if (u !== undefined) {
+      // a window of scalar weight over the whole block keeps it uniform (no plane): the sums only
+      if (uniformAdd && bi === 0 && rows === (H - by * bs < bs ? H - by * bs : bs) && npix === (W - bx * bs < bs ? W - bx * bs : bs)) {
+        native.stitchAccumulate(buf, dS, bs * C * 4, -1, 0, patch.data as Float32Array, q0 * C, pw * C, null, 0, 0, rows, npix, C, sw);
+        this.#uniform.set(key, Math.fround(u + Math.fround(sw)));
+        return;
+      }
+      this.#materialize(slot, key);
+    }
+    native.stitchAccumulate(buf, dS, bs * C * 4, dW, bs * 4, patch.data as Float32Array, q0 * C, pw * C,
+      wr ? wr.data as Float32Array : null, q0, pw, rows, npix, C, sw);
   }
 
   /**

@@ -157,27 +157,53 @@ function kernels(T: ElemType): Bytes {
       ...addWeight,
       ...f.inc('q', i32c(E)),
     ];
-    const body = rowLoop(f, [['dst', 'ds'], ['wt', 'wtS'], ['src', 'ss'], ['wp', 'ws']], [
-      ...f.get('dst'), ...f.set('d'), ...f.get('src'), ...f.set('s'), ...f.get('wp'), ...f.set('q'), ...f.get('wt'), ...f.set('t'),
-      ...f.get('wp'), ...f.get('npix'), ...i32c(E), mul32, add32, ...f.set('qend'),
-      ...ifElse([...f.get('C'), ...i32c(lanes), eq32], [
-        // one pixel per vector
-        ...whileLoop([...f.get('q'), ...f.get('qend'), ltU], [
-          ...f.get('q'), ...T.load, ...f.set('w'),
-          ...f.get('d'), ...f.get('d'), ...vload, ...f.get('s'), ...vload, ...f.get('w'), ...T.splat, ...T.vmul, ...T.vadd, ...vstore,
-          ...addWeight,
-          ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)), ...f.inc('q', i32c(E)),
-        ]),
-      ], ifElse([...f.get('C'), ...i32c(1), eq32], [
-        // elementwise: `lanes` pixels per vector, then a scalar tail
-        ...whileLoop([...f.get('q'), ...i32c(15), add32, ...f.get('qend'), ltU], [
-          ...f.get('d'), ...f.get('d'), ...vload, ...f.get('s'), ...vload, ...f.get('q'), ...vload, ...T.vmul, ...T.vadd, ...vstore,
-          ...f.get('t'), ...f.get('t'), ...vload, ...f.get('q'), ...vload, ...T.vadd, ...vstore,
-          ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)), ...f.inc('q', i32c(16)), ...f.inc('t', i32c(16)),
-        ]),
-        ...whileLoop([...f.get('q'), ...f.get('qend'), ltU], scalarPixel),
-      ], whileLoop([...f.get('q'), ...f.get('qend'), ltU], scalarPixel))),
+    f.local('vw', V128); f.local('sv', V128); f.local('m', I32); f.local('j', I32);
+    // `lanes` pixels per iteration: their weights are one vector (added to the plane as one), and each
+    // vector of their values is multiplied by those weights spread to its lanes by one shuffle
+    const groupHead = [...f.get('q'), ...i32c(15), add32, ...f.get('qend'), ltU];
+    const groupTail = [
+      ...f.get('t'), ...f.get('t'), ...vload, ...f.get('vw'), ...T.vadd, ...vstore,
+      ...f.inc('q', i32c(16)), ...f.inc('t', i32c(16)),
+    ];
+    /** the weight of pixel pix[e] in lane e */
+    const spread = (pix: number[]): Bytes => [...f.get('vw'), ...f.get('vw'), ...simd(0x0d, ...pix.flatMap((p) => Array.from({ length: E }, (_, b) => p * E + b)))];
+    /** d[off] += s[off] * (weights on the stack) */
+    const accAt = (off: number, wv: Bytes): Bytes => [
+      ...f.get('d'), ...f.get('d'), ...simd(0x00, 4, ...leb(off)), ...f.get('s'), ...simd(0x00, 4, ...leb(off)), ...wv, ...T.vmul, ...T.vadd, ...simd(0x0b, 4, ...leb(off)),
+    ];
+    /** C dividing `lanes`: the group's values are C vectors, unrolled */
+    const divisorGroups = (C: number): Bytes => whileLoop(groupHead, [
+      ...f.get('q'), ...vload, ...f.set('vw'),
+      ...Array.from({ length: C }, (_, v) => accAt(16 * v, spread(Array.from({ length: lanes }, (_, e) => Math.floor((v * lanes + e) / C))))).flat(),
+      ...f.inc('d', i32c(16 * C)), ...f.inc('s', i32c(16 * C)),
+      ...groupTail,
     ]);
+    /** C a multiple of `lanes`: m = C / lanes vectors per pixel */
+    const multipleGroups = whileLoop(groupHead, [
+      ...f.get('q'), ...vload, ...f.set('vw'),
+      ...Array.from({ length: lanes }, (_, l) => [
+        ...spread(new Array<number>(lanes).fill(l)), ...f.set('sv'),
+        ...f.get('m'), ...f.set('j'),
+        ...whileLoop([...f.get('j'), ...i32c(0), 0x4a], [
+          ...accAt(0, f.get('sv')), ...f.inc('d', i32c(16)), ...f.inc('s', i32c(16)),
+          ...f.get('j'), ...i32c(1), sub32, ...f.set('j'),
+        ]),
+      ]).flat(),
+      ...groupTail,
+    ]);
+    const divisors = Array.from({ length: lanes }, (_, i) => i + 1).filter((c) => lanes % c === 0);
+    const groups = divisors.reduceRight<Bytes>((els, c) => ifElse([...f.get('C'), ...i32c(c), eq32], divisorGroups(c), els),
+      ifElse([...f.get('C'), ...i32c(lanes - 1), and32, eqz32], multipleGroups));
+    const body = [
+      ...f.get('C'), ...i32c(Math.log2(lanes)), 0x76 /* shr_u */, ...f.set('m'),
+      ...rowLoop(f, [['dst', 'ds'], ['wt', 'wtS'], ['src', 'ss'], ['wp', 'ws']], [
+        ...f.get('dst'), ...f.set('d'), ...f.get('src'), ...f.set('s'), ...f.get('wp'), ...f.set('q'), ...f.get('wt'), ...f.set('t'),
+        ...f.get('wp'), ...f.get('npix'), ...i32c(E), mul32, add32, ...f.set('qend'),
+        ...groups,
+        // the pixels left (and every pixel of other band counts)
+        ...whileLoop([...f.get('q'), ...f.get('qend'), ltU], scalarPixel),
+      ]),
+    ];
     fns.push({ name: 'accpw', f, body });
   }
 
