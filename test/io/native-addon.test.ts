@@ -229,6 +229,27 @@ describe('prefault', { skip }, () => {
   });
 });
 
+describe('adviseHugePages', { skip }, () => {
+  it('marks a WebAssembly memory for huge pages without changing it; the kernel backs its 2 MiB pages with them where THP is offered', async () => {
+    const { readFileSync } = await import('node:fs');
+    const m = new Wasm.Memory({ initial: 128, maximum: 1024 }); // 8 MiB
+    const u8 = new Uint8Array(m.buffer);
+    u8[12345] = 9;
+    assert.equal(lib!.adviseHugePages(m.buffer, 0, m.buffer.byteLength), true);
+    assert.equal(lib!.prefault(m.buffer, 0, m.buffer.byteLength), true);
+    assert.ok(u8.every((v, i) => v === (i === 12345 ? 9 : 0)), 'contents are kept, the rest reads zero');
+    const thp = (() => { try { return readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'); } catch { return ''; } })();
+    if (/\[madvise\]/.test(thp)) {
+      // in madvise mode only advised mappings may get huge pages: one of at least 8 MiB now is (smaps' THPeligible)
+      const eligible = readFileSync('/proc/self/smaps', 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)
+        .filter((e) => /THPeligible:\s+1/.test(e) && Number(/^Size:\s+(\d+) kB/m.exec(e)![1]) >= 8192);
+      assert.ok(eligible.length > 0, 'an advised mapping of the memory is THP-eligible');
+    }
+    assert.equal(lib!.adviseHugePages(m.buffer, 0, 0), true, 'an empty range is fine');
+    assert.throws(() => lib!.adviseHugePages(m.buffer, 8 << 20, 1), /adviseHugePages expects \(ArrayBuffer, offset, length\)/);
+  });
+});
+
 describe('without the addon', () => {
   // A child process where resolving coco-stitcher-native fails, as on a machine without libdeflate-dev.
   const blocker = `const M = require('node:module'); const r = M._resolveFilename;
