@@ -490,6 +490,22 @@ function kernels(T: ElemType): Bytes {
     fns.push({ name: 'quant16v', f, body });
   }
 
+  // triad(a, b, c, n, s): a[i] = b[i] + s * c[i] (STREAM's triad; n a multiple of the lanes): the
+  // memory-bandwidth reference of the Stitcher's benchmarks, in the same SIMD as the kernels
+  {
+    const f = new Fn([['a', I32], ['b', I32], ['c', I32], ['n', I32], ['s', T.vt]], null);
+    f.local('end', I32); f.local('vs', V128);
+    const body = [
+      ...f.get('s'), ...T.splat, ...f.set('vs'),
+      ...f.get('a'), ...f.get('n'), ...i32c(E), mul32, add32, ...f.set('end'),
+      ...whileLoop([...f.get('a'), ...f.get('end'), ltU], [
+        ...f.get('a'), ...f.get('b'), ...vload, ...f.get('c'), ...vload, ...f.get('vs'), ...T.vmul, ...T.vadd, ...vstore,
+        ...f.inc('a', i32c(16)), ...f.inc('b', i32c(16)), ...f.inc('c', i32c(16)),
+      ]),
+    ];
+    fns.push({ name: 'triad', f, body });
+  }
+
   const enc = fns.map(({ f, body }) => f.encode(body));
   return [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, vec(enc.map((e) => e.type))),
@@ -519,6 +535,7 @@ export interface Kernels {
   fin(out: number, os: number, sums: number, sS: number, wt: number, wtS: number, rows: number, npix: number, C: number): void;
   finstats(sums: number, sS: number, wt: number, wtS: number, rows: number, npix: number, C: number, out: number): void;
   quant(src: number, dst: number, n: number, lo: number, hi: number, f: number, bias: number, nodata: number, ob: number): void;
+  triad(a: number, b: number, c: number, n: number, s: number): void;
   /** float32 module only */
   quant16v?: (src: number, dst: number, n: number, lo: number, hi: number, f: number, bias: number, nodata: number, signed: number) => void;
 }
