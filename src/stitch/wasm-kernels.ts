@@ -279,9 +279,16 @@ function kernels(T: ElemType): Bytes {
       ...whileLoop([...f.get('r'), ...f.get('rows'), 0x48], [
         ...f.get('src'), ...f.get('ss'), ...f.get('r'), mul32, add32, ...f.set('s'),
         ...f.get('s'), ...f.get('len'), ...i32c(E), mul32, add32, ...f.set('end'),
-        // vector pre-scan: skip whole vectors that are all finite
-        ...whileLoop([...f.get('s'), ...i32c(15), add32, ...f.get('end'), ltU,
-          ...f.get('s'), ...vload, ...f.get('s'), ...vload, ...T.vsub, ...simd(0x0c, ...new Array(16).fill(0)), ...T.veq, ...allTrue32, and32], [
+        // vector pre-scan: skip four vectors at a time while all are finite (x - x is 0, or NaN for NaN and
+        // ±Inf, and a NaN survives the adds), then single vectors
+        // (the loads only when the vectors are inside the row: nothing is read past its end)
+        ...whileLoop([...f.get('s'), ...i32c(63), add32, ...f.get('end'), ltU, 0x04, I32,
+          ...[0, 16, 32, 48].map((o) => [...f.get('s'), ...simd(0x00, 4, ...leb(o)), ...f.get('s'), ...simd(0x00, 4, ...leb(o)), ...T.vsub]).reduce((a, b) => [...a, ...b, ...T.vadd]),
+          ...vzero, ...T.veq, ...allTrue32, 0x05, ...i32c(0), 0x0b], [
+          ...f.inc('s', i32c(64)),
+        ]),
+        ...whileLoop([...f.get('s'), ...i32c(15), add32, ...f.get('end'), ltU, 0x04, I32,
+          ...f.get('s'), ...vload, ...f.get('s'), ...vload, ...T.vsub, ...vzero, ...T.veq, ...allTrue32, 0x05, ...i32c(0), 0x0b], [
           ...f.inc('s', i32c(16)),
         ]),
         ...whileLoop([...f.get('s'), ...f.get('end'), ltU], [

@@ -112,6 +112,20 @@ describe('stitchAccumulate equals the WebAssembly kernels', { skip }, () => {
   });
 });
 
+describe('firstbad (WebAssembly)', () => {
+  it('reads nothing past the row: values ending at the end of the memory scan without a trap', () => {
+    const mem = new Wasm.Memory({ initial: 1 });
+    const k = instantiateKernels(mem, 'float32')!;
+    const f = new Float32Array(mem.buffer);
+    for (const len of [1, 15, 16, 17, 63, 64, 65, 100]) {
+      f.fill(0);
+      assert.equal(k.firstbad(65536 - len * 4, 0, 1, len), -1, `len ${len}`);
+      f[f.length - 1] = NaN;
+      assert.equal(k.firstbad(65536 - len * 4, 0, 1, len), len - 1, `len ${len}`);
+    }
+  });
+});
+
 describe('a Stitcher with the addon equals one without it', { skip }, () => {
   it('property: finalize and weightRaster bit for bit over random float32 windows (per-pixel, scalar and grid-aligned weights, NaN skipped)', () => {
     const dir = scratchDir('native-acc-');
