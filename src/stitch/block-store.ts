@@ -46,17 +46,6 @@ function recycle(m: WasmMemory): void {
   pooledBytes += n;
 }
 
-/**
- * Asks the kernel to back `m` with transparent huge pages (through the addon: JavaScript cannot
- * madvise). With 4 KiB pages, the first write to each page of a new block costs ~5 us on this
- * project's VM even after prefaulting (the first accumulate over a fresh canvas ran 6x slower
- * than a second one); with 2 MiB pages it does not. Without the addon, or where the kernel has
- * no THP, the memory stays as it is.
- */
-function adviseHugePages(m: WasmMemory): void {
-  nativeAddon()?.adviseHugePages?.(m.buffer, 0, m.buffer.byteLength);
-}
-
 /** One WebAssembly memory with its kernels: scratch at [0, reserve), slots from `reserve` upward. */
 export class Arena {
   readonly memory: WasmMemory;
@@ -70,6 +59,7 @@ export class Arena {
   readonly #reserve: number;
   /** Bytes below which the memory may hold old data; above, it is still zero from the kernel. */
   readonly #dirtyEnd: number;
+  #huge = false;
   constructor(dtype: 'float32' | 'float64', reserve: number) {
     // page-aligned, so with page-multiple slots a slot's weight plane starts on its own page
     this.#reserve = (reserve + 4095) & ~4095;
@@ -93,8 +83,21 @@ export class Arena {
       // grow geometrically (untouched pages cost no RSS), at least what is needed
       const want = Math.min(ARENA_MAX, Math.max(bytes, have + Math.min(have / 4, 256 * 2 ** 20), 16 * 2 ** 20));
       this.memory.grow(Math.ceil((want - have) / PAGE));
-      adviseHugePages(this.memory);
+      if (this.#huge) nativeAddon()?.adviseHugePages?.(this.memory.buffer, have, this.memory.buffer.byteLength - have);
     }
+  }
+  /**
+   * From now on, asks the kernel to back this memory with transparent huge pages (through the
+   * addon: JavaScript cannot madvise; without it, or where the kernel has no THP, nothing changes).
+   * With 4 KiB pages the first write to each new page costs about 5 us on this project's VM even
+   * after prefaulting (shadow paging), which made the first accumulate over a fresh canvas 6x
+   * slower than a second one; 2 MiB pages do not pay it. Called once blocks use their weight
+   * planes: a huge page commits the lazy tails (planes of uniform blocks) inside it as well.
+   */
+  useHugePages(): void {
+    if (this.#huge) return;
+    this.#huge = true;
+    nativeAddon()?.adviseHugePages?.(this.memory.buffer, 0, this.memory.buffer.byteLength);
   }
   /**
    * Zeroes a new slot at [off, off + bytes) (slots are handed out upward).

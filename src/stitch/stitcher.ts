@@ -435,6 +435,8 @@ export class Stitcher {
    */
   #materialize(slot: Slot, key: number): void {
     const bs = this.blocksize, u = this.#uniform.get(key)!, off = slot.off + bs * bs * this.shape[2] * this.#E;
+    // weight planes in use: lazy tails no longer save memory, huge pages save time
+    slot.arena.useHugePages();
     if (u === 0) slot.arena.prefault(off, bs * bs * this.#E);
     else slot.arena.view(off, bs * bs).fill(u);
     slot.dirty = true;
