@@ -6,7 +6,8 @@
  * its own). Blocks of `blocksize` x `blocksize` are allocated on first touch, as fixed-size slots in
  * WebAssembly memory (see block-store.ts), and indexed by maps of touched blocks only (a 1e7 x 1e7
  * canvas with a few windows costs the memory of those windows' blocks); the row loops run as
- * SIMD kernels (wasm-kernels.ts), wide blocks in plain loops (they are rare).
+ * SIMD kernels (wasm-kernels.ts), or, for float32 windows with the native addon, its C kernels
+ * reading the window in place (bit for bit the same sums), wide blocks in plain loops (they are rare).
  * With `memmap`, blocks live in a temp file (in the order they are first evicted) behind an
  * LRU cache of `cacheBytes` (default 256 MB; only changed blocks are written back); the file is
  * removed by `dispose()` and at process exit (also after an uncaught error; not on a fatal signal).
