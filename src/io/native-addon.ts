@@ -3,7 +3,8 @@
  * zlib-format DEFLATE through the system's libdeflate on libuv's thread pool
  * (several times faster than node:zlib at the same level), TIFF LZW
  * decoding, JPEG and ZSTD decoding when the build found libjpeg / libzstd,
- * and prefaulting of new Stitcher blocks in one madvise call. It builds at
+ * prefaulting of new Stitcher blocks in one madvise call, huge pages for
+ * their memory, and the Stitcher's float32 accumulate kernels. It builds at
  * `npm ci` (and again in `npm test`'s set-up after that installs the
  * libraries) when libdeflate's headers are installed (Debian:
  * libdeflate-dev); without it the writer and reader use node:zlib and the

@@ -11,6 +11,9 @@
  * exit if never disposed.
  * Scratch space for one operation sits at the start of every arena (below its slots), so the patch
  * copies of successive windows land in the same, cache-warm bytes.
+ * With the native addon, an arena whose blocks use weight planes is backed by transparent huge
+ * pages (`Arena.useHugePages`): on this project's VM first writes to fresh 4 KiB pages cost more
+ * than the accumulate itself.
  */
 import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
