@@ -117,7 +117,7 @@ async function checkSharedPaths(job: ShardJobData): Promise<void> {
 }
 
 /** Runs one shard: the predicted image entries, taken from the result dataset. */
-async function runShard(job: Job, models: ModelCache, shared: SharedRun, threads: number | undefined, progressMs: number): Promise<ShardResult> {
+async function runShard(job: Job, models: ModelCache, shared: SharedRun, threads: number | undefined, progressMs: number, onFirstOutput: () => void): Promise<ShardResult> {
   const t0 = performance.now();
   const data = checkJobData(job.data, job.id);
   await checkSharedPaths(data);
@@ -127,6 +127,7 @@ async function runShard(job: Job, models: ModelCache, shared: SharedRun, threads
   let imagesReported = 0;
   let pending: Promise<unknown> = Promise.resolve();
   const onProgress = (p: ShardProgress) => {
+    if (p.windowsDone > 0) onFirstOutput();
     const t = performance.now();
     // one report per finished image, and at most one per progressMs between: never one per window
     if (p.imagesDone === imagesReported && t - last < progressMs) return;
@@ -170,6 +171,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   const lane = new ModelLane(concurrency);
   const writerQueue = new WriterQueue({ maxInFlight: 2 });
   const sources = new SourceCache();
+  // resolves once the shard taken last has its first model output (or ended)
+  let lastWarm: Promise<void> = Promise.resolve();
   const workers = new Map<string, Worker>();
   const counts = { completed: 0, failed: 0 };
   let active = 0;
@@ -187,13 +190,18 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
       const what = `job ${job.id} (images ${(job.data as ShardJobData).imageIds?.join(',')})`;
       const attempt = `attempt ${job.attemptsMade + 1}`;
       const turn: ModelTurn = lane.take();
+      const ahead = lastWarm;
+      let warm!: () => void;
+      lastWarm = new Promise<void>((r) => { warm = r; });
       if (turn.granted) log(`${what} started, ${attempt}`);
       else {
         log(`${what} taken, ${attempt}: set up while the shard ahead of it uses the model`);
         turn.ready.then(() => log(`${what} started, ${attempt}`), () => {});
       }
       try {
-        return await runShard(job, models, { modelTurn: turn, writerQueue, loadSource: sources.load }, opts.threads, opts.progressMs ?? 1000);
+        // a shard that must wait sets up (src, plan, first reads) once the one ahead has the model busy, so it does not slow that one's start
+        if (!turn.granted) await ahead;
+        return await runShard(job, models, { modelTurn: turn, writerQueue, loadSource: sources.load }, opts.threads, opts.progressMs ?? 1000, warm);
       } catch (err) {
         if (err instanceof RunCancelledError && token !== undefined) {
           // the worker is stopping and this job never reached the model: back to the queue for another worker, no attempt spent
@@ -203,6 +211,7 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
         }
         throw err;
       } finally {
+        warm();
         turn.release();
         activeIn.set(name, activeIn.get(name)! - 1);
         active--;
