@@ -134,3 +134,19 @@ export async function checkReachable(c: RedisConnection): Promise<void> {
   const client = await openClient(c);
   client.disconnect();
 }
+
+/**
+ * Calls `onMessage` for each message on `channel`, on a connection of its
+ * own (a subscribed one can do nothing else). It reconnects and subscribes
+ * again every half second while Redis is away. Messages are hints to look
+ * sooner: callers still poll, so one lost while Redis was away costs
+ * latency, never a result.
+ */
+export async function subscribe(c: RedisConnection, channel: string, onMessage: (message: string) => void): Promise<{ close(): void }> {
+  const Redis = await loadIoRedis();
+  const sub = new Redis({ ...connectionOptions(c), connectTimeout: CONNECT_TIMEOUT_MS, retryStrategy: () => 500 });
+  sub.on('error', () => {}); // the callers' polls notice outages
+  sub.on('message', (ch, message) => { if (ch === channel) onMessage(String(message)); });
+  void (sub.subscribe as (ch: string) => Promise<unknown>)(channel).catch(() => {});
+  return { close: () => sub.disconnect() };
+}

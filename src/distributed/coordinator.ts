@@ -9,7 +9,9 @@
  * The watch is a poll with a watchdog: a job that vanished from Redis
  * (restarted without persistence) is added again, and Redis not answering
  * for `redisTimeoutSeconds` stops the run with an error naming the server.
- * Nothing here waits on Redis without a deadline.
+ * Nothing here waits on Redis without a deadline. Workers announce each
+ * finished job on the run's channel, which cuts the wait for the next poll
+ * short, so the end of a run is seen at once; the poll stays the truth.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -19,16 +21,16 @@ import { loadSource } from '../predict/load-source.ts';
 import { moveToOutput } from '../predict/output.ts';
 import type { PredictOptions } from '../predict/run-predict.ts';
 import { createProgress } from '../predict/progress.ts';
-import { bullConnection, describeConnection, loadIoRedis, openClient, RedisUnreachableError, type RedisConnection } from './connection.ts';
+import { bullConnection, describeConnection, loadIoRedis, openClient, RedisUnreachableError, subscribe, type RedisConnection } from './connection.ts';
 import {
-  JOB_FORMAT, RUNS_KEY, checkResult, jobId, queueName, sha256File,
+  JOB_FORMAT, RUNS_CHANNEL, RUNS_KEY, checkResult, doneChannel, jobId, queueName, sha256File,
   type ShardJobData, type ShardPredictOptions, type ShardProgress, type ShardResult,
 } from './job-data.ts';
 import { planShards, type ShardBy } from './shards.ts';
 import { mergeShardResult, removeStaleTempFiles } from './merge-results.ts';
 import { DistributedError } from './errors.ts';
 
-export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress'> {
+export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress' | 'shared'> {
   /** the ONNX model file; every worker must see it at this path */
   model: string;
   /** names the run's queue; default derived from the resolved dst */
@@ -88,12 +90,31 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-/** Waits `ms`, or less when the signal aborts. */
-const sleep = (ms: number, signal: AbortSignal | undefined) => new Promise<void>((r) => {
-  const t = setTimeout(done, ms);
-  function done() { clearTimeout(t); signal?.removeEventListener('abort', done); r(); }
-  signal?.addEventListener('abort', done, { once: true });
-});
+/** Least time between two polls, however many announcements come (a burst of small shards costs one poll). */
+const MIN_POLL_GAP_MS = 20;
+
+/** A sleep that an announcement cuts short; one that came while nobody slept cuts the next. */
+class Wakeup {
+  #pending = false;
+  #wake: (() => void) | null = null;
+
+  ring(): void {
+    if (this.#wake) this.#wake();
+    else this.#pending = true;
+  }
+
+  /** Waits `ms`, or less when rung or when the signal aborts. */
+  sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#pending || signal?.aborted) { this.#pending = false; return Promise.resolve(); }
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this;
+      function done() { clearTimeout(t); self.#wake = null; signal?.removeEventListener('abort', done); resolve(); }
+      this.#wake = done;
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+}
 
 interface PlannedJob { id: string; data: ShardJobData }
 
@@ -109,6 +130,8 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
   if (!(backoffMs >= 0)) throw new DistributedError(`the retry backoff must be >= 0 ms, got ${backoffMs}`);
   if (!(pollMs > 0)) throw new DistributedError(`the poll interval must be > 0 ms, got ${pollMs}`);
   if (!(redisTimeoutSeconds > 0)) throw new DistributedError(`the Redis timeout must be > 0 s, got ${redisTimeoutSeconds}`);
+  const bullmq = import('bullmq'); // loaded while the model is hashed and the src read
+  bullmq.catch(() => {}); // awaited below
   const options: ShardPredictOptions = JSON.parse(JSON.stringify(rest));
   const src = resolve(srcArg);
   const dst = resolve(dstArg);
@@ -129,13 +152,15 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
 
   const client = await openClient(conn.connection); // RedisUnreachableError naming the URL
   client.on('error', () => {}); // outages show up as failing polls
-  const { Queue } = await import('bullmq');
+  const { Queue } = await bullmq;
   // our own connection, so it can be cut when Redis is gone (closing the queue then never ends)
   const Redis = await loadIoRedis();
   const queueConn = new Redis(bullConnection(conn.connection, false));
   queueConn.on('error', () => {});
   const queue: Queue = new Queue(name, { connection: queueConn as never });
   queue.on('error', () => {});
+  const wakeup = new Wakeup();
+  const announcements = await subscribe(conn.connection, doneChannel(name), () => wakeup.ring());
 
   const jobOpts = (id: string) => ({
     jobId: id, attempts, backoff: { type: 'exponential', delay: backoffMs },
@@ -163,6 +188,8 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
         if (state === 'failed') await (await queue.getJob(id))?.retry('failed').catch(() => {});
       }
       await addJobs(jobs);
+      // idle workers start on it now instead of at their next look at the run list
+      await (client.publish as (c: string, m: string) => Promise<number>)(RUNS_CHANNEL, name);
     })(), 4 * POLL_TIMEOUT_MS, `setting up queue ${name} on ${where}`).catch((err: Error) => {
       throw new RedisUnreachableError(where, `could not set up queue ${name} on Redis at ${where}: ${err.message}; run the same command again to retry`, { cause: err });
     });
@@ -229,17 +256,21 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
       }
     };
 
-    const reconcileEvery = Math.max(1, Math.round(5000 / pollMs));
+    let lastReconcile = -Infinity;
     let lastAnswer = performance.now();
     let lastError = '';
     try {
-      for (let poll = 0; results.size + failed.size < jobs.length; poll++) {
+      while (results.size + failed.size < jobs.length) {
         if (signal?.aborted) {
           throw Object.assign(new DistributedError(`stopped waiting; ${results.size} of ${jobs.length} shard(s) done. The jobs stay in queue ${name}: run the same command again to resume`), { interrupted: true });
         }
+        const pollStarted = performance.now();
         try {
           await withTimeout(collect(), POLL_TIMEOUT_MS, `a poll of queue ${name}`);
-          if (poll % reconcileEvery === 0) await withTimeout(reconcile(), POLL_TIMEOUT_MS, `a check of queue ${name}`);
+          if (performance.now() - lastReconcile >= 5000) {
+            await withTimeout(reconcile(), POLL_TIMEOUT_MS, `a check of queue ${name}`);
+            lastReconcile = performance.now();
+          }
           lastAnswer = performance.now();
           if (lastError !== '') log(`Redis at ${where} answers again`);
           lastError = '';
@@ -254,7 +285,9 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
           }
         }
         if (results.size + failed.size < jobs.length) {
-          await sleep(pollMs, signal);
+          await wakeup.sleep(pollMs, signal);
+          const since = performance.now() - pollStarted;
+          if (since < MIN_POLL_GAP_MS) await new Promise((r) => setTimeout(r, MIN_POLL_GAP_MS - since));
         }
       }
     } finally {
@@ -296,6 +329,7 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
     await withTimeout(queue.close(), POLL_TIMEOUT_MS, `closing queue ${name}`).catch(() => {});
     // closing writes the queue's meta key again; nothing of a finished run stays
     if (finished) await (client.del as (k: string) => Promise<number>)(`bull:${name}:meta`).catch(() => 0);
+    announcements.close();
     client.disconnect();
     queueConn.disconnect();
   }

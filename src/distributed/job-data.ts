@@ -14,7 +14,7 @@ import { DistributedError } from './errors.ts';
 export const JOB_FORMAT = 1;
 
 /** Predict options that travel in a job: everything but what the job sets itself. */
-export type ShardPredictOptions = Omit<PredictOptions, 'src' | 'dst' | 'model' | 'progress' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress'>;
+export type ShardPredictOptions = Omit<PredictOptions, 'src' | 'dst' | 'model' | 'progress' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress' | 'shared'>;
 
 export interface ShardJobData {
   format: number;
@@ -49,6 +49,14 @@ export const QUEUE_PREFIX = 'coco-stitcher-';
 
 /** Redis set of the queues of runs in progress, which workers watch. */
 export const RUNS_KEY = 'coco-stitcher:runs';
+
+/** Pub/sub channel a coordinator announces a new run on (the message: its queue), so workers need not wait for their next poll. */
+export const RUNS_CHANNEL = 'coco-stitcher:runs-changed';
+
+/** Pub/sub channel a worker announces each finished job of a run on (the message: the job id), so its coordinator need not wait for its next poll. */
+export function doneChannel(queue: string): string {
+  return `coco-stitcher:done:${queue}`;
+}
 
 const RUN_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

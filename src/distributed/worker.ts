@@ -8,22 +8,40 @@
  * A job is refused with a clear failure when this host cannot see the src
  * manifest or the dst folder (the bundle must be on a shared filesystem) or
  * when its model file's sha256 is not the one the coordinator hashed.
+ *
+ * One process holds one shard more than it computes: the next one is set up
+ * (src parsed once per process, model loaded once, first windows read) and
+ * waits for its turn at the model (../predict/model-lane.ts), which it gets
+ * as soon as the running shard's model work is done, while that shard's
+ * last images are still being written. So the model does not idle between
+ * shards, as it does not between videos of a local predict. Images of every
+ * shard go through one writer queue, so memory stays as a local run's.
+ * A new run is noticed at once through a Redis message (and by polling the
+ * run list, in case one was missed); each finished job is announced to its
+ * coordinator the same way.
  */
 import { access, mkdir, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Job, Worker } from 'bullmq';
+import { RunCancelledError } from '../predict/errors.ts';
 import { loadModel, type Model } from '../predict/model.ts';
-import { runPredict } from '../predict/run-predict.ts';
-import { bullConnection, describeConnection, openClient, type RedisConnection } from './connection.ts';
-import { JOB_FORMAT, QUEUE_PREFIX, RUNS_KEY, checkJobData, sha256File, type ShardJobData, type ShardProgress, type ShardResult } from './job-data.ts';
+import { ModelLane, type ModelTurn } from '../predict/model-lane.ts';
+import { runPredict, type SharedRun } from '../predict/run-predict.ts';
+import { SourceCache } from '../predict/source-cache.ts';
+import { WriterQueue } from '../stitch/writer-queue.ts';
+import { bullConnection, describeConnection, openClient, subscribe, type RedisConnection } from './connection.ts';
+import {
+  JOB_FORMAT, QUEUE_PREFIX, RUNS_CHANNEL, RUNS_KEY, checkJobData, doneChannel, sha256File,
+  type ShardJobData, type ShardProgress, type ShardResult,
+} from './job-data.ts';
 import { DistributedError } from './errors.ts';
 import { InternalError } from '../array/errors.ts';
 
 export interface StartWorkerOptions {
   connection: RedisConnection;
-  /** shard jobs run at once in this process, per run (default 1) */
+  /** shards whose model work runs at once in this process (default 1); the process holds one shard more, ready to start */
   concurrency?: number;
   /** stop after this many seconds without a job (default: never) */
   idleExitSeconds?: number;
@@ -99,7 +117,7 @@ async function checkSharedPaths(job: ShardJobData): Promise<void> {
 }
 
 /** Runs one shard: the predicted image entries, taken from the result dataset. */
-async function runShard(job: Job, models: ModelCache, threads: number | undefined, progressMs: number): Promise<ShardResult> {
+async function runShard(job: Job, models: ModelCache, shared: SharedRun, threads: number | undefined, progressMs: number, onFirstOutput: () => void): Promise<ShardResult> {
   const t0 = performance.now();
   const data = checkJobData(job.data, job.id);
   await checkSharedPaths(data);
@@ -109,6 +127,7 @@ async function runShard(job: Job, models: ModelCache, threads: number | undefine
   let imagesReported = 0;
   let pending: Promise<unknown> = Promise.resolve();
   const onProgress = (p: ShardProgress) => {
+    if (p.windowsDone > 0) onFirstOutput();
     const t = performance.now();
     // one report per finished image, and at most one per progressMs between: never one per window
     if (p.imagesDone === imagesReported && t - last < progressMs) return;
@@ -118,7 +137,7 @@ async function runShard(job: Job, models: ModelCache, threads: number | undefine
   };
   const summary = await runPredict({
     ...data.options, src: data.src, dst: data.dst, model, imageIds: data.imageIds,
-    writeManifest: false, progress: false, onProgress,
+    writeManifest: false, progress: false, onProgress, shared,
   });
   await pending;
   if (summary.interrupted) throw new DistributedError(`shard ${data.shard} was interrupted`);
@@ -147,8 +166,13 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
 
   const client = await openClient(opts.connection); // throws naming the URL when Redis is not there
   client.on('error', () => {}); // outages are retried below
-  const { Worker } = await import('bullmq');
+  const { Worker, WaitingError } = await import('bullmq');
   const models = new ModelCache();
+  const lane = new ModelLane(concurrency);
+  const writerQueue = new WriterQueue({ maxInFlight: 2 });
+  const sources = new SourceCache();
+  // resolves once the shard taken last has its first model output (or ended)
+  let lastWarm: Promise<void> = Promise.resolve();
   const workers = new Map<string, Worker>();
   const counts = { completed: 0, failed: 0 };
   let active = 0;
@@ -159,14 +183,36 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   const done = new Promise<void>((r) => { resolveDone = r; });
 
   const startQueue = (name: string) => {
-    const processor = async (job: Job) => {
+    const processor = async (job: Job, token?: string) => {
       activeIn.set(name, (activeIn.get(name) ?? 0) + 1);
       active++;
       lastActivity = performance.now();
-      log(`job ${job.id} (images ${(job.data as ShardJobData).imageIds?.join(',')}) started, attempt ${job.attemptsMade + 1}`);
+      const what = `job ${job.id} (images ${(job.data as ShardJobData).imageIds?.join(',')})`;
+      const attempt = `attempt ${job.attemptsMade + 1}`;
+      const turn: ModelTurn = lane.take();
+      const ahead = lastWarm;
+      let warm!: () => void;
+      lastWarm = new Promise<void>((r) => { warm = r; });
+      if (turn.granted) log(`${what} started, ${attempt}`);
+      else {
+        log(`${what} taken, ${attempt}: set up while the shard ahead of it uses the model`);
+        turn.ready.then(() => log(`${what} started, ${attempt}`), () => {});
+      }
       try {
-        return await runShard(job, models, opts.threads, opts.progressMs ?? 1000);
+        // a shard that must wait sets up (src, plan, first reads) once the one ahead has the model busy, so it does not slow that one's start
+        if (!turn.granted) await ahead;
+        return await runShard(job, models, { modelTurn: turn, writerQueue, loadSource: sources.load }, opts.threads, opts.progressMs ?? 1000, warm);
+      } catch (err) {
+        if (err instanceof RunCancelledError && token !== undefined) {
+          // the worker is stopping and this job never reached the model: back to the queue for another worker, no attempt spent
+          await job.moveToWait(token);
+          log(`job ${job.id} handed back before it started`);
+          throw new WaitingError();
+        }
+        throw err;
       } finally {
+        warm();
+        turn.release();
         activeIn.set(name, activeIn.get(name)! - 1);
         active--;
         lastActivity = performance.now();
@@ -174,19 +220,25 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
     };
     const w = new Worker(name, processor, {
       connection: bullConnection(opts.connection, true) as never,
-      concurrency,
+      concurrency: concurrency + 1,
       lockDuration: lockMs,
       stalledInterval: Math.max(100, Math.round(lockMs / 2)),
       maxStalledCount: 2,
       autorun: true,
     });
+    // the coordinator waits for these (and polls, in case one is lost)
+    const announce = (id: string | undefined) => {
+      if (id) void (client.publish as (c: string, m: string) => Promise<number>)(doneChannel(name), id).catch(() => 0);
+    };
     w.on('completed', (job) => {
+      announce(job.id);
       counts.completed++;
       const r = job.returnvalue as ShardResult;
       log(`job ${job.id} done: ${r.windows} window(s) in ${r.seconds.toFixed(2)} s`);
     });
     w.on('failed', (job, err) => {
       if (job) counts.failed++;
+      announce(job?.id);
       log(`job ${job?.id ?? '?'} failed: ${err.message}`);
     });
     w.on('error', (err) => log(`queue ${name}: ${err.message}`));
@@ -212,7 +264,9 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   const close = (force = false): Promise<void> => {
     if (closing && !force) return closing;
     clearInterval(timer);
+    lane.close(); // shards waiting for the model go back to the queue
     closing = (async () => {
+      runsChanged.close();
       await Promise.all([...workers.values()].map((w) => w.close(force).catch(() => {})));
       await models.closeAll();
       client.disconnect();
@@ -222,6 +276,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<WorkerHandl
   };
 
   await discover();
+  // a new run is picked up at once; the poll below stays for messages missed while Redis was away
+  const runsChanged = await subscribe(opts.connection, RUNS_CHANNEL, () => { if (!closing) void discover(); });
   const timer = setInterval(() => {
     if (closing) return;
     if (idle !== undefined && active === 0 && performance.now() - lastActivity > idle * 1000) {

@@ -22,3 +22,8 @@ export class PartialResultError extends CocoStitcherError {
     super(message, options);
   }
 }
+
+/** A run called off while it waited for its turn at the model (its host stops taking work): nothing was written. */
+export class RunCancelledError extends CocoStitcherError {
+  override name = 'RunCancelledError';
+}

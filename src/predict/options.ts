@@ -6,7 +6,10 @@
 import { ValueError } from '../array/errors.ts';
 import type { CocoDataset } from '../coco/dataset.ts';
 import { FusedChannelSpec } from '../coco/channel-spec.ts';
+import type { WriterQueue } from '../stitch/writer-queue.ts';
+import type { LoadSourceOptions } from './load-source.ts';
 import type { Model } from './model.ts';
+import type { ModelTurn } from './model-lane.ts';
 
 /** Counts handed to `onProgress`, once per model batch and once per finished image. */
 export interface PredictProgress {
@@ -61,6 +64,21 @@ export interface PredictOptions {
   /** one line per image whose model output had no valid value (default: process.emitWarning) */
   onWarning?: (message: string) => void;
   signal?: AbortSignal;
+  /** what this run shares with other runs of the process (a distributed worker's shards) */
+  shared?: SharedRun;
+}
+
+/**
+ * What runs of one process share when it runs many (a distributed worker
+ * runs one shard after another with one model): each is optional.
+ */
+export interface SharedRun {
+  /** the run's turn at the model (./model-lane.ts): awaited before its first batch, released after its last output, so the next run's model work starts while this run's last images are written */
+  modelTurn?: ModelTurn;
+  /** one writer queue for every run: at most its maxInFlight images are written at once in the process */
+  writerQueue?: WriterQueue;
+  /** loads the src (e.g. ./source-cache.ts); the run works on a copy and never changes what it returns */
+  loadSource?: (src: string, opts: LoadSourceOptions) => Promise<CocoDataset>;
 }
 
 export interface PredictSummary {

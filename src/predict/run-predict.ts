@@ -5,7 +5,8 @@
  * each image as soon as its last window is in (write-stage.ts); the output
  * is checked before the work and the manifest settled after it (output.ts).
  * Stops cleanly on an AbortSignal: images already finalized stay
- * registered, nothing half-written is kept.
+ * registered, nothing half-written is kept. Runs of one process may share
+ * a turn at the model, the writer queue and the parsed src (SharedRun).
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -23,7 +24,7 @@ import { ReadAhead } from './read-ahead.ts';
 import { StitchStage } from './stitch-stage.ts';
 import { WriteStage } from './write-stage.ts';
 
-export type { PredictOptions, PredictProgress, PredictSummary } from './options.ts';
+export type { PredictOptions, PredictProgress, PredictSummary, SharedRun } from './options.ts';
 
 function now(): number { return performance.now() / 1000; }
 
@@ -41,7 +42,8 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   removeStaleTemps(dst, assetFolder);
   if (typeof opts.memmap === 'string') await mkdir(opts.memmap, { recursive: true });
 
-  const src = await loadSource(opts.src, { dst: opts.dst, channels: opts.srcChannels });
+  const shared = opts.shared ?? {};
+  const src = await (shared.loadSource ?? loadSource)(opts.src, { dst: opts.dst, channels: opts.srcChannels });
   const result = src.copy();
   moveToOutput(result, dst);
   const plans = planImages(result, s, { memmap: Boolean(opts.memmap) });
@@ -72,7 +74,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
     const empty = stitch.emptyWarning(gid);
     if (empty) { emptyImages.push(gid); warn(empty); }
     report();
-  });
+  }, shared.writerQueue);
   const modelStage = new ModelStage(model, {
     nIn: s.inChannels.numel(), mean: s.mean, std: s.std, batchSize, outputScale: s.outputScale,
     onOutput: async (out) => {
@@ -87,6 +89,9 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   let interrupted = false;
   let failure: unknown;
   try {
+    // the first windows are read while an earlier run of the process still has the model
+    reader.fill();
+    await shared.modelTurn?.ready;
     for (;;) {
       if (opts.signal?.aborted) { interrupted = true; break; }
       const t = now();
@@ -101,6 +106,8 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   // the batch being filled is dropped after an interrupt or a failure; the one in the model is stitched
   if (interrupted || failure !== undefined) modelStage.discard();
   await modelStage.settle().catch((err: unknown) => { failure ??= err; });
+  // the model is free for the next run while this one's last images are written
+  shared.modelTurn?.release();
   await reader.drain();
   // finish what was handed to the writer, even after an error or an interrupt
   await write.drain();

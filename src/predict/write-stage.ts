@@ -4,7 +4,8 @@
  * MAX_WAITING_IMAGES more may wait for it without holding up the model, so
  * a burst of finished images does not stall it; past that the window loop
  * waits, so finished canvases do not pile up in memory when the model
- * outruns the writer.
+ * outruns the writer. The queue may be shared by the runs of a process
+ * (SharedRun.writerQueue); each stage waits only for its own images.
  */
 import { WriterQueue } from '../stitch/writer-queue.ts';
 import type { CocoStitchingManager, FinalizeInfo } from '../stitch/manager.ts';
@@ -13,7 +14,7 @@ import type { CocoStitchingManager, FinalizeInfo } from '../stitch/manager.ts';
 export const MAX_WAITING_IMAGES = 2;
 
 export class WriteStage {
-  readonly #queue = new WriterQueue({ maxInFlight: 2 });
+  readonly #queue: WriterQueue;
   readonly #onWritten: (gid: number, info: FinalizeInfo) => void;
   readonly #submitted = new Set<number>();
   readonly #waiting: Promise<unknown>[] = [];
@@ -24,8 +25,9 @@ export class WriteStage {
   failure: unknown = undefined;
   seconds = 0;
 
-  constructor(onWritten: (gid: number, info: FinalizeInfo) => void) {
+  constructor(onWritten: (gid: number, info: FinalizeInfo) => void, queue?: WriterQueue) {
     this.#onWritten = onWritten;
+    this.#queue = queue ?? new WriterQueue({ maxInFlight: 2 });
   }
 
   /** Hands the manager's ready images to the queue; waits while too many wait for it. */
@@ -33,7 +35,7 @@ export class WriteStage {
     for (const gid of manager.readyImageIds()) {
       if (this.#submitted.has(gid)) continue;
       this.#submitted.add(gid);
-      const started = this.#queue.submit(() => manager.finalizeImage(gid));
+      const started = this.#queue.submit(() => manager.finalizeImage(gid), this);
       this.#waiting.push(started);
       this.#jobs.push(started.then((job) => job.done).then(
         (info) => { this.written.push(gid); this.#onWritten(gid, info); },
@@ -49,7 +51,7 @@ export class WriteStage {
   async drain(): Promise<void> {
     const t = performance.now();
     await Promise.all(this.#jobs);
-    await this.#queue.flush().catch(() => {}); // failures were taken from each job above
+    await this.#queue.flush(this).catch(() => {}); // failures were taken from each job above
     this.seconds += (performance.now() - t) / 1000;
   }
 }

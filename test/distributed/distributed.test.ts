@@ -155,6 +155,10 @@ describe('distributed predict', { skip }, () => {
     assert.deepEqual(await a.exited, { code: 0, signal: null }, a.err);
     assert.match(a.err, new RegExp(`job ${job} done`), 'the running job was not finished');
     assert.equal(startedJobs(a.err).length, 1, 'the worker took a new job after SIGTERM');
+    // the shard it held ready behind the running one (if it had taken it yet) went back to the queue
+    for (const [, held] of a.err.matchAll(/job (\S+) \(images [\d,]+\) taken/g)) {
+      assert.match(a.err, new RegExp(`job ${held} handed back before it started`), a.err);
+    }
     const b = worker(r.url);
     assert.equal((await c.exited).code, 0, c.err);
     assert.ok(!startedJobs(b.err).includes(job), 'the finished job was run again');

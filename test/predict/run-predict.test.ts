@@ -16,6 +16,10 @@ import { attr, buildOnnxModel, buildPointwiseModel } from '../../src/cli/onnx/bu
 import { runPredict, type PredictProgress } from '../../src/predict/run-predict.ts';
 import { loadModel } from '../../src/predict/model.ts';
 import { PartialResultError } from '../../src/predict/errors.ts';
+import { ModelLane } from '../../src/predict/model-lane.ts';
+import { SourceCache } from '../../src/predict/source-cache.ts';
+import { WriterQueue } from '../../src/stitch/writer-queue.ts';
+import type { Model } from '../../src/predict/model.ts';
 import { gdalRead } from '../helpers/gdal.ts';
 import { runCli } from '../helpers/cli.ts';
 import { scratchDir } from '../helpers/scratch.ts';
@@ -90,6 +94,53 @@ describe('runPredict', needsOrt, () => {
       // the caller's model is still open
       const out = await model.run(new Float32Array(3 * 4), [1, 3, 2, 2]);
       assert.deepEqual(out.dims, [1, 1, 2, 2]);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it('runs sharing a model turn, a writer queue and the parsed src (a worker\'s shards): the model goes to the next run before the first one\'s writes end; output as one run', async () => {
+    const model = await loadModel(red);
+    const lane = new ModelLane(1);
+    const writerQueue = new WriterQueue({ maxInFlight: 2 });
+    const sources = new SourceCache();
+    const dst = join(root, 'shared', 'out.kwcoco.json');
+    const events: string[] = [];
+    // the same loaded model, seen through one wrapper per run to tell whose batch it runs
+    const seenAs = (name: string): Model => ({ ...model, run: (b, d, t) => { events.push(`model ${name}`); return model.run(b, d, t); } });
+    try {
+      const cached = await sources.load(src, { dst });
+      const before = JSON.stringify(cached.dataset);
+      const [videoA, videoB] = [...cached.index.vidToGids.values()];
+      const run = (name: string, imageIds: number[]) => {
+        const modelTurn = lane.take();
+        void modelTurn.ready.then(() => events.push(`turn ${name}`));
+        return runPredict({
+          ...base(), src, dst, model: seenAs(name), imageIds: [...imageIds], writeManifest: false, batchSize: 2,
+          shared: { modelTurn, writerQueue, loadSource: sources.load },
+          onProgress: (p) => { if (p.imagesDone === p.imagesTotal && !events.includes(`written ${name}`)) events.push(`written ${name}`); },
+        });
+      };
+      const [a, b] = await Promise.all([run('A', videoA), run('B', videoB)]);
+      // every batch of A before any of B; B's turn came before A's last image was written
+      const models = events.filter((e) => e.startsWith('model')).join(',');
+      assert.match(models, /^(model A,)+(model B,)*model B$/, models);
+      assert.ok(events.includes('written A'));
+      assert.ok(events.indexOf('turn B') < events.indexOf('written A'), events.join(', '));
+      assert.equal(JSON.stringify(cached.dataset), before, 'a run changed the cached src');
+      assert.ok(writerQueue.peakInFlight <= 2);
+
+      const ref = join(root, 'shared-ref', 'out.kwcoco.json');
+      const whole = await runPredict({ ...base(), src, dst: ref, model, batchSize: 2, writeManifest: false });
+      for (const [summary, gids] of [[a, videoA], [b, videoB]] as const) {
+        for (const gid of gids) {
+          const got = summary.dataset.index.imgs.get(gid);
+          const want = whole.dataset.index.imgs.get(gid);
+          assert.deepEqual(JSON.parse(JSON.stringify(got)), JSON.parse(JSON.stringify(want)), `image ${gid}`);
+          const file = assetsOf(want).find((x) => x.channels === 'pred.0').file_name;
+          assert.ok(readFileSync(resolve(dirname(dst), file)).equals(readFileSync(resolve(dirname(ref), file))), `${file} differs`);
+        }
+      }
     } finally {
       await model.close();
     }

@@ -1,8 +1,9 @@
 /**
  * `coco-stitcher worker --queue redis://...`: runs the shard jobs of every
  * distributed predict run on that Redis (src/distributed). SIGTERM or
- * SIGINT: no new jobs, the running ones finish, exit 0; a second signal
- * hands them back at once (another worker redoes them after the lock time).
+ * SIGINT: no new jobs, a shard still waiting for the model goes back to the
+ * queue, the running ones finish, exit 0; a second signal hands them back at
+ * once (another worker redoes them after the lock time).
  */
 import { Command } from 'commander';
 import { hostname } from 'node:os';
@@ -13,7 +14,7 @@ export function workerCommand(): Command {
   return new Command('worker')
     .description('run shard jobs of distributed predict runs (`predict --queue`) from a Redis server; the bundle must be on a filesystem every worker sees')
     .requiredOption('--queue <redis-url>', 'the Redis of the runs: redis://HOST:PORT[/DB]')
-    .option('--concurrency <n>', 'shard jobs at once in this process', parseNumber('concurrency'), 1)
+    .option('--concurrency <n>', 'shards whose model work runs at once in this process (one more is held, set up and waiting)', parseNumber('concurrency'), 1)
     .option('--idle-exit <seconds>', 'exit after this long without a job (default: run until stopped)', parseNumber('idle-exit'))
     .option('--run-id <id>', 'only this run (default: every run on this Redis)')
     .option('--lock <seconds>', 'a job of a worker that stops answering (killed) goes to another worker after this long', parseNumber('lock'), 30)
