@@ -13,6 +13,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { settle } from '../predict/options.ts';
+import { planImages } from '../predict/plan.ts';
 import type { Queue, JobType } from 'bullmq';
 import { CocoDataset } from '../coco/dataset.ts';
 import { loadSource } from '../predict/load-source.ts';
@@ -24,8 +26,9 @@ import {
   JOB_FORMAT, RUNS_KEY, checkResult, jobId, queueName, sha256File,
   type ShardJobData, type ShardPredictOptions, type ShardProgress, type ShardResult,
 } from './job-data.ts';
-import { planShards, type ShardBy } from './shards.ts';
+import { parseShard, planRegionShards, planShards, type ShardSpec } from './shards.ts';
 import { mergeShardResult, removeStaleTempFiles } from './merge-results.ts';
+import { assembleRegions, removeRegionParts, type RegionJob } from './assemble-regions.ts';
 import { DistributedError } from './errors.ts';
 
 export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress'> {
@@ -33,8 +36,8 @@ export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' 
   model: string;
   /** names the run's queue; default derived from the resolved dst */
   runId?: string;
-  /** one job per video (default) or per image */
-  shard?: ShardBy;
+  /** one job per video (default), per image, or per SIZE x SIZE region of each image (`region:SIZE`, `region`: the default size) */
+  shard?: ShardSpec;
   /** runs of a failing shard before it is reported (default 3) */
   attempts?: number;
   /** wait before the first retry, doubled for each next one (default 1000) */
@@ -119,9 +122,23 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
   const modelSha = await sha256File(modelPath).catch((err: Error) => {
     throw new DistributedError(`model file ${modelPath} does not exist or is not readable: ${err.message}`);
   });
+  const shardBy = parseShard(shard);
+  if (shardBy.by === 'region') {
+    if ((options.probFormat ?? 'cog') !== 'cog') throw new DistributedError(`--shard region writes one COG per image from its regions' parts: --prob-format must be cog, got ${options.probFormat}`);
+    if ((options.quantize ?? true) && !options.expectedMinmax) {
+      throw new DistributedError('--shard region needs the quantization range of the whole image up front: give --expected-minmax (e.g. 0,1 for probabilities) or --no-quantize');
+    }
+  }
   const input = await loadSource(src, { dst, channels: options.srcChannels });
-  const jobs: PlannedJob[] = planShards(input, shard).map((s) => {
-    const data = { format: JOB_FORMAT, shard: s.key, src, dst, model: { path: modelPath, sha256: modelSha }, imageIds: s.imageIds, options };
+  const shards = shardBy.by === 'region'
+    // the asset grid of each image, as runPredict plans it (sizes only: nothing is allocated here)
+    ? planRegionShards(planImages(input, settle({ ...options, src, dst, model: modelPath }), { memmap: true }), shardBy.size)
+    : planShards(input, shardBy.by);
+  const jobs: PlannedJob[] = shards.map((s) => {
+    const data = {
+      format: JOB_FORMAT, shard: s.key, src, dst, model: { path: modelPath, sha256: modelSha }, imageIds: s.imageIds,
+      ...(s.region ? { region: s.region } : {}), options,
+    };
     return { id: jobId(data), data: { ...data, run: name } };
   });
   const byId = new Map(jobs.map((j) => [j.id, j]));
@@ -275,15 +292,32 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
     const assets: string[] = [];
     let images = 0;
     let windows = 0;
+    const regionJobs: RegionJob[] = [];
     for (const j of jobs) {
       const r = results.get(j.id);
+      if (j.data.region) { regionJobs.push({ id: j.id, data: j.data, result: r ?? null }); continue; }
       if (!r) continue;
       assets.push(...mergeShardResult(out, r, j.data.shard, claimed));
       images += r.images.length;
       windows += r.windows;
     }
+    let partDirs: string[] = [];
+    if (regionJobs.length) {
+      // a part that is gone (removed by hand, a lost disk) is redone by the next run of this command
+      const assembled = await assembleRegions(regionJobs, {
+        log, onMissingPart: async (id) => { await queue.remove(id).catch(() => 0); },
+      });
+      for (const a of assembled.images) {
+        assets.push(...mergeShardResult(out, a.result, a.shard, claimed));
+        images++;
+      }
+      windows += assembled.windows;
+      partDirs = assembled.partDirs;
+    }
     await removeStaleTempFiles(assets);
     await out.dump(dst);
+    // the parts are in the assembled COGs, which the manifest lists now
+    await removeRegionParts(partDirs);
     // the manifest holds everything now: the queue and its results can go
     await queue.obliterate({ force: true }).catch((err: Error) => log(`could not remove queue ${name}: ${err.message}`));
     await (client.srem as (k: string, m: string) => Promise<number>)(RUNS_KEY, name).catch(() => 0);

@@ -118,6 +118,7 @@ async function runShard(job: Job, models: ModelCache, threads: number | undefine
   };
   const summary = await runPredict({
     ...data.options, src: data.src, dst: data.dst, model, imageIds: data.imageIds,
+    ...(data.region ? { region: { imageId: data.imageIds[0], ...data.region } } : {}),
     writeManifest: false, progress: false, onProgress,
   });
   await pending;
@@ -127,9 +128,10 @@ async function runShard(job: Job, models: ModelCache, threads: number | undefine
     if (!img) throw new InternalError(`image ${gid} is missing from the result dataset`);
     return JSON.parse(JSON.stringify(img)) as Record<string, unknown>;
   });
+  if (data.region && !summary.region) throw new InternalError(`shard ${data.shard}: the region's part was not reported`);
   return {
     format: JOB_FORMAT, host: hostname(), pid: process.pid, windows: summary.windows,
-    seconds: (performance.now() - t0) / 1000, images,
+    seconds: (performance.now() - t0) / 1000, images, ...(summary.region ? { region: summary.region } : {}),
   };
 }
 

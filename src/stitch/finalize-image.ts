@@ -16,6 +16,7 @@ import type { Affine } from '../array/affine.ts';
 import { writePng as defaultWritePng } from '../io/png.ts';
 import type { CompressName } from '../io/cog/compress.ts';
 import { writeCog as defaultWriteCog, type WriteCogOptions } from '../io/cog/write-cog.ts';
+import { writeCogPart as defaultWriteCogPart, type CogRegion } from '../io/cog/region-part.ts';
 import type { Quantization } from '../coco/quantization.ts';
 import { quantizationFor, quantizeBlock } from './quantize.ts';
 import type { Stitcher } from './stitcher.ts';
@@ -38,11 +39,14 @@ export interface WriteAssetOptions {
   io?: AssetWriters;
   /** what is written, for error messages (e.g. 'image 3 ("a")') */
   label?: string;
+  /** the stitcher holds one region of the image: write that region's part file instead of a COG */
+  part?: { path: string; region: CogRegion };
 }
 
 /** The writers used by {@link writeStitchedAsset}; like writeCog and writePng, a writer that fails must leave no file. */
 export interface AssetWriters {
   writeCog?: typeof defaultWriteCog;
+  writeCogPart?: typeof defaultWriteCogPart;
   writePng?: typeof defaultWritePng;
 }
 
@@ -56,6 +60,8 @@ export interface WrittenAsset {
   totalProb: number;
   /** stitched values (pixels x bands) that are not NaN: 0 when the image is all nodata */
   validValues: number;
+  /** the COG's pixel type and writer options (absent for PNG): a region's part and the assembly use these */
+  cog?: { dtype: 'int16' | 'uint8' | 'float32' | 'float64'; options: WriteCogOptions };
 }
 
 /**
@@ -232,7 +238,7 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   const range = scanned ?? stats;
   const writeCog = opts.io?.writeCog ?? defaultWriteCog;
   const writePng = opts.io?.writePng ?? defaultWritePng;
-  await mkdir(dirname(fpath), { recursive: true });
+  await mkdir(dirname(opts.part?.path ?? fpath), { recursive: true });
 
   if (opts.format === 'png') {
     // PNG has no tiles: the encoder needs the whole image.
@@ -279,8 +285,12 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   if (opts.overviews) options.overviews = opts.overviews;
   if (opts.epsg !== undefined) options.epsg = opts.epsg;
   if (opts.transform) options.transform = opts.transform;
-  await writeCog(fpath, source, options);
-  return { height, width, bands, quantization, totalProb: scanned ? scanned.sum : stats.sum, validValues: scanned ? scanned.valid : stats.valid, coverage: stats.coverageRectangle() };
+  if (opts.part) await (opts.io?.writeCogPart ?? defaultWriteCogPart)(opts.part.path, source, opts.part.region, options);
+  else await writeCog(fpath, source, options);
+  return {
+    height, width, bands, quantization, totalProb: scanned ? scanned.sum : stats.sum, validValues: scanned ? scanned.valid : stats.valid,
+    coverage: stats.coverageRectangle(), cog: { dtype: source.dtype, options },
+  };
 }
 
 function quantizeDtypeOf(q: Quantization): 'int16' | 'uint8' {

@@ -71,7 +71,7 @@ describe('distributed: connection, names, shards', () => {
 
   it('checks job data and results, naming what is wrong', () => {
     assert.deepEqual(checkJobData(job(), 'j'), job());
-    assert.throws(() => checkJobData({ ...job(), format: 99 }, 'j'), /job j: job format 99, but this worker reads format 1/);
+    assert.throws(() => checkJobData({ ...job(), format: 99 }, 'j'), /job j: job format 99, but this worker reads format 2/);
     assert.throws(() => checkJobData({ ...job(), imageIds: [] }, 'j'), /imageIds must be a non-empty list/);
     assert.throws(() => checkJobData({ ...job(), model: { path: '/m', sha256: 'xyz' } }, 'j'), /model must be \{path, sha256/);
     const ok = { format: JOB_FORMAT, host: 'h', pid: 1, windows: 3, seconds: 1, images: [{ id: 2 }, { id: 1 }] };
