@@ -63,7 +63,7 @@ async function byRegions(dst: string, opts: PredictOptions, size: number): Promi
       const entry = JSON.parse(JSON.stringify(s.dataset.index.imgs.get(1)));
       jobs.push({
         id: `image-1-x${x}-y${y}-h`,
-        data: { format: JOB_FORMAT, run: 'r', shard: `image-1-x${x}-y${y}`, src, dst, model: { path: '', sha256: '' }, imageIds: [1], region: { x, y, size }, options: {} },
+        data: { format: JOB_FORMAT, run: 'r', shard: `image-1-x${x}-y${y}`, src, dst, model: { path: '', sha256: '' }, imageIds: [1], region: { x, y, size }, options: { channels: 'r|g|b' } },
         result: { format: JOB_FORMAT, host: 'h', pid: 1, windows: s.windows, seconds: 0, images: [entry], region: s.region },
       });
     }
