@@ -9,6 +9,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { access, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Quantization } from '../coco/quantization.ts';
 import { assembleCogFromParts } from '../io/cog/region-part.ts';
 import { cogOptionsFromJson, joinRegionCoverage, regionPartsDir, type RegionReport } from '../stitch/region-parts.ts';
 import { JOB_FORMAT, type ShardJobData, type ShardResult } from './job-data.ts';
@@ -99,6 +101,21 @@ export async function assembleRegions(jobs: readonly RegionJob[], opts: {
     log(`image ${gid}: assembled ${asset} from ${parts.length} region part(s) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   }
   return { images, windows, partDirs };
+}
+
+/**
+ * A two-phase region's result as a one-phase region's: phase 1's entry with the whole image's
+ * quantization on the new asset (where a single process registers it: the asset's last key),
+ * and phase 2's report of the written part.
+ */
+export function combinePhases(phase1: ShardResult, phase2: RegionReport, quantization: Quantization, dst: string): ShardResult {
+  const entry = JSON.parse(JSON.stringify(phase1.images[0])) as Record<string, unknown>;
+  const list = (entry.assets ?? entry.auxiliary ?? []) as Record<string, unknown>[];
+  const bundle = dirname(dst);
+  const asset = list.find((a) => typeof a.file_name === 'string' && (isAbsolute(a.file_name) ? a.file_name : resolve(bundle, a.file_name)) === phase2.asset);
+  if (!asset) throw new DistributedError(`image ${entry.id}: its entry from phase 1 has no asset ${phase2.asset}`);
+  asset.quantization = quantization;
+  return { ...phase1, windows: phase1.windows, images: [entry], region: phase2 };
 }
 
 /** Removes the region part folders of assembled images (the manifest lists their COGs now). */

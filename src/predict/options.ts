@@ -58,8 +58,9 @@ export interface PredictOptions {
   imageIds?: number[];
   /**
    * predict one region of one image's output (a shard of `--shard region:SIZE`): only the
-   * windows touching it run, and its part file is written instead of the image's COG
-   * (needs probFormat 'cog', and expectedMinmax or quantize false: one range for the whole image)
+   * windows touching it run, and its part file is written instead of the image's COG (needs
+   * probFormat 'cog'). Quantized without expectedMinmax, the region's finalized floats are kept
+   * instead (phase 1; `summary.region.floats` has its range) for `quantizeRegionPart` (phase 2).
    */
   region?: PredictRegion;
   /** dump the output manifest at the end (default true); false leaves that to the caller (`summary.dataset`) */
@@ -168,9 +169,6 @@ export function settle(opts: PredictOptions): Settings {
     }
     imageIds = [region.imageId];
     if ((opts.probFormat ?? 'cog') !== 'cog') throw new ValueError(`a region is written as part of a COG: --prob-format must be cog, got ${opts.probFormat}`);
-    if ((opts.quantize ?? true) && !opts.expectedMinmax) {
-      throw new ValueError('a region needs the whole image\'s quantization range up front: give --expected-minmax (e.g. 0,1 for probabilities) or --no-quantize');
-    }
   }
   return { window, overlap, space, inputScale, outputScale, batchSize, shortCode, inChannels, mean, std, nanPolicy, infPolicy, imageIds, region };
 }

@@ -43,7 +43,7 @@ import { registerAsset } from './register-asset.ts';
 import { MAX_CANVAS_SIDE, Stitcher } from './stitcher.ts';
 import { upweightCenterMask } from './weights.ts';
 import { WriterQueue } from './writer-queue.ts';
-import { cogOptionsToJson, regionCoverage, regionPartPath, type AssetRegion, type RegionReport } from './region-parts.ts';
+import { cogOptionsToJson, regionCoverage, regionFloatsPath, regionPartPath, type AssetRegion, type RegionReport } from './region-parts.ts';
 import {
   checkBandCount, fmt, resolveManagerOptions, type CocoStitchingManagerOptions, type ManagerSettings,
 } from './manager-options.ts';
@@ -483,6 +483,8 @@ export class CocoStitchingManager {
         label: `image ${gid}${img.name ? ` (${fmt(img.name)})` : ''}`,
         ...(geo ? { epsg: geo.epsg, transform: geo.transform, overviews: 2 } : {}),
         ...(region ? { part: { path: regionPartPath(loc.fpath, region.x, region.y), region: { fullWidth: fullW, fullHeight: fullH, regionSize: region.size, x: region.x, y: region.y } } } : {}),
+        // a region cannot know the whole image's range: its floats wait for it (two-phase)
+        ...(region && this.quantize && !this.expectedMinmax ? { floats: regionFloatsPath(loc.fpath, region.x, region.y) } : {}),
       });
       if (region) {
         out.regionReport = {
@@ -490,6 +492,7 @@ export class CocoStitchingManager {
           coverage: regionCoverage(stitcher, region, written.coverage),
           imgFromAsset: [...imgFromAsset.matrix],
           cog: { bands: written.bands, dtype: written.cog!.dtype, options: cogOptionsToJson(written.cog!.options) },
+          ...(written.range ? { floats: { path: regionFloatsPath(loc.fpath, region.x, region.y), ...written.range } } : {}),
         };
         // the image's region joins all parts' coverage (the coordinator's); this part's alone is set for now
         written.coverage = written.coverage === null ? null : written.coverage === 'empty' ? 'empty'

@@ -51,7 +51,12 @@ export interface RegionReport {
   coverage: RegionCoverage;
   /** the asset-to-image transform (row-major 3x3), exact */
   imgFromAsset: number[];
-  /** the COG every region and the assembly write: bands, pixel type, writer options (JSON-safe) */
+  /**
+   * phase 1 of a region quantized to the whole image's range: its finalized floats (a tiled
+   * float TIFF) and their valid range; the part is written by phase 2
+   */
+  floats?: { path: string; min: number; max: number; valid: number };
+  /** the COG every region and the assembly write: bands, pixel type, writer options (JSON-safe; with `floats`, without the quantization) */
   cog: { bands: number; dtype: 'int16' | 'uint8' | 'float32' | 'float64'; options: JsonCogOptions };
 }
 
@@ -80,6 +85,11 @@ export function cogOptionsFromJson(o: JsonCogOptions): WriteCogOptions {
  */
 export function regionPartPath(assetPath: string, x: number, y: number): string {
   return join(regionPartsDir(assetPath), `x${x}_y${y}.tif`);
+}
+
+/** Where phase 1 of a two-phase region keeps its finalized floats (beside its part). */
+export function regionFloatsPath(assetPath: string, x: number, y: number): string {
+  return join(regionPartsDir(assetPath), `x${x}_y${y}.floats.tif`);
 }
 
 /** The folder of an asset's region parts (removed once the asset is assembled). */

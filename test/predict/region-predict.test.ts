@@ -14,9 +14,10 @@ import { Affine } from '../../src/array/affine.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { CocoDataset } from '../../src/coco/dataset.ts';
 import { writeCog } from '../../src/io/cog/write-cog.ts';
-import { attr, buildHeatmapModel, buildOnnxModel } from '../../src/cli/onnx/build-model.ts';
+import { attr, buildHeatmapModel, buildOnnxModel, buildPointwiseModel } from '../../src/cli/onnx/build-model.ts';
 import { runPredict, type PredictOptions } from '../../src/predict/run-predict.ts';
-import { assembleRegions, type RegionJob } from '../../src/distributed/assemble-regions.ts';
+import { assembleRegions, combinePhases, type RegionJob } from '../../src/distributed/assemble-regions.ts';
+import { imageQuantization, quantizeRegionPart } from '../../src/stitch/region-quantize.ts';
 import { JOB_FORMAT } from '../../src/distributed/job-data.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
@@ -30,6 +31,7 @@ const H = 270;
 let src = '';
 const heatmap = join(root, 'heatmap.onnx');
 const sqrt = join(root, 'sqrt.onnx');
+const linear = join(root, 'linear.onnx');
 
 /** r|g|b with a dark disc (r < 128) centred on the corner of four 128 px regions, on a gradient. */
 function inputRaster(): Raster {
@@ -68,6 +70,12 @@ async function byRegions(dst: string, opts: PredictOptions, size: number): Promi
       });
     }
   }
+  const reports = jobs.map((j) => j.result!.region!);
+  if (reports[0].floats) {
+    // two-phase: the whole image's range from every region's, then each region's floats quantized into its part
+    const q = imageQuantization(reports, 'image 1');
+    for (const j of jobs) j.result = combinePhases(j.result!, await quantizeRegionPart(j.result!.region!, q), q, dst);
+  }
   const out = await assembleRegions(jobs, {});
   assert.equal(out.images.length, 1);
   const entry = out.images[0].result.images[0];
@@ -78,6 +86,7 @@ async function byRegions(dst: string, opts: PredictOptions, size: number): Promi
 describe('region predict equals single-process predict', { skip }, () => {
   before(async () => {
     writeFileSync(heatmap, buildHeatmapModel(3, 0.5, 12, [1, 0.5, 0.5]));
+    writeFileSync(linear, buildPointwiseModel([[10, 0, 0]], [-3]));
     // NaN where r < 127.5: the prediction_region has holes
     writeFileSync(sqrt, buildOnnxModel({
       inputs: [{ name: 'x', shape: ['N', 3, 'H', 'W'] }],
@@ -120,12 +129,24 @@ describe('region predict equals single-process predict', { skip }, () => {
     assert.ok(readFileSync(got.asset).equals(readFileSync(ref.assets[0])), 'the assembled COG differs from the single-process COG');
   });
 
+  it('quantized to the image\'s own range (no --expected-minmax), two phases: regions keep their floats and report their range; the same COG and entry', async () => {
+    // values 10 r / 255 - 3: the dark disc's region reaches lower than the others, the bright ones higher
+    const opts = base('', linear, { downweightEdges: true, window: 40 });
+    const ref = await runPredict({ ...opts, dst: join(root, 'ref3', 'out.kwcoco.json') });
+    const refEntry = JSON.parse(JSON.stringify(ref.dataset.index.imgs.get(1)));
+    const q = assetsOf(refEntry).at(-1).quantization;
+    assert.deepEqual([q.orig_min, q.orig_max], [-2, 7], 'the whole image\'s range');
+    const dst = join(root, 'reg3', 'out.kwcoco.json');
+    const got = await byRegions(dst, { ...opts, dst }, 128);
+    assert.deepEqual(got.entry, refEntry);
+    assert.ok(readFileSync(got.asset).equals(readFileSync(ref.assets[0])), 'the assembled COG differs from the single-process COG');
+  });
+
   it('bad regions: a clear error naming the value', async () => {
     const dst = join(root, 'bad', 'out.kwcoco.json');
     const opts = base(dst, heatmap, { expectedMinmax: [0, 1] });
     await assert.rejects(runPredict({ ...opts, region: { imageId: 1, x: 0, y: 0, size: 100 } }), /region.size must be a positive multiple of the output tile size 128.*got 100/);
     await assert.rejects(runPredict({ ...opts, region: { imageId: 1, x: 64, y: 0, size: 128 } }), /region.x must be a non-negative multiple of region.size 128, got 64/);
     await assert.rejects(runPredict({ ...opts, region: { imageId: 1, x: 384, y: 0, size: 128 } }), /region at x 384, y 0 lies outside its 300 x 270 output/);
-    await assert.rejects(runPredict({ ...base(dst, heatmap, {}), region: { imageId: 1, x: 0, y: 0, size: 128 } }), /--expected-minmax/);
   });
 });
