@@ -28,7 +28,9 @@ import {
 } from './job-data.ts';
 import { parseShard, planRegionShards, planShards, type ShardSpec } from './shards.ts';
 import { mergeShardResult, removeStaleTempFiles } from './merge-results.ts';
-import { assembleRegions, removeRegionParts, type RegionJob } from './assemble-regions.ts';
+import { assembleRegions, combinePhases, removeRegionParts, type RegionJob } from './assemble-regions.ts';
+import { imageQuantization } from '../stitch/region-quantize.ts';
+import type { Quantization } from '../coco/quantization.ts';
 import { DistributedError } from './errors.ts';
 
 export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress'> {
@@ -123,11 +125,8 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
     throw new DistributedError(`model file ${modelPath} does not exist or is not readable: ${err.message}`);
   });
   const shardBy = parseShard(shard);
-  if (shardBy.by === 'region') {
-    if ((options.probFormat ?? 'cog') !== 'cog') throw new DistributedError(`--shard region writes one COG per image from its regions' parts: --prob-format must be cog, got ${options.probFormat}`);
-    if ((options.quantize ?? true) && !options.expectedMinmax) {
-      throw new DistributedError('--shard region needs the quantization range of the whole image up front: give --expected-minmax (e.g. 0,1 for probabilities) or --no-quantize');
-    }
+  if (shardBy.by === 'region' && (options.probFormat ?? 'cog') !== 'cog') {
+    throw new DistributedError(`--shard region writes one COG per image from its regions' parts: --prob-format must be cog, got ${options.probFormat}`);
   }
   const input = await loadSource(src, { dst, channels: options.srcChannels });
   const shards = shardBy.by === 'region'
@@ -246,6 +245,33 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
       }
     };
 
+    // two-phase regions: once every region of an image reported its range, phase 2 jobs quantize them with the image's
+    const phase1 = jobs.filter((j) => j.data.region);
+    const phase2 = new Map<number, { quantization: Quantization; byPhase1: Map<string, PlannedJob> }>();
+    const advance = async () => {
+      const byImage = new Map<number, PlannedJob[]>();
+      for (const j of phase1) byImage.set(j.data.imageIds[0], [...(byImage.get(j.data.imageIds[0]) ?? []), j]);
+      for (const [gid, list] of byImage) {
+        if (phase2.has(gid) || !list.every((j) => results.has(j.id))) continue;
+        const reports = list.map((j) => results.get(j.id)!.region!);
+        if (!reports.every((r) => r.floats)) continue; // one phase: the parts are written
+        const quantization = imageQuantization(reports, `image ${gid}`);
+        const byPhase1 = new Map<string, PlannedJob>();
+        for (const j of list) {
+          const data = { ...j.data, shard: `${j.data.shard}-q`, quantizeRegion: { report: results.get(j.id)!.region!, quantization } };
+          const { run: _, ...rest } = data;
+          const planned = { id: jobId(rest), data };
+          byPhase1.set(j.id, planned);
+          jobs.push(planned);
+          byId.set(planned.id, planned);
+        }
+        await addJobs([...byPhase1.values()]);
+        phase2.set(gid, { quantization, byPhase1 });
+        shardsBar.setTotal(jobs.length);
+        log(`image ${gid}: every region reported its range; quantizing ${list.length} region(s) with [${quantization.orig_min}, ${quantization.orig_max}]`);
+      }
+    };
+
     const reconcileEvery = Math.max(1, Math.round(5000 / pollMs));
     let lastAnswer = performance.now();
     let lastError = '';
@@ -256,6 +282,7 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
         }
         try {
           await withTimeout(collect(), POLL_TIMEOUT_MS, `a poll of queue ${name}`);
+          if (phase1.length) await withTimeout(advance(), POLL_TIMEOUT_MS, `adding phase 2 jobs to queue ${name}`);
           if (poll % reconcileEvery === 0) await withTimeout(reconcile(), POLL_TIMEOUT_MS, `a check of queue ${name}`);
           lastAnswer = performance.now();
           if (lastError !== '') log(`Redis at ${where} answers again`);
@@ -295,7 +322,16 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
     const regionJobs: RegionJob[] = [];
     for (const j of jobs) {
       const r = results.get(j.id);
-      if (j.data.region) { regionJobs.push({ id: j.id, data: j.data, result: r ?? null }); continue; }
+      if (j.data.quantizeRegion) continue; // with its phase 1 job
+      if (j.data.region) {
+        const p2 = phase2.get(j.data.imageIds[0]);
+        const q = p2?.byPhase1.get(j.id);
+        const r2 = q ? results.get(q.id) : undefined;
+        // a two-phase region is done when its phase 2 is
+        const result = !r || !r.region?.floats ? r ?? null : r2 && p2 ? combinePhases(r, r2.region!, p2.quantization, dst) : null;
+        regionJobs.push({ id: q && r2 ? q.id : j.id, data: j.data, result });
+        continue;
+      }
       if (!r) continue;
       assets.push(...mergeShardResult(out, r, j.data.shard, claimed));
       images += r.images.length;

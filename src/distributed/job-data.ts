@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { PredictOptions } from '../predict/run-predict.ts';
 import type { RegionReport } from '../stitch/region-parts.ts';
+import type { Quantization } from '../coco/quantization.ts';
 import { DistributedError } from './errors.ts';
 
 /** Bumped whenever ShardJobData or ShardResult change shape. */
@@ -30,6 +31,8 @@ export interface ShardJobData {
   imageIds: number[];
   /** a region shard (`--shard region:SIZE`): this region of the one image, in output pixels */
   region?: { x: number; y: number; size: number };
+  /** phase 2 of a two-phase region: quantize its kept floats with the whole image's quantization into its part (no model run) */
+  quantizeRegion?: { report: RegionReport; quantization: Quantization };
   options: ShardPredictOptions;
 }
 
@@ -74,6 +77,7 @@ export function queueName(runId: string | undefined, dst: string): string {
 export function jobId(job: Omit<ShardJobData, 'run'>): string {
   const what: unknown[] = [job.format, job.src, job.dst, job.model, job.imageIds, job.options];
   if (job.region) what.push(job.region);
+  if (job.quantizeRegion) what.push(job.quantizeRegion);
   const h = createHash('sha256').update(JSON.stringify(what)).digest('hex');
   return `${job.shard}-${h.slice(0, 16)}`;
 }
@@ -112,6 +116,10 @@ export function checkJobData(data: unknown, id: string | undefined): ShardJobDat
   if (r !== undefined && (!isRecord(r) || ids.length !== 1 || !['x', 'y', 'size'].every((k) => Number.isInteger(r[k])))) {
     throw bad(`region must be {x, y, size} (integers) of a shard of one image, got ${JSON.stringify(r)} for images ${JSON.stringify(ids)}`);
   }
+  const qr = data.quantizeRegion;
+  if (qr !== undefined && (r === undefined || !isRecord(qr) || !isRecord(qr.report) || !isRecord(qr.quantization) || !isRecord(qr.report.floats))) {
+    throw bad(`quantizeRegion must be {report (with floats), quantization} of a region shard, got ${JSON.stringify(qr)?.slice(0, 200)}`);
+  }
   return data as unknown as ShardJobData;
 }
 
@@ -122,10 +130,11 @@ export function checkResult(value: unknown, job: ShardJobData, id: string): Shar
   if (value.format !== JOB_FORMAT) throw bad(`has format ${JSON.stringify(value.format)}, expected ${JOB_FORMAT} (mixed coco-stitcher versions?)`);
   if (!Array.isArray(value.images)) throw bad('has no images list');
   const got = value.images.map((img) => (isRecord(img) ? img.id : undefined));
-  const want = [...job.imageIds].sort((a, b) => a - b);
+  // phase 2 of a region returns no image entry (phase 1 did)
+  const want = job.quantizeRegion ? [] : [...job.imageIds].sort((a, b) => a - b);
   const sorted = [...got].sort((a, b) => Number(a) - Number(b));
   if (sorted.length !== want.length || sorted.some((g, i) => g !== want[i])) {
-    throw bad(`holds images ${JSON.stringify(got)}, expected ${JSON.stringify(job.imageIds)}`);
+    throw bad(`holds images ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
   }
   if (job.region) {
     const r = value.region as RegionReport | undefined;

@@ -16,6 +16,7 @@ import { dirname } from 'node:path';
 import type { Job, Worker } from 'bullmq';
 import { loadModel, type Model } from '../predict/model.ts';
 import { runPredict } from '../predict/run-predict.ts';
+import { quantizeRegionPart } from '../stitch/region-quantize.ts';
 import { bullConnection, describeConnection, openClient, type RedisConnection } from './connection.ts';
 import { JOB_FORMAT, QUEUE_PREFIX, RUNS_KEY, checkJobData, sha256File, type ShardJobData, type ShardProgress, type ShardResult } from './job-data.ts';
 import { DistributedError } from './errors.ts';
@@ -103,6 +104,11 @@ async function runShard(job: Job, models: ModelCache, threads: number | undefine
   const t0 = performance.now();
   const data = checkJobData(job.data, job.id);
   await checkSharedPaths(data);
+  if (data.quantizeRegion) {
+    const { report, quantization } = data.quantizeRegion;
+    const region = await quantizeRegionPart(report, quantization);
+    return { format: JOB_FORMAT, host: hostname(), pid: process.pid, windows: 0, seconds: (performance.now() - t0) / 1000, images: [], region };
+  }
   const model = await models.get(data.model.path, data.model.sha256, threads);
   if (typeof data.options.memmap === 'string') await mkdir(data.options.memmap, { recursive: true });
   let last = 0;

@@ -14,7 +14,7 @@ import { Affine } from '../../src/array/affine.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { CocoDataset } from '../../src/coco/dataset.ts';
 import { writeCog } from '../../src/io/cog/write-cog.ts';
-import { buildHeatmapModel } from '../../src/cli/onnx/build-model.ts';
+import { buildHeatmapModel, buildPointwiseModel } from '../../src/cli/onnx/build-model.ts';
 import { runCli } from '../helpers/cli.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 import { CliProcess, RedisServer } from '../helpers/redis.ts';
@@ -52,13 +52,13 @@ async function redis(): Promise<RedisServer> {
 }
 
 /** The output equals the reference (manifest deep-equal, COG byte-equal); no part folder and no temporary file is left. */
-function assertSameOutput(gotDst: string): void {
-  const want = JSON.parse(readFileSync(ref, 'utf8'));
+function assertSameOutput(gotDst: string, refDst = ref, chan = CHAN): void {
+  const want = JSON.parse(readFileSync(refDst, 'utf8'));
   const got = JSON.parse(readFileSync(gotDst, 'utf8'));
   assert.deepEqual(got, want);
-  const a = assetsOf(want.images[0]).find((x: any) => x.channels === CHAN);
+  const a = assetsOf(want.images[0]).find((x: any) => x.channels === chan);
   const file = resolve(dirname(gotDst), a.file_name);
-  assert.ok(readFileSync(resolve(dirname(ref), a.file_name)).equals(readFileSync(file)), `${a.file_name} differs from the single-process file`);
+  assert.ok(readFileSync(resolve(dirname(refDst), a.file_name)).equals(readFileSync(file)), `${a.file_name} differs from the single-process file`);
   assert.deepEqual(readdirSync(dirname(file)), [a.file_name.split('/').at(-1)], 'parts or temporary files left beside the COG');
 }
 
@@ -112,10 +112,26 @@ describe('distributed predict of one image by regions', { skip }, () => {
       assert.equal(c.code, 2, c.stderr);
       assert.match(c.stderr, re);
     }
-    const noRange = predictArgs(dst, ['--queue', url, '--shard', 'region']).filter((a, i, all) => a !== '--expected-minmax' && all[i - 1] !== '--expected-minmax');
-    const c = await runCli(noRange);
-    assert.equal(c.code, 2, c.stderr);
-    assert.match(c.stderr, /--shard region needs the quantization range of the whole image up front: give --expected-minmax/);
+  });
+
+  it('no --expected-minmax: two phases (regions report their range, then quantize with the image\'s); the same COG and manifest as single-process', async () => {
+    // 10 r / 255 - 3: the regions' ranges differ, the image's is their union (floor(-3 - 1 ulp), ceil(5.6))
+    const linear = join(root, 'linear.onnx');
+    writeFileSync(linear, buildPointwiseModel([[10, 0, 0]], [-3]));
+    const args = (dst: string, extra: string[] = []) => predictArgs(dst, extra).map((a) => (a === modelPath ? linear : a))
+      .filter((a, i, all) => a !== '--expected-minmax' && all[i - 1] !== '--expected-minmax' && a !== '--chan-code' && all[i - 1] !== '--chan-code');
+    const ref2 = join(root, 'ref2', 'out.kwcoco.json');
+    const r0 = await runCli(args(ref2));
+    assert.equal(r0.code, 0, r0.stderr);
+    const r = await redis();
+    worker(r.url);
+    worker(r.url);
+    const dst = join(root, 'twophase', 'out.kwcoco.json');
+    const c = await runCli(args(dst, ['--queue', r.url, '--shard', 'region:256']));
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stderr, /image 1: every region reported its range; quantizing 4 region\(s\) with \[-4, 6\]/);
+    assert.match(c.stdout, /from 8 of 8 shard\(s\)/);
+    assertSameOutput(dst, ref2, 'pred.0');
   });
 
   it('a worker SIGKILLed in the middle of a region: the region is redone by another worker; output as single-process', async () => {
