@@ -98,7 +98,7 @@ export async function assembleRegions(jobs: readonly RegionJob[], opts: {
       gid, shard: `image-${gid}`,
       result: { format: JOB_FORMAT, host: hostname(), pid: process.pid, windows: w, seconds: (performance.now() - t0) / 1000, images: [entry] },
     });
-    log(`image ${gid}: assembled ${asset} from ${parts.length} region part(s) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    log(`image ${gid}: assembled ${asset} from ${parts.length} region part(s) in ${((performance.now() - t0) / 1000).toFixed(3)} s`);
   }
   return { images, windows, partDirs };
 }
