@@ -33,7 +33,7 @@ import { imageQuantization } from '../stitch/region-quantize.ts';
 import type { Quantization } from '../coco/quantization.ts';
 import { DistributedError } from './errors.ts';
 
-export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress'> {
+export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress' | 'region'> {
   /** the ONNX model file; every worker must see it at this path */
   model: string;
   /** names the run's queue; default derived from the resolved dst */
