@@ -20,7 +20,7 @@ import { setMemoryBudget } from '../../src/array/memory-budget.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { FormatError, IoError, WriterOptionError } from '../../src/io/errors.ts';
 import { writeCog, type BlockSource, type WriteCogOptions } from '../../src/io/cog/write-cog.ts';
-import { assembleCogFromParts, regionOverviewLevels, writeCogPart, type CogRegionGrid } from '../../src/io/cog/region-part.ts';
+import { assembleCogFromParts, gridRegions, regionOverviewLevels, writeCogPart, type CogRegionGrid } from '../../src/io/cog/region-part.ts';
 import { gdalRead, validateCog } from '../helpers/gdal.ts';
 import { patternRaster, TEST_COMPRESSIONS } from './write-cog.helpers.ts';
 
@@ -68,14 +68,13 @@ async function writeParts(d: string, r: Raster, grid: CogRegionGrid, opts: Write
   const bs = opts.blocksize ?? 128;
   const parts: string[] = [];
   let i = 0;
-  for (let y = 0; y < grid.fullHeight; y += grid.regionSize) {
-    for (let x = 0; x < grid.fullWidth; x += grid.regionSize) {
-      const h = Math.min(grid.regionSize, grid.fullHeight - y), w = Math.min(grid.regionSize, grid.fullWidth - x);
-      const src = asBlocks(i++) ? blockSource(r, y, x, h, w, bs, seed, sparse) : r.crop(y, x, h, w);
-      const p = join(d, `part-${x}-${y}.cogpart`);
-      await writeCogPart(p, src, { ...grid, x, y }, opts);
-      parts.push(p);
-    }
+  for (const region of gridRegions(grid)) {
+    const { x, y } = region;
+    const h = Math.min(grid.regionSize, grid.fullHeight - y), w = Math.min(grid.regionSize, grid.fullWidth - x);
+    const src = asBlocks(i++) ? blockSource(r, y, x, h, w, bs, seed, sparse) : r.crop(y, x, h, w);
+    const p = join(d, `part-${x}-${y}.cogpart`);
+    await writeCogPart(p, src, region, opts);
+    parts.push(p);
   }
   return parts.reverse();
 }
@@ -163,6 +162,10 @@ describe('regionOverviewLevels', () => {
     assert.equal(regionOverviewLevels({ ...big, regionSize: 1024 }, 1, 'uint8', { blocksize: 128 }), 0);
     // one region: every level is the region's
     assert.equal(regionOverviewLevels({ fullWidth: 1000, fullHeight: 900, regionSize: 1024 }, 1, 'uint8', { blocksize: 16, overviews: 'auto' }), 6);
+  });
+
+  it('gridRegions lists every region row by row', () => {
+    assert.deepEqual(gridRegions({ fullWidth: 70, fullHeight: 40, regionSize: 32 }).map((r) => [r.x, r.y]), [[0, 0], [32, 0], [64, 0], [0, 32], [32, 32], [64, 32]]);
   });
 
   it('refuses a region size that is not whole tiles', () => {
@@ -253,6 +256,20 @@ describe('broken parts', () => {
     }), /count\.cogpart .*level 0's tiles add up to \d+ bytes, its header says \d+/);
     await refused(forge('magic.cogpart', (_dv, b) => b.set([88], 0)), /magic\.cogpart: not a COG region part/);
     await refused(forge('json.cogpart', (_dv, b) => b.set([0x7b, 0x7b], 24)), /json\.cogpart: region part descriptor is not JSON/);
+  });
+
+  it('a tile of the level decoded at assembly that is corrupt is refused, naming the part and the tile', async () => {
+    // 32 px regions of 16 px tiles: levels 0 and 1 are the regions', 2 and 3 are made from level 1, stored first
+    const corrupt = (name: string, edit: (bytes: Uint8Array, level1At: number) => void) => {
+      const bytes = new Uint8Array(readFileSync(partAt(32, 32)));
+      const descLength = new DataView(bytes.buffer).getUint32(12, true);
+      edit(bytes, 24 + Math.ceil(descLength / 8) * 8 + 2 * 8 + 4 * (4 + 1));
+      const q = join(d, name);
+      writeFileSync(q, bytes);
+      return [...parts.filter((p) => p !== partAt(32, 32)), q];
+    };
+    await refused(corrupt('leader.cogpart', (b, at) => { b[at] ^= 0xff; }), /leader\.cogpart: tile 0, 0 of level 1 has size leader \d+, its index says \d+/);
+    await refused(corrupt('data.cogpart', (b, at) => { for (let i = 6; i < 14; i++) b[at + i] ^= 0x5a; }), /data\.cogpart: tile 0, 0 of level 1 does not decode/);
   });
 
   it('an image whose tile index does not fit the memory budget is refused before reading parts', async () => {

@@ -13,7 +13,7 @@ import { writeAll } from './level-sink.ts';
 import type { PartIndex } from './region-part-format.ts';
 
 /** Reads of part bytes in flight at once. */
-const READS_IN_FLIGHT = 8;
+const READS_IN_FLIGHT = 4;
 
 /**
  * Open part files, kept open while they are read (a level's runs go round

@@ -27,12 +27,12 @@ import { checkGrid, checkRegion, fullLevels, gridPlan, partFingerprint, regionLe
 import { PartHead, readPartIndex, regionName, type PartIndex } from './region-part-format.ts';
 
 export type { CogRegion, CogRegionGrid } from './region-grid.ts';
-export { regionOverviewLevels } from './region-grid.ts';
+export { gridRegions, regionOverviewLevels } from './region-grid.ts';
 
 /** Part heads read at once. */
 const HEADS_IN_FLIGHT = 8;
 /** Bytes read into each write of the assembled file (two such buffers). */
-const COPY_BUFFER_BYTES = 8 << 20;
+const COPY_BUFFER_BYTES = 4 << 20;
 
 /**
  * Writes one region's part: its compressed full-resolution tiles and the
