@@ -80,14 +80,15 @@ async function readParts(parts: readonly string[], plan: CogPlan, grid: CogRegio
     if (other) throw new FormatError(`${regionName(part.x, part.y, part.col, part.row)} has two parts: ${other.path} and ${path}`, path);
     byRegion[k] = part;
   });
-  const missing: string[] = [];
+  const named: string[] = [];
+  let missing = 0;
   for (let k = 0; k < byRegion.length; k++) {
     if (byRegion[k]) continue;
     const col = k % across, row = Math.floor(k / across);
-    missing.push(regionName(col * grid.regionSize, row * grid.regionSize, col, row));
+    if (missing++ < 5) named.push(regionName(col * grid.regionSize, row * grid.regionSize, col, row));
   }
-  if (missing.length > 0) {
-    throw new IoError(`no part for ${missing.length} of the ${byRegion.length} regions: ${missing.slice(0, 5).join('; ')}${missing.length > 5 ? '; ...' : ''}`);
+  if (missing > 0) {
+    throw new IoError(`no part for ${missing} of the ${byRegion.length} regions: ${named.join('; ')}${missing > named.length ? '; ...' : ''}`);
   }
   return byRegion as PartIndex[];
 }
