@@ -99,13 +99,14 @@ describe('assembled COG equals writeCog of the whole image', () => {
         overviews: fc.constantFrom<WriteCogOptions['overviews']>(undefined, 'auto', 1, 3, [2, 8], [4, 8, 32]),
         resample: fc.constantFrom('nearest' as const, 'average' as const),
         sparse: fc.boolean(),
+        bigtiff: fc.constantFrom<WriteCogOptions['bigtiff']>(undefined, true),
         wholeAsBlocks: fc.boolean(),
         partsAsBlocks: fc.integer({ min: 0, max: 2 }),
         seed: fc.integer({ min: 1, max: 1e6 }),
       }),
       async (c) => {
         const info = DTYPES[c.dtype];
-        const opts: WriteCogOptions = { blocksize: c.bs, compress: c.compress, overviews: c.overviews, overviewResample: c.resample };
+        const opts: WriteCogOptions = { blocksize: c.bs, compress: c.compress, overviews: c.overviews, overviewResample: c.resample, sparse: c.sparse, bigtiff: c.bigtiff };
         if (c.compress !== 'NONE') {
           const allowed = [1, ...(info.bytes <= 4 ? [2] : []), ...(info.isFloat ? [3] : [])] as (1 | 2 | 3)[];
           if (c.predictorPick > 0) opts.predictor = allowed[c.predictorPick % allowed.length];
@@ -148,6 +149,33 @@ describe('assembled COG equals writeCog of the whole image', () => {
     for (let i = 0; i < r.data.length; i++) assert.ok(Object.is(g.data[i], r.data[i]) || (Number.isNaN(g.data[i]) && Number.isNaN(r.data[i])), `sample ${i}`);
     await writeCog(join(d, 'whole.tif'), r, opts);
     assert.ok(readFileSync(join(d, 'whole.tif')).equals(readFileSync(out)));
+  });
+});
+
+describe('assembly options and many parts', () => {
+  it('georeferencing and metadata come from the assembly\'s options, not the parts\'', async () => {
+    const d = freshDir();
+    const r = patternRaster([50, 70, 1], 'int16', 9);
+    const grid = { fullWidth: 70, fullHeight: 50, regionSize: 32 };
+    const { Affine } = await import('../../src/array/affine.ts');
+    const base: WriteCogOptions = { blocksize: 16, overviews: 2, nodata: -5 };
+    const parts = await writeParts(d, r, grid, { ...base, metadata: { stage: 'regions' }, epsg: 4326 }, () => false, 9, false);
+    const final: WriteCogOptions = { ...base, metadata: { stage: 'final', min: '-3' }, epsg: 32631, transform: Affine.fromGdal([0, 2, 0, 100, 0, -2]) };
+    await assembleCogFromParts(join(d, 'a.tif'), parts, grid, 1, 'int16', final);
+    await writeCog(join(d, 'w.tif'), r, final);
+    assert.ok(readFileSync(join(d, 'a.tif')).equals(readFileSync(join(d, 'w.tif'))));
+  });
+
+  it('more regions than part files kept open at once (300 regions)', async () => {
+    const d = freshDir();
+    const r = wholeImage(240, 320, 1, 'uint8', 4, 16, 0, true);
+    const grid = { fullWidth: 320, fullHeight: 240, regionSize: 16 };
+    const opts: WriteCogOptions = { blocksize: 16, overviews: 'auto', overviewResample: 'average' };
+    const parts = await writeParts(d, r, grid, opts, (i) => i % 2 === 0, 4, true);
+    assert.equal(parts.length, 300);
+    await assembleCogFromParts(join(d, 'a.tif'), parts, grid, 1, 'uint8', opts);
+    await writeCog(join(d, 'w.tif'), r, opts);
+    assert.ok(readFileSync(join(d, 'a.tif')).equals(readFileSync(join(d, 'w.tif'))));
   });
 });
 
