@@ -300,6 +300,19 @@ describe('broken parts', () => {
     await refused(corrupt('data.cogpart', (b, at) => { for (let i = 6; i < 14; i++) b[at + i] ^= 0x5a; }), /data\.cogpart: tile 0, 0 of level 1 does not decode/);
   });
 
+  it('a copied level whose tiles do not match the part\'s index is refused', async () => {
+    // the full resolution (level 0) is last in the part: its first tile's leader sits right after level 1's data
+    const bytes = new Uint8Array(readFileSync(partAt(0, 32)));
+    const dv = new DataView(bytes.buffer);
+    const descLength = dv.getUint32(12, true);
+    const indexAt = 24 + Math.ceil(descLength / 8) * 8;
+    const level0At = indexAt + 2 * 8 + 4 * (4 + 1) + dv.getFloat64(indexAt + 8, true);
+    dv.setUint32(level0At, dv.getUint32(level0At, true) + 1, true);
+    const q = join(d, 'index.cogpart');
+    writeFileSync(q, bytes);
+    await refused([...parts.filter((p) => p !== partAt(0, 32)), q], /index\.cogpart: the tile at byte \d+ has size leader \d+, the part's index says \d+ \(a corrupt part\)/);
+  });
+
   it('an image whose tile index does not fit the memory budget is refused before reading parts', async () => {
     setMemoryBudget(1 << 20);
     try {

@@ -66,8 +66,8 @@ export async function readRun(fh: FileHandle, part: PartIndex, buf: Uint8Array, 
   }
 }
 
-/** A run of bytes of one part, in the order the output wants them. */
-export interface PartRun { part: PartIndex; at: number; length: number }
+/** A run of bytes of one part, in the order the output wants them; it starts with the size leader of a tile of `firstCount` bytes. */
+export interface PartRun { part: PartIndex; at: number; length: number; firstCount: number }
 
 /**
  * Copies `runs`, one after the other, to `fh` from `position`: each output
@@ -81,9 +81,20 @@ export async function copyRuns(fh: FileHandle, files: PartFiles, runs: Iterable<
   let pos = position;
   let reads: Promise<void>[] = [];
   let writing: Promise<void> = Promise.resolve();
+  /** runs starting in the buffer being filled, and where */
+  let starts: { run: PartRun; offset: number }[] = [];
   const swap = async () => {
     await Promise.all(reads);
     reads = [];
+    const dv = new DataView(bufs[0].buffer, bufs[0].byteOffset, used);
+    for (const { run, offset } of starts) {
+      if (offset + 4 > used) continue; // a leader cut by the buffer's end: the next run's is checked
+      const leader = dv.getUint32(offset, true);
+      if (leader !== run.firstCount) {
+        throw new FormatError(`${run.part.path}: the tile at byte ${run.at} has size leader ${leader}, the part's index says ${run.firstCount} (a corrupt part)`, run.part.path);
+      }
+    }
+    starts = [];
     await files.closeRetired();
     await writing;
     writing = writeAll(fh, [bufs[0].subarray(0, used)], pos);
@@ -95,6 +106,7 @@ export async function copyRuns(fh: FileHandle, files: PartFiles, runs: Iterable<
   try {
     for (const run of runs) {
       const part = files.get(run.part);
+      starts.push({ run, offset: used });
       for (let at = run.at, left = run.length; left > 0;) {
         const k = Math.min(left, bufferBytes - used);
         const [buf, offset, from] = [bufs[0], used, at];

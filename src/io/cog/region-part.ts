@@ -122,7 +122,10 @@ function* levelRuns(parts: readonly PartIndex[], across: number, level: number):
       for (const part of row) {
         const l = part.levels[level];
         const length = l.rowStart[ty + 1] - l.rowStart[ty];
-        if (length > 0) yield { part, at: l.dataAt + l.rowStart[ty], length };
+        if (length === 0) continue;
+        let first = ty * l.tilesAcross;
+        while (l.counts[first] === 0) first++;
+        yield { part, at: l.dataAt + l.rowStart[ty], length, firstCount: l.counts[first] };
       }
     }
   }
