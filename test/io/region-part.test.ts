@@ -20,7 +20,7 @@ import { setMemoryBudget } from '../../src/array/memory-budget.ts';
 import { Raster } from '../../src/array/raster.ts';
 import { FormatError, IoError, WriterOptionError } from '../../src/io/errors.ts';
 import { writeCog, type BlockSource, type WriteCogOptions } from '../../src/io/cog/write-cog.ts';
-import { assembleCogFromParts, regionOverviewLevels, writeCogPart, type CogRegionGrid } from '../../src/io/cog/region-part.ts';
+import { assembleCogFromParts, gridRegions, regionOverviewLevels, writeCogPart, type CogRegionGrid } from '../../src/io/cog/region-part.ts';
 import { gdalRead, validateCog } from '../helpers/gdal.ts';
 import { patternRaster, TEST_COMPRESSIONS } from './write-cog.helpers.ts';
 
@@ -68,14 +68,13 @@ async function writeParts(d: string, r: Raster, grid: CogRegionGrid, opts: Write
   const bs = opts.blocksize ?? 128;
   const parts: string[] = [];
   let i = 0;
-  for (let y = 0; y < grid.fullHeight; y += grid.regionSize) {
-    for (let x = 0; x < grid.fullWidth; x += grid.regionSize) {
-      const h = Math.min(grid.regionSize, grid.fullHeight - y), w = Math.min(grid.regionSize, grid.fullWidth - x);
-      const src = asBlocks(i++) ? blockSource(r, y, x, h, w, bs, seed, sparse) : r.crop(y, x, h, w);
-      const p = join(d, `part-${x}-${y}.cogpart`);
-      await writeCogPart(p, src, { ...grid, x, y }, opts);
-      parts.push(p);
-    }
+  for (const region of gridRegions(grid)) {
+    const { x, y } = region;
+    const h = Math.min(grid.regionSize, grid.fullHeight - y), w = Math.min(grid.regionSize, grid.fullWidth - x);
+    const src = asBlocks(i++) ? blockSource(r, y, x, h, w, bs, seed, sparse) : r.crop(y, x, h, w);
+    const p = join(d, `part-${x}-${y}.cogpart`);
+    await writeCogPart(p, src, region, opts);
+    parts.push(p);
   }
   return parts.reverse();
 }
@@ -100,13 +99,14 @@ describe('assembled COG equals writeCog of the whole image', () => {
         overviews: fc.constantFrom<WriteCogOptions['overviews']>(undefined, 'auto', 1, 3, [2, 8], [4, 8, 32]),
         resample: fc.constantFrom('nearest' as const, 'average' as const),
         sparse: fc.boolean(),
+        bigtiff: fc.constantFrom<WriteCogOptions['bigtiff']>(undefined, true),
         wholeAsBlocks: fc.boolean(),
         partsAsBlocks: fc.integer({ min: 0, max: 2 }),
         seed: fc.integer({ min: 1, max: 1e6 }),
       }),
       async (c) => {
         const info = DTYPES[c.dtype];
-        const opts: WriteCogOptions = { blocksize: c.bs, compress: c.compress, overviews: c.overviews, overviewResample: c.resample };
+        const opts: WriteCogOptions = { blocksize: c.bs, compress: c.compress, overviews: c.overviews, overviewResample: c.resample, sparse: c.sparse, bigtiff: c.bigtiff };
         if (c.compress !== 'NONE') {
           const allowed = [1, ...(info.bytes <= 4 ? [2] : []), ...(info.isFloat ? [3] : [])] as (1 | 2 | 3)[];
           if (c.predictorPick > 0) opts.predictor = allowed[c.predictorPick % allowed.length];
@@ -152,6 +152,33 @@ describe('assembled COG equals writeCog of the whole image', () => {
   });
 });
 
+describe('assembly options and many parts', () => {
+  it('georeferencing and metadata come from the assembly\'s options, not the parts\'', async () => {
+    const d = freshDir();
+    const r = patternRaster([50, 70, 1], 'int16', 9);
+    const grid = { fullWidth: 70, fullHeight: 50, regionSize: 32 };
+    const { Affine } = await import('../../src/array/affine.ts');
+    const base: WriteCogOptions = { blocksize: 16, overviews: 2, nodata: -5 };
+    const parts = await writeParts(d, r, grid, { ...base, metadata: { stage: 'regions' }, epsg: 4326 }, () => false, 9, false);
+    const final: WriteCogOptions = { ...base, metadata: { stage: 'final', min: '-3' }, epsg: 32631, transform: Affine.fromGdal([0, 2, 0, 100, 0, -2]) };
+    await assembleCogFromParts(join(d, 'a.tif'), parts, grid, 1, 'int16', final);
+    await writeCog(join(d, 'w.tif'), r, final);
+    assert.ok(readFileSync(join(d, 'a.tif')).equals(readFileSync(join(d, 'w.tif'))));
+  });
+
+  it('more regions than part files kept open at once (300 regions)', async () => {
+    const d = freshDir();
+    const r = wholeImage(240, 320, 1, 'uint8', 4, 16, 0, true);
+    const grid = { fullWidth: 320, fullHeight: 240, regionSize: 16 };
+    const opts: WriteCogOptions = { blocksize: 16, overviews: 'auto', overviewResample: 'average' };
+    const parts = await writeParts(d, r, grid, opts, (i) => i % 2 === 0, 4, true);
+    assert.equal(parts.length, 300);
+    await assembleCogFromParts(join(d, 'a.tif'), parts, grid, 1, 'uint8', opts);
+    await writeCog(join(d, 'w.tif'), r, opts);
+    assert.ok(readFileSync(join(d, 'a.tif')).equals(readFileSync(join(d, 'w.tif'))));
+  });
+});
+
 describe('regionOverviewLevels', () => {
   it('counts the levels whose tiles lie inside one region, at most the plan\'s', () => {
     assert.equal(regionOverviewLevels({ fullWidth: 90, fullHeight: 70, regionSize: 32 }, 1, 'uint8', { blocksize: 16, overviews: 'auto' }), 1);
@@ -163,6 +190,10 @@ describe('regionOverviewLevels', () => {
     assert.equal(regionOverviewLevels({ ...big, regionSize: 1024 }, 1, 'uint8', { blocksize: 128 }), 0);
     // one region: every level is the region's
     assert.equal(regionOverviewLevels({ fullWidth: 1000, fullHeight: 900, regionSize: 1024 }, 1, 'uint8', { blocksize: 16, overviews: 'auto' }), 6);
+  });
+
+  it('gridRegions lists every region row by row', () => {
+    assert.deepEqual(gridRegions({ fullWidth: 70, fullHeight: 40, regionSize: 32 }).map((r) => [r.x, r.y]), [[0, 0], [32, 0], [64, 0], [0, 32], [32, 32], [64, 32]]);
   });
 
   it('refuses a region size that is not whole tiles', () => {
@@ -253,6 +284,33 @@ describe('broken parts', () => {
     }), /count\.cogpart .*level 0's tiles add up to \d+ bytes, its header says \d+/);
     await refused(forge('magic.cogpart', (_dv, b) => b.set([88], 0)), /magic\.cogpart: not a COG region part/);
     await refused(forge('json.cogpart', (_dv, b) => b.set([0x7b, 0x7b], 24)), /json\.cogpart: region part descriptor is not JSON/);
+  });
+
+  it('a tile of the level decoded at assembly that is corrupt is refused, naming the part and the tile', async () => {
+    // 32 px regions of 16 px tiles: levels 0 and 1 are the regions', 2 and 3 are made from level 1, stored first
+    const corrupt = (name: string, edit: (bytes: Uint8Array, level1At: number) => void) => {
+      const bytes = new Uint8Array(readFileSync(partAt(32, 32)));
+      const descLength = new DataView(bytes.buffer).getUint32(12, true);
+      edit(bytes, 24 + Math.ceil(descLength / 8) * 8 + 2 * 8 + 4 * (4 + 1));
+      const q = join(d, name);
+      writeFileSync(q, bytes);
+      return [...parts.filter((p) => p !== partAt(32, 32)), q];
+    };
+    await refused(corrupt('leader.cogpart', (b, at) => { b[at] ^= 0xff; }), /leader\.cogpart: tile 0, 0 of level 1 has size leader \d+, its index says \d+/);
+    await refused(corrupt('data.cogpart', (b, at) => { for (let i = 6; i < 14; i++) b[at + i] ^= 0x5a; }), /data\.cogpart: tile 0, 0 of level 1 does not decode/);
+  });
+
+  it('a copied level whose tiles do not match the part\'s index is refused', async () => {
+    // the full resolution (level 0) is last in the part: its first tile's leader sits right after level 1's data
+    const bytes = new Uint8Array(readFileSync(partAt(0, 32)));
+    const dv = new DataView(bytes.buffer);
+    const descLength = dv.getUint32(12, true);
+    const indexAt = 24 + Math.ceil(descLength / 8) * 8;
+    const level0At = indexAt + 2 * 8 + 4 * (4 + 1) + dv.getFloat64(indexAt + 8, true);
+    dv.setUint32(level0At, dv.getUint32(level0At, true) + 1, true);
+    const q = join(d, 'index.cogpart');
+    writeFileSync(q, bytes);
+    await refused([...parts.filter((p) => p !== partAt(0, 32)), q], /index\.cogpart: the tile at byte \d+ has size leader \d+, the part's index says \d+ \(a corrupt part\)/);
   });
 
   it('an image whose tile index does not fit the memory budget is refused before reading parts', async () => {

@@ -56,6 +56,16 @@ export function checkRegion(region: CogRegion, blocksize: number): { col: number
   return { col: x / r, row: y / r, width: Math.min(r, w - x), height: Math.min(r, h - y) };
 }
 
+/** Every region of `grid`, row by row (checks the grid's numbers, not the tile size). */
+export function gridRegions(grid: CogRegionGrid): CogRegion[] {
+  const { across, down } = checkGrid(grid, 1);
+  const out: CogRegion[] = [];
+  for (let row = 0; row < down; row++) {
+    for (let col = 0; col < across; col++) out.push({ ...grid, x: col * grid.regionSize, y: row * grid.regionSize });
+  }
+  return out;
+}
+
 /** Every level of the whole image (index 0 = full resolution). */
 export function fullLevels(plan: CogPlan): LevelSize[] {
   const out: LevelSize[] = [{ width: plan.width, height: plan.height, factor: 1 }];

@@ -9,27 +9,30 @@
  * which are small, from the coarsest level the regions made, the same way
  * writeCog makes them. The part format is in ./region-part-format.ts.
  */
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
 import { DTYPES, allocate, type Dtype, type TypedArray } from '../../array/dtypes.ts';
+import { InternalError } from '../../array/errors.ts';
 import { checkAllocation } from '../../array/memory-budget.ts';
 import type { Raster } from '../../array/raster.ts';
 import { withAtomicFile } from '../atomic.ts';
+import { forEachLimit } from '../concurrency.ts';
 import { FormatError, IoError, WriterOptionError } from '../errors.ts';
 import { createTileDecoder, type TileDecode } from '../tiff-read/tile-decoder.ts';
 import { layoutCog, type LevelLayoutInput } from './cog-layout.ts';
 import { COMPRESSION_CODES } from './compress.ts';
 import { backpressure, chainOverviews, createLevelContext, encodeLevels, layoutInput, spillSinkFor, tileBytesOf, type OverviewChain } from './encode-levels.ts';
 import { writeAll } from './level-sink.ts';
+import { copyRuns, PartFiles, readRun, type PartRun } from './part-copy.ts';
 import { checkSource, type BlockSource, type CogPlan, type WriteCogOptions } from './options.ts';
 import { checkGrid, checkRegion, fullLevels, gridPlan, partFingerprint, regionLevels, regionLocalLevels, regionPlan, type CogRegion, type CogRegionGrid } from './region-grid.ts';
 import { PartHead, readPartIndex, regionName, type PartIndex } from './region-part-format.ts';
 
 export type { CogRegion, CogRegionGrid } from './region-grid.ts';
-export { regionOverviewLevels } from './region-grid.ts';
+export { gridRegions, regionOverviewLevels } from './region-grid.ts';
 
-/** Bytes gathered before each write of the assembled file (reads go straight into it). */
-const COPY_BUFFER_BYTES = 8 << 20;
+/** Part heads read at once. */
+const HEADS_IN_FLIGHT = 8;
+/** Bytes read into each write of the assembled file (two such buffers). */
+const COPY_BUFFER_BYTES = 4 << 20;
 
 /**
  * Writes one region's part: its compressed full-resolution tiles and the
@@ -69,21 +72,23 @@ async function readParts(parts: readonly string[], plan: CogPlan, grid: CogRegio
   checkAllocation(tiles * 24 + across * down * 256, `assembling a ${grid.fullWidth} x ${grid.fullHeight} COG from ${across * down} region parts (index of ${tiles} tiles)`);
   const fingerprint = partFingerprint(plan, grid);
   const byRegion: (PartIndex | undefined)[] = new Array(across * down);
-  for (const path of parts) {
+  // several heads read at once: each is a few small reads, mostly waiting
+  await forEachLimit(parts, HEADS_IN_FLIGHT, async (path) => {
     const part = await readPartIndex(path, plan, grid, m, fingerprint);
     const k = part.row * across + part.col;
     const other = byRegion[k];
     if (other) throw new FormatError(`${regionName(part.x, part.y, part.col, part.row)} has two parts: ${other.path} and ${path}`, path);
     byRegion[k] = part;
-  }
-  const missing: string[] = [];
+  });
+  const named: string[] = [];
+  let missing = 0;
   for (let k = 0; k < byRegion.length; k++) {
     if (byRegion[k]) continue;
     const col = k % across, row = Math.floor(k / across);
-    missing.push(regionName(col * grid.regionSize, row * grid.regionSize, col, row));
+    if (missing++ < 5) named.push(regionName(col * grid.regionSize, row * grid.regionSize, col, row));
   }
-  if (missing.length > 0) {
-    throw new IoError(`no part for ${missing.length} of the ${byRegion.length} regions: ${missing.slice(0, 5).join('; ')}${missing.length > 5 ? '; ...' : ''}`);
+  if (missing > 0) {
+    throw new IoError(`no part for ${missing} of the ${byRegion.length} regions: ${named.join('; ')}${missing > named.length ? '; ...' : ''}`);
   }
   return byRegion as PartIndex[];
 }
@@ -109,66 +114,28 @@ function mergedLevel(parts: readonly PartIndex[], across: number, level: number,
   return { width: size.width, height: size.height, offsets, counts, dataBytes: bytes };
 }
 
-/** Opens the parts of one row of regions, runs `fn`, closes them. */
-async function withRowOpen<T>(row: readonly PartIndex[], fn: (fhs: FileHandle[]) => Promise<T>): Promise<T> {
-  const fhs: FileHandle[] = [];
-  try {
-    for (const p of row) {
-      try {
-        fhs.push(await open(p.path, 'r'));
-      } catch (err) {
-        throw new IoError(`cannot open region part ${p.path}: ${(err as Error).message}`, p.path, { cause: err });
-      }
-    }
-    return await fn(fhs);
-  } finally {
-    await Promise.all(fhs.map((fh) => fh.close().catch(() => {})));
-  }
-}
-
-async function readRun(fh: FileHandle, part: PartIndex, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
-  for (let off = 0; off < length;) {
-    const { bytesRead } = await fh.read(buf, offset + off, length - off, position + off);
-    if (bytesRead === 0) throw new FormatError(`${part.path}: region part ended at byte ${position + off} while being assembled (changed since it was checked?)`, part.path);
-    off += bytesRead;
-  }
-}
-
-/** Copies level `level`'s tiles from the parts to `fh` at `at`, in COG order, through one buffer. */
-async function copyLevel(fh: FileHandle, parts: readonly PartIndex[], across: number, level: number, at: number, buf: Uint8Array): Promise<number> {
-  let used = 0;
-  let pos = at;
+/** Level `level`'s runs of part bytes in COG order: each tile row of each region, along each row of regions. */
+function* levelRuns(parts: readonly PartIndex[], across: number, level: number): Generator<PartRun> {
   for (let r0 = 0; r0 < parts.length; r0 += across) {
     const row = parts.slice(r0, r0 + across);
-    await withRowOpen(row, async (fhs) => {
-      for (let ty = 0; ty < row[0].levels[level].tilesDown; ty++) {
-        for (let i = 0; i < row.length; i++) {
-          const l = row[i].levels[level];
-          let from = l.dataAt + l.rowStart[ty];
-          let left = l.rowStart[ty + 1] - l.rowStart[ty];
-          while (left > 0) {
-            const n = Math.min(left, buf.length - used);
-            await readRun(fhs[i], row[i], buf, used, n, from);
-            used += n; from += n; left -= n;
-            if (used === buf.length) {
-              await writeAll(fh, [buf], pos);
-              pos += used;
-              used = 0;
-            }
-          }
-        }
+    for (let ty = 0; ty < row[0].levels[level].tilesDown; ty++) {
+      for (const part of row) {
+        const l = part.levels[level];
+        const length = l.rowStart[ty + 1] - l.rowStart[ty];
+        if (length === 0) continue;
+        let first = ty * l.tilesAcross;
+        while (l.counts[first] === 0) first++;
+        yield { part, at: l.dataAt + l.rowStart[ty], length, firstCount: l.counts[first] };
       }
-    });
+    }
   }
-  if (used > 0) await writeAll(fh, [buf.subarray(0, used)], pos);
-  return pos + used - at;
 }
 
 /**
  * Decodes level `m` from the parts, row by row over the whole image, into
  * `chain` (the coarser levels), as writeCog's reducers get it.
  */
-async function reduceFromParts(parts: readonly PartIndex[], across: number, plan: CogPlan, m: number, chain: OverviewChain): Promise<void> {
+async function reduceFromParts(files: PartFiles, parts: readonly PartIndex[], across: number, plan: CogPlan, m: number, chain: OverviewChain): Promise<void> {
   const { blocksize: bs, bands, dtype } = plan;
   const level = fullLevels(plan)[m];
   const stride = level.width * bands;
@@ -186,46 +153,45 @@ async function reduceFromParts(parts: readonly PartIndex[], across: number, plan
   let y0 = 0;
   for (let r0 = 0; r0 < parts.length; r0 += across) {
     const row = parts.slice(r0, r0 + across);
-    await withRowOpen(row, async (fhs) => {
-      for (let ty = 0; ty < row[0].levels[m].tilesDown; ty++) {
-        const h = Math.min(bs, level.height - y0);
-        let x0 = 0;
-        for (let i = 0; i < row.length; i++) {
-          const part = row[i];
-          const l = part.levels[m];
-          const runLength = l.rowStart[ty + 1] - l.rowStart[ty];
-          const run = new Uint8Array(runLength);
-          await readRun(fhs[i], part, run, 0, runLength, l.dataAt + l.rowStart[ty]);
-          const jobs: Promise<void>[] = [];
-          let off = 0;
-          for (let tx = 0; tx < l.tilesAcross; tx++) {
-            const gx = x0 + tx * bs;
-            const w = Math.min(bs, level.width - gx);
-            const count = l.counts[ty * l.tilesAcross + tx];
-            if (count === 0) {
-              for (let y = 0; y < h; y++) strip.fill(fill, y * stride + gx * bands, y * stride + (gx + w) * bands);
-              continue;
-            }
-            const leader = new DataView(run.buffer, off, 4).getUint32(0, true);
-            if (leader !== count) throw new FormatError(`${part.path}: tile ${tx}, ${ty} of level ${m} has size leader ${leader}, its index says ${count}`, part.path);
-            const data = run.subarray(off + 4, off + 4 + count);
-            off += count + 8;
-            jobs.push(decode(data).then((raw) => {
-              if (raw.length < tileBytes) throw new FormatError(`${part.path}: tile ${tx}, ${ty} of level ${m} decodes to ${raw.length} bytes, expected ${tileBytes}`, part.path);
-              for (let y = 0; y < h; y++) stripBytes.set(raw.subarray(y * bs * pixelBytes, (y * bs + w) * pixelBytes), (y * stride + gx * bands) * sampleBytes);
-            }, (err: unknown) => {
-              if (err instanceof FormatError && err.path === part.path) throw err;
-              throw new FormatError(`${part.path}: tile ${tx}, ${ty} of level ${m} does not decode: ${(err as Error)?.message ?? err}`, part.path, { cause: err });
-            }));
+    for (let ty = 0; ty < row[0].levels[m].tilesDown; ty++) {
+      const h = Math.min(bs, level.height - y0);
+      let x0 = 0;
+      for (let i = 0; i < row.length; i++) {
+        const part = row[i];
+        const l = part.levels[m];
+        const runLength = l.rowStart[ty + 1] - l.rowStart[ty];
+        const run = new Uint8Array(runLength);
+        await readRun(await files.get(part), part, run, 0, runLength, l.dataAt + l.rowStart[ty]);
+        const jobs: Promise<void>[] = [];
+        let off = 0;
+        for (let tx = 0; tx < l.tilesAcross; tx++) {
+          const gx = x0 + tx * bs;
+          const w = Math.min(bs, level.width - gx);
+          const count = l.counts[ty * l.tilesAcross + tx];
+          if (count === 0) {
+            for (let y = 0; y < h; y++) strip.fill(fill, y * stride + gx * bands, y * stride + (gx + w) * bands);
+            continue;
           }
-          await Promise.all(jobs);
-          x0 += l.width;
+          const leader = new DataView(run.buffer, off, 4).getUint32(0, true);
+          if (leader !== count) throw new FormatError(`${part.path}: tile ${tx}, ${ty} of level ${m} has size leader ${leader}, its index says ${count}`, part.path);
+          const data = run.subarray(off + 4, off + 4 + count);
+          off += count + 8;
+          jobs.push(decode(data).then((raw) => {
+            if (raw.length < tileBytes) throw new FormatError(`${part.path}: tile ${tx}, ${ty} of level ${m} decodes to ${raw.length} bytes, expected ${tileBytes}`, part.path);
+            for (let y = 0; y < h; y++) stripBytes.set(raw.subarray(y * bs * pixelBytes, (y * bs + w) * pixelBytes), (y * stride + gx * bands) * sampleBytes);
+          }, (err: unknown) => {
+            if (err instanceof FormatError && err.path === part.path) throw err;
+            throw new FormatError(`${part.path}: tile ${tx}, ${ty} of level ${m} does not decode: ${(err as Error)?.message ?? err}`, part.path, { cause: err });
+          }));
         }
-        for (let y = 0; y < h; y++) chain.first!.pushRow(strip, y * stride);
-        await backpressure(chain.writers);
-        y0 += h;
+        await Promise.all(jobs);
+        x0 += l.width;
       }
-    });
+      for (let y = 0; y < h; y++) chain.first!.pushRow(strip, y * stride);
+      await backpressure(chain.writers);
+      y0 += h;
+    }
+    await files.closeRetired();
   }
 }
 
@@ -246,23 +212,24 @@ export async function assembleCogFromParts(path: string, parts: string[], grid: 
   const merged = levels.slice(0, m + 1).map((l, i) => mergedLevel(byRegion, across, i, l));
   await withAtomicFile(path, async (fh) => {
     let chain: OverviewChain | null = null;
+    const files = new PartFiles();
     try {
       if (m < plan.overviews.length) {
         const ctx = await createLevelContext(plan, 0);
         chain = chainOverviews(ctx, plan.overviews.slice(m), levels[m].width, spillSinkFor(path));
-        await reduceFromParts(byRegion, across, plan, m, chain);
+        await reduceFromParts(files, byRegion, across, plan, m, chain);
         await chain.finish();
       }
       const coarse = chain?.writers ?? [];
       const laid = layoutCog(plan, [...merged, ...coarse.map(layoutInput)], path);
       await writeAll(fh, laid.head, 0);
       for (let i = coarse.length - 1; i >= 0; i--) await coarse[i].sink.copyTo(fh, laid.dataAt[m + 1 + i]);
-      const buf = new Uint8Array(COPY_BUFFER_BYTES);
-      for (let i = m; i >= 0; i--) {
-        const n = await copyLevel(fh, byRegion, across, i, laid.dataAt[i], buf);
-        if (n !== merged[i].dataBytes) throw new IoError(`${path}: level ${i} copied ${n} bytes from the parts, expected ${merged[i].dataBytes}`, path);
-      }
+      // the region-made levels follow each other in the file: one copy
+      const runs = function* () { for (let i = m; i >= 0; i--) yield* levelRuns(byRegion, across, i); };
+      const n = await copyRuns(fh, files, runs(), laid.dataAt[m], COPY_BUFFER_BYTES);
+      if (laid.dataAt[m] + n !== laid.totalBytes) throw new InternalError(`${path}: copied ${n} bytes of region-made levels from ${laid.dataAt[m]}, the file ends at ${laid.totalBytes}`);
     } finally {
+      await files.closeAll();
       if (chain) {
         await Promise.allSettled(chain.writers.map((l) => l.done()));
         await Promise.all(chain.writers.map((l) => l.sink.dispose()));
