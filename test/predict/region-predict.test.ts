@@ -56,16 +56,16 @@ const base = (dst: string, model: string, extra: Partial<PredictOptions>): Predi
  * Runs every `size` region of image 1 into `dst`'s bundle, assembles them as the coordinator
  * does, and returns the image's entry and windows run.
  */
-async function byRegions(dst: string, opts: PredictOptions, size: number): Promise<{ entry: any; windows: number; asset: string }> {
+async function byRegions(dst: string, opts: PredictOptions, size: number, gid = 1, [w, h] = [W, H]): Promise<{ entry: any; windows: number; asset: string }> {
   const jobs: RegionJob[] = [];
-  for (let y = 0; y < H; y += size) {
-    for (let x = 0; x < W; x += size) {
-      const s = await runPredict({ ...opts, dst, region: { imageId: 1, x, y, size }, writeManifest: false });
+  for (let y = 0; y < h; y += size) {
+    for (let x = 0; x < w; x += size) {
+      const s = await runPredict({ ...opts, dst, region: { imageId: gid, x, y, size }, writeManifest: false });
       assert.ok(s.region, 'a region run reports its part');
-      const entry = JSON.parse(JSON.stringify(s.dataset.index.imgs.get(1)));
+      const entry = JSON.parse(JSON.stringify(s.dataset.index.imgs.get(gid)));
       jobs.push({
-        id: `image-1-x${x}-y${y}-h`,
-        data: { format: JOB_FORMAT, run: 'r', shard: `image-1-x${x}-y${y}`, src, dst, model: { path: '', sha256: '' }, imageIds: [1], region: { x, y, size }, options: { channels: 'r|g|b' } },
+        id: `image-${gid}-x${x}-y${y}-h`,
+        data: { format: JOB_FORMAT, run: 'r', shard: `image-${gid}-x${x}-y${y}`, src: opts.src, dst, model: { path: '', sha256: '' }, imageIds: [gid], region: { x, y, size }, options: { channels: 'r|g|b' } },
         result: { format: JOB_FORMAT, host: 'h', pid: 1, windows: s.windows, seconds: 0, images: [entry], region: s.region },
       });
     }
@@ -140,6 +140,23 @@ describe('region predict equals single-process predict', { skip }, () => {
     const got = await byRegions(dst, { ...opts, dst }, 128);
     assert.deepEqual(got.entry, refEntry);
     assert.ok(readFileSync(got.asset).equals(readFileSync(ref.assets[0])), 'the assembled COG differs from the single-process COG');
+  });
+
+  it('frames of videos stitched in video space (warped frames, input scale 1.5): every frame the same COG and entry', async () => {
+    const v = await CocoDataset.demo('vidshapes-msi', { numVideos: 2, numFrames: 2, imageSize: 160, geodata: true, dpath: join(root, 'vids'), seed: 3 });
+    const opts: PredictOptions = {
+      src: v.fpath!, dst: '', model: heatmap, channels: 'r|g|b', std: [255], window: 32, overlap: 0.5, inputScale: 1.5,
+      expectedMinmax: [0, 1], downweightEdges: true, chanCode: 'bg|fg',
+    };
+    const ref = await runPredict({ ...opts, dst: join(root, 'vref', 'out.kwcoco.json') });
+    for (const gid of v.imageIds()) {
+      const refEntry = JSON.parse(JSON.stringify(ref.dataset.index.imgs.get(gid)));
+      const a = assetsOf(refEntry).at(-1);
+      const dst = join(root, `vreg${gid}`, 'out.kwcoco.json');
+      const got = await byRegions(dst, { ...opts, dst }, 128, gid, [a.width, a.height]);
+      assert.deepEqual(got.entry, refEntry, `image ${gid}`);
+      assert.ok(readFileSync(got.asset).equals(readFileSync(resolve(dirname(ref.dst), a.file_name))), `image ${gid}: the assembled COG differs`);
+    }
   });
 
   it('bad regions: a clear error naming the value', async () => {
