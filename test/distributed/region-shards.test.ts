@@ -161,7 +161,7 @@ describe('distributed predict of one image by regions', { skip }, () => {
     c1.kill('SIGKILL');
     await c1.exited;
     const w = worker(r.url);
-    await w.waitFor(/(job \S+ done[^]*){4}/, 60_000);
+    await w.waitFor(/(job \S+ done[\s\S]*){4}/, 60_000);
     w.kill('SIGTERM');
     await w.exited;
     const assetDir = join(root, 'missing', '_assets', 'pred');
