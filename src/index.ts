@@ -53,6 +53,9 @@ export {
 export { CocoStitchingManager, type AccumulateOptions, type FinalizeInfo } from './stitch/manager.ts';
 export type { CocoStitchingManagerOptions, ProbCompress } from './stitch/manager-options.ts';
 export type { AssetWriters } from './stitch/finalize-image.ts';
+export type { AssetRegion, RegionReport, RegionCoverage, JsonCogOptions } from './stitch/region-parts.ts';
+export type { CogRegion, CogRegionGrid } from './io/cog/region-part.ts';
+export type { PredictRegion } from './predict/region.ts';
 export { WriterQueue, type WriterQueueOptions, type QueuedJob } from './stitch/writer-queue.ts';
 export { demoCocoStitchingManager, type DemoStitchingOptions } from './stitch/demo-manager.ts';
 export { StitchError, StitchStateError } from './stitch/errors.ts';

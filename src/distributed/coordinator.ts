@@ -15,6 +15,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { settle } from '../predict/options.ts';
+import { planImages } from '../predict/plan.ts';
 import type { Queue, JobType } from 'bullmq';
 import { CocoDataset } from '../coco/dataset.ts';
 import { loadSource } from '../predict/load-source.ts';
@@ -26,17 +28,20 @@ import {
   JOB_FORMAT, RUNS_CHANNEL, RUNS_KEY, checkResult, doneChannel, jobId, queueName, sha256File,
   type ShardJobData, type ShardPredictOptions, type ShardProgress, type ShardResult,
 } from './job-data.ts';
-import { planShards, type ShardBy } from './shards.ts';
+import { parseShard, planRegionShards, planShards, type ShardSpec } from './shards.ts';
 import { mergeShardResult, removeStaleTempFiles } from './merge-results.ts';
+import { assembleRegions, combinePhases, removeRegionParts, type RegionJob } from './assemble-regions.ts';
+import { imageQuantization } from '../stitch/region-quantize.ts';
+import type { Quantization } from '../coco/quantization.ts';
 import { DistributedError } from './errors.ts';
 
-export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress' | 'shared'> {
+export interface PredictDistributedOptions extends Omit<PredictOptions, 'model' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress' | 'shared' | 'region'> {
   /** the ONNX model file; every worker must see it at this path */
   model: string;
   /** names the run's queue; default derived from the resolved dst */
   runId?: string;
-  /** one job per video (default) or per image */
-  shard?: ShardBy;
+  /** one job per video (default), per image, or per SIZE x SIZE region of each image (`region:SIZE`, `region`: the default size) */
+  shard?: ShardSpec;
   /** runs of a failing shard before it is reported (default 3) */
   attempts?: number;
   /** wait before the first retry, doubled for each next one (default 1000) */
@@ -142,9 +147,20 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
   const modelSha = await sha256File(modelPath).catch((err: Error) => {
     throw new DistributedError(`model file ${modelPath} does not exist or is not readable: ${err.message}`);
   });
+  const shardBy = parseShard(shard);
+  if (shardBy.by === 'region' && (options.probFormat ?? 'cog') !== 'cog') {
+    throw new DistributedError(`--shard region writes one COG per image from its regions' parts: --prob-format must be cog, got ${options.probFormat}`);
+  }
   const input = await loadSource(src, { dst, channels: options.srcChannels });
-  const jobs: PlannedJob[] = planShards(input, shard).map((s) => {
-    const data = { format: JOB_FORMAT, shard: s.key, src, dst, model: { path: modelPath, sha256: modelSha }, imageIds: s.imageIds, options };
+  const shards = shardBy.by === 'region'
+    // the asset grid of each image, as runPredict plans it (sizes only: nothing is allocated here)
+    ? planRegionShards(planImages(input, settle({ ...options, src, dst, model: modelPath }), { memmap: true }), shardBy.size)
+    : planShards(input, shardBy.by);
+  const jobs: PlannedJob[] = shards.map((s) => {
+    const data = {
+      format: JOB_FORMAT, shard: s.key, src, dst, model: { path: modelPath, sha256: modelSha }, imageIds: s.imageIds,
+      ...(s.region ? { region: s.region } : {}), options,
+    };
     return { id: jobId(data), data: { ...data, run: name } };
   });
   const byId = new Map(jobs.map((j) => [j.id, j]));
@@ -257,6 +273,32 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
     };
 
     let lastReconcile = -Infinity;
+    // two-phase regions: once every region of an image reported its range, phase 2 jobs quantize them with the image's
+    const phase1 = jobs.filter((j) => j.data.region);
+    const phase2 = new Map<number, { quantization: Quantization; byPhase1: Map<string, PlannedJob> }>();
+    const advance = async () => {
+      const byImage = new Map<number, PlannedJob[]>();
+      for (const j of phase1) byImage.set(j.data.imageIds[0], [...(byImage.get(j.data.imageIds[0]) ?? []), j]);
+      for (const [gid, list] of byImage) {
+        if (phase2.has(gid) || !list.every((j) => results.has(j.id))) continue;
+        const reports = list.map((j) => results.get(j.id)!.region!);
+        if (!reports.every((r) => r.floats)) continue; // one phase: the parts are written
+        const quantization = imageQuantization(reports, `image ${gid}`);
+        const byPhase1 = new Map<string, PlannedJob>();
+        for (const j of list) {
+          const data = { ...j.data, shard: `${j.data.shard}-q`, quantizeRegion: { report: results.get(j.id)!.region!, quantization } };
+          const { run: _, ...rest } = data;
+          const planned = { id: jobId(rest), data };
+          byPhase1.set(j.id, planned);
+          jobs.push(planned);
+          byId.set(planned.id, planned);
+        }
+        await addJobs([...byPhase1.values()]);
+        phase2.set(gid, { quantization, byPhase1 });
+        shardsBar.setTotal(jobs.length);
+        log(`image ${gid}: every region reported its range; quantizing ${list.length} region(s) with [${quantization.orig_min}, ${quantization.orig_max}]`);
+      }
+    };
     let lastAnswer = performance.now();
     let lastError = '';
     try {
@@ -267,6 +309,7 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
         const pollStarted = performance.now();
         try {
           await withTimeout(collect(), POLL_TIMEOUT_MS, `a poll of queue ${name}`);
+          if (phase1.length) await withTimeout(advance(), POLL_TIMEOUT_MS, `adding phase 2 jobs to queue ${name}`);
           if (performance.now() - lastReconcile >= 5000) {
             await withTimeout(reconcile(), POLL_TIMEOUT_MS, `a check of queue ${name}`);
             lastReconcile = performance.now();
@@ -308,15 +351,41 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
     const assets: string[] = [];
     let images = 0;
     let windows = 0;
+    const regionJobs: RegionJob[] = [];
     for (const j of jobs) {
       const r = results.get(j.id);
+      if (j.data.quantizeRegion) continue; // with its phase 1 job
+      if (j.data.region) {
+        const p2 = phase2.get(j.data.imageIds[0]);
+        const q = p2?.byPhase1.get(j.id);
+        const r2 = q ? results.get(q.id) : undefined;
+        // a two-phase region is done when its phase 2 is
+        const result = !r || !r.region?.floats ? r ?? null : r2 && p2 ? combinePhases(r, r2.region!, p2.quantization, dst) : null;
+        regionJobs.push({ id: q && r2 ? q.id : j.id, data: j.data, result });
+        continue;
+      }
       if (!r) continue;
       assets.push(...mergeShardResult(out, r, j.data.shard, claimed));
       images += r.images.length;
       windows += r.windows;
     }
+    let partDirs: string[] = [];
+    if (regionJobs.length) {
+      // a part that is gone (removed by hand, a lost disk) is redone by the next run of this command
+      const assembled = await assembleRegions(regionJobs, {
+        log, onMissingPart: async (id) => { await queue.remove(id).catch(() => 0); },
+      });
+      for (const a of assembled.images) {
+        assets.push(...mergeShardResult(out, a.result, a.shard, claimed));
+        images++;
+      }
+      windows += assembled.windows;
+      partDirs = assembled.partDirs;
+    }
     await removeStaleTempFiles(assets);
     await out.dump(dst);
+    // the parts are in the assembled COGs, which the manifest lists now
+    await removeRegionParts(partDirs);
     // the manifest holds everything now: the queue and its results can go
     await queue.obliterate({ force: true }).catch((err: Error) => log(`could not remove queue ${name}: ${err.message}`));
     await (client.srem as (k: string, m: string) => Promise<number>)(RUNS_KEY, name).catch(() => 0);

@@ -6,4 +6,4 @@
 export { predictDistributed, type PredictDistributedOptions, type DistributedSummary, type FailedShard } from './coordinator.ts';
 export { startWorker, type StartWorkerOptions, type WorkerHandle } from './worker.ts';
 export { RedisUnreachableError, type RedisConnection, type RedisConnectionOptions } from './connection.ts';
-export type { ShardBy } from './shards.ts';
+export type { ShardBy, ShardSpec } from './shards.ts';

@@ -8,13 +8,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { PredictOptions } from '../predict/run-predict.ts';
+import type { RegionReport } from '../stitch/region-parts.ts';
+import type { Quantization } from '../coco/quantization.ts';
 import { DistributedError } from './errors.ts';
 
 /** Bumped whenever ShardJobData or ShardResult change shape. */
-export const JOB_FORMAT = 1;
+export const JOB_FORMAT = 2;
 
 /** Predict options that travel in a job: everything but what the job sets itself. */
-export type ShardPredictOptions = Omit<PredictOptions, 'src' | 'dst' | 'model' | 'progress' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress' | 'shared'>;
+export type ShardPredictOptions = Omit<PredictOptions, 'src' | 'dst' | 'model' | 'progress' | 'signal' | 'imageIds' | 'writeManifest' | 'onProgress' | 'shared' | 'region'>;
 
 export interface ShardJobData {
   format: number;
@@ -27,6 +29,10 @@ export interface ShardJobData {
   dst: string;
   model: { path: string; sha256: string };
   imageIds: number[];
+  /** a region shard (`--shard region:SIZE`): this region of the one image, in output pixels */
+  region?: { x: number; y: number; size: number };
+  /** phase 2 of a two-phase region: quantize its kept floats with the whole image's quantization into its part (no model run) */
+  quantizeRegion?: { report: RegionReport; quantization: Quantization };
   options: ShardPredictOptions;
 }
 
@@ -39,6 +45,8 @@ export interface ShardResult {
   seconds: number;
   /** each predicted image's whole entry after prediction (kwcoco image dict) */
   images: Record<string, unknown>[];
+  /** a region shard's part, coverage and COG options */
+  region?: RegionReport;
 }
 
 /** Progress a running shard reports through `job.updateProgress`. */
@@ -75,7 +83,10 @@ export function queueName(runId: string | undefined, dst: string): string {
  * takes an earlier run's results.
  */
 export function jobId(job: Omit<ShardJobData, 'run'>): string {
-  const h = createHash('sha256').update(JSON.stringify([job.format, job.src, job.dst, job.model, job.imageIds, job.options])).digest('hex');
+  const what: unknown[] = [job.format, job.src, job.dst, job.model, job.imageIds, job.options];
+  if (job.region) what.push(job.region);
+  if (job.quantizeRegion) what.push(job.quantizeRegion);
+  const h = createHash('sha256').update(JSON.stringify(what)).digest('hex');
   return `${job.shard}-${h.slice(0, 16)}`;
 }
 
@@ -109,6 +120,14 @@ export function checkJobData(data: unknown, id: string | undefined): ShardJobDat
     throw bad(`imageIds must be a non-empty list of integers, got ${JSON.stringify(ids)?.slice(0, 200)}`);
   }
   if (!isRecord(data.options)) throw bad(`options must be an object, got ${JSON.stringify(data.options)}`);
+  const r = data.region;
+  if (r !== undefined && (!isRecord(r) || ids.length !== 1 || !['x', 'y', 'size'].every((k) => Number.isInteger(r[k])))) {
+    throw bad(`region must be {x, y, size} (integers) of a shard of one image, got ${JSON.stringify(r)} for images ${JSON.stringify(ids)}`);
+  }
+  const qr = data.quantizeRegion;
+  if (qr !== undefined && (r === undefined || !isRecord(qr) || !isRecord(qr.report) || !isRecord(qr.quantization) || !isRecord(qr.report.floats))) {
+    throw bad(`quantizeRegion must be {report (with floats), quantization} of a region shard, got ${JSON.stringify(qr)?.slice(0, 200)}`);
+  }
   return data as unknown as ShardJobData;
 }
 
@@ -119,10 +138,17 @@ export function checkResult(value: unknown, job: ShardJobData, id: string): Shar
   if (value.format !== JOB_FORMAT) throw bad(`has format ${JSON.stringify(value.format)}, expected ${JOB_FORMAT} (mixed coco-stitcher versions?)`);
   if (!Array.isArray(value.images)) throw bad('has no images list');
   const got = value.images.map((img) => (isRecord(img) ? img.id : undefined));
-  const want = [...job.imageIds].sort((a, b) => a - b);
+  // phase 2 of a region returns no image entry (phase 1 did)
+  const want = job.quantizeRegion ? [] : [...job.imageIds].sort((a, b) => a - b);
   const sorted = [...got].sort((a, b) => Number(a) - Number(b));
   if (sorted.length !== want.length || sorted.some((g, i) => g !== want[i])) {
-    throw bad(`holds images ${JSON.stringify(got)}, expected ${JSON.stringify(job.imageIds)}`);
+    throw bad(`holds images ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+  }
+  if (job.region) {
+    const r = value.region as RegionReport | undefined;
+    if (!isRecord(r) || r.x !== job.region.x || r.y !== job.region.y || r.size !== job.region.size || typeof r.part !== 'string' || typeof r.asset !== 'string' || !isRecord(r.cog) || !isRecord(r.coverage)) {
+      throw bad(`has no report of region x ${job.region.x}, y ${job.region.y} (got ${JSON.stringify(r)?.slice(0, 200)})`);
+    }
   }
   return value as unknown as ShardResult;
 }

@@ -29,6 +29,7 @@ import { RunCancelledError } from '../predict/errors.ts';
 import { loadModel, type Model } from '../predict/model.ts';
 import { ModelLane, type ModelTurn } from '../predict/model-lane.ts';
 import { runPredict, type SharedRun } from '../predict/run-predict.ts';
+import { quantizeRegionPart } from '../stitch/region-quantize.ts';
 import { SourceCache } from '../predict/source-cache.ts';
 import { WriterQueue } from '../stitch/writer-queue.ts';
 import { bullConnection, describeConnection, openClient, subscribe, type RedisConnection } from './connection.ts';
@@ -121,6 +122,11 @@ async function runShard(job: Job, models: ModelCache, shared: SharedRun, threads
   const t0 = performance.now();
   const data = checkJobData(job.data, job.id);
   await checkSharedPaths(data);
+  if (data.quantizeRegion) {
+    const { report, quantization } = data.quantizeRegion;
+    const region = await quantizeRegionPart(report, quantization);
+    return { format: JOB_FORMAT, host: hostname(), pid: process.pid, windows: 0, seconds: (performance.now() - t0) / 1000, images: [], region };
+  }
   const model = await models.get(data.model.path, data.model.sha256, threads);
   if (typeof data.options.memmap === 'string') await mkdir(data.options.memmap, { recursive: true });
   let last = 0;
@@ -137,6 +143,7 @@ async function runShard(job: Job, models: ModelCache, shared: SharedRun, threads
   };
   const summary = await runPredict({
     ...data.options, src: data.src, dst: data.dst, model, imageIds: data.imageIds,
+    ...(data.region ? { region: { imageId: data.imageIds[0], ...data.region } } : {}),
     writeManifest: false, progress: false, onProgress, shared,
   });
   await pending;
@@ -146,9 +153,10 @@ async function runShard(job: Job, models: ModelCache, shared: SharedRun, threads
     if (!img) throw new InternalError(`image ${gid} is missing from the result dataset`);
     return JSON.parse(JSON.stringify(img)) as Record<string, unknown>;
   });
+  if (data.region && !summary.region) throw new InternalError(`shard ${data.shard}: the region's part was not reported`);
   return {
     format: JOB_FORMAT, host: hostname(), pid: process.pid, windows: summary.windows,
-    seconds: (performance.now() - t0) / 1000, images,
+    seconds: (performance.now() - t0) / 1000, images, ...(summary.region ? { region: summary.region } : {}),
   };
 }
 

@@ -10,6 +10,8 @@ import type { WriterQueue } from '../stitch/writer-queue.ts';
 import type { LoadSourceOptions } from './load-source.ts';
 import type { Model } from './model.ts';
 import type { ModelTurn } from './model-lane.ts';
+import { checkRegionOption, type PredictRegion } from './region.ts';
+import type { RegionReport } from '../stitch/region-parts.ts';
 
 /** Counts handed to `onProgress`, once per model batch and once per finished image. */
 export interface PredictProgress {
@@ -57,6 +59,13 @@ export interface PredictOptions {
   infPolicy?: 'raise' | 'omit';
   /** predict only these images, in stitching order; the others stay in the output as they are */
   imageIds?: number[];
+  /**
+   * predict one region of one image's output (a shard of `--shard region:SIZE`): only the
+   * windows touching it run, and its part file is written instead of the image's COG (needs
+   * probFormat 'cog'). Quantized without expectedMinmax, the region's finalized floats are kept
+   * instead (phase 1; `summary.region.floats` has its range) for `quantizeRegionPart` (phase 2).
+   */
+  region?: PredictRegion;
   /** dump the output manifest at the end (default true); false leaves that to the caller (`summary.dataset`) */
   writeManifest?: boolean;
   progress?: boolean;
@@ -95,6 +104,8 @@ export interface PredictSummary {
   emptyImages: number[];
   /** images of the plan that were not written (interrupted, or after a failure) */
   notWritten: number[];
+  /** with `region`: its part file, coverage and COG options, once written */
+  region?: RegionReport;
   /** the failure that ended the run early (only on PartialResultError's summary) */
   failed?: unknown;
   seconds: { total: number; read: number; model: number; stitch: number; write: number };
@@ -115,6 +126,7 @@ export interface Settings {
   nanPolicy: 'omit' | 'raise';
   infPolicy: 'raise' | 'omit';
   imageIds: number[] | null;
+  region: PredictRegion | null;
 }
 
 function positive(name: string, v: unknown, integer = false): number {
@@ -167,5 +179,14 @@ export function settle(opts: PredictOptions): Settings {
     }
     imageIds = [...opts.imageIds];
   }
-  return { window, overlap, space, inputScale, outputScale, batchSize, shortCode, inChannels, mean, std, nanPolicy, infPolicy, imageIds };
+  let region: PredictRegion | null = null;
+  if (opts.region !== undefined) {
+    region = checkRegionOption(opts.region);
+    if (imageIds !== null && (imageIds.length !== 1 || imageIds[0] !== region.imageId)) {
+      throw new ValueError(`imageIds ${JSON.stringify(imageIds)} disagree with region.imageId ${region.imageId}; give one or the same image`);
+    }
+    imageIds = [region.imageId];
+    if ((opts.probFormat ?? 'cog') !== 'cog') throw new ValueError(`a region is written as part of a COG: --prob-format must be cog, got ${opts.probFormat}`);
+  }
+  return { window, overlap, space, inputScale, outputScale, batchSize, shortCode, inChannels, mean, std, nanPolicy, infPolicy, imageIds, region };
 }

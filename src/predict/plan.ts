@@ -12,6 +12,7 @@ import type { CocoDataset } from '../coco/dataset.ts';
 import { ChannelError, UnknownIdError } from '../coco/errors.ts';
 import { ValueError } from '../array/errors.ts';
 import type { Settings } from './options.ts';
+import { assetRegionOf, windowTouches, type AssetRegion } from './region.ts';
 
 export interface ImagePlan {
   gid: number;
@@ -23,6 +24,12 @@ export interface ImagePlan {
   assetDsize: [number, number];
   /** the window grid over the canvas (the window clipped to the canvas) */
   grid: SlidingWindow;
+  /** the part of the asset grid stitched (region predict); null: all of it */
+  region: AssetRegion | null;
+  /** windows of the grid that are run (all of them, or those touching the region) */
+  windows: number;
+  /** model output size relative to its input */
+  outputScale: number;
 }
 
 /** One window to read: half-open rows and cols of its image's canvas. */
@@ -87,10 +94,13 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
     if (canvas[0] < 1 || canvas[1] < 1 || assetDsize[0] < 1 || assetDsize[1] < 1) {
       throw new ValueError(`${label}: ${fw} x ${fh} at --input-scale ${s.inputScale} and --output-scale ${s.outputScale} leaves no pixel to predict (canvas ${canvas[1]} x ${canvas[0]}, output ${assetDsize[0]} x ${assetDsize[1]})`);
     }
+    const region = s.region ? assetRegionOf(s.region, assetDsize, label) : null;
+    // the stitched canvas: the region, or the whole asset
+    const [cw, ch] = region ? [region.width, region.height] : assetDsize;
     if (!opts.memmap) {
       // at least one band: the exact check, with the model's band count, comes with its first output
-      checkAllocation(canvasBytes(assetDsize[1], assetDsize[0], 1),
-        `${label}: its stitched output at --input-scale ${s.inputScale} and --output-scale ${s.outputScale} (${assetDsize[0]} x ${assetDsize[1]} pixels; --memmap keeps it on disk instead)`);
+      checkAllocation(canvasBytes(ch, cw, 1),
+        `${label}: its stitched output at --input-scale ${s.inputScale} and --output-scale ${s.outputScale} (${cw} x ${ch} pixels${region ? ` of region x ${region.x}, y ${region.y}` : ''}; --memmap keeps it on disk instead)`);
     }
     const win: [number, number] = [Math.min(s.window, canvas[0]), Math.min(s.window, canvas[1])];
     // a window read at --input-scale < 1 covers window / scale pixels of the image (at most the whole frame), as read and as float32
@@ -102,7 +112,13 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
     const step = (n: number, w: number) => Math.ceil((n - w) / Math.max(1, Math.round(w - w * s.overlap))) + 2;
     checkAllocation((step(canvas[0], win[0]) + step(canvas[1], win[1])) * 8, `${label}: the window grid of --window ${s.window} over ${canvas[1]} x ${canvas[0]}`);
     const grid = new SlidingWindow(canvas, win, { overlap: s.overlap, keepbound: true, allowOvershoot: true });
-    return { gid, space, canvas, assetDsize, grid };
+    const plan: ImagePlan = { gid, space, canvas, assetDsize, grid, region, windows: grid.length, outputScale: s.outputScale };
+    if (region) {
+      let n = 0;
+      for (const [rs, cs] of grid) if (windowTouches(region, [rs.start!, rs.stop!], [cs.start!, cs.stop!], s.outputScale)) n++;
+      plan.windows = n;
+    }
+    return plan;
   });
   return plans;
 }
@@ -112,14 +128,17 @@ export function* plannedWindows(plans: readonly ImagePlan[]): Generator<PlannedW
   for (const plan of plans) {
     let index = 0;
     for (const [rs, cs] of plan.grid) {
-      yield { plan, index: index++, rows: [rs.start!, rs.stop!], cols: [cs.start!, cs.stop!] };
+      const rows: [number, number] = [rs.start!, rs.stop!];
+      const cols: [number, number] = [cs.start!, cs.stop!];
+      if (plan.region && !windowTouches(plan.region, rows, cols, plan.outputScale)) { index++; continue; }
+      yield { plan, index: index++, rows, cols };
     }
   }
 }
 
 /** Total windows of the plans. */
 export function windowCount(plans: readonly ImagePlan[]): number {
-  return plans.reduce((n, p) => n + p.grid.length, 0);
+  return plans.reduce((n, p) => n + p.windows, 0);
 }
 
 /**

@@ -134,6 +134,8 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
     dst, images: write.written.length, windows: stitch.windowsDone, interrupted, assets, dataset: result,
     emptyImages, notWritten: plans.map((p) => p.gid).filter((g) => !done.has(g)), seconds,
   };
+  const regionReport = s.region && done.has(s.region.imageId) ? stitch.manager?.finalizeInfo(s.region.imageId)?.region : undefined;
+  if (regionReport) summary.region = regionReport;
   if (failure !== undefined && write.written.length === 0) throw failure;
   if (opts.writeManifest ?? true) await result.dump(dst);
   seconds.total = now() - t0;

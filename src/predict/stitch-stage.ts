@@ -87,7 +87,7 @@ export class StitchStage {
       const w = out.windows[i];
       const gid = w.plan.gid;
       const chw = out.data.subarray(i * per, (i + 1) * per);
-      if (w.index === 0) this.#beginImage(w, c);
+      if (!this.counts.has(gid)) this.#beginImage(w, c);
       this.#count(w, chw, oh * ow);
       const data = Raster.fromCHW(chw, [c, oh, ow]); // a new HWC copy
       const r0 = Math.round(w.rows[0] * outputScale);
@@ -99,6 +99,7 @@ export class StitchStage {
         scaleAssetFromStitchspace: inputScale * outputScale,
         downweightEdges: this.#opts.downweightEdges,
         isReady: false,
+        ...(w.plan.region ? { assetRegion: w.plan.region } : {}),
       });
       this.windowsDone++;
     }
@@ -106,12 +107,13 @@ export class StitchStage {
   }
 
   #beginImage(w: PlannedWindow, bands: number): void {
-    const { gid, assetDsize } = w.plan;
+    const { gid, assetDsize, region } = w.plan;
+    const [cw, ch] = region ? [region.width, region.height] : assetDsize;
     if (this.#opts.memmap === false) {
-      checkAllocation(canvasBytes(assetDsize[1], assetDsize[0], bands),
-        `${imageLabel(this.#dset, gid)}: its stitched output of ${assetDsize[0]} x ${assetDsize[1]} pixels x ${bands} bands (--input-scale ${this.#opts.inputScale}, --output-scale ${this.#opts.outputScale}; --memmap keeps it on disk instead)`);
+      checkAllocation(canvasBytes(ch, cw, bands),
+        `${imageLabel(this.#dset, gid)}: its stitched output of ${cw} x ${ch} pixels x ${bands} bands${region ? ` (region x ${region.x}, y ${region.y})` : ''} (--input-scale ${this.#opts.inputScale}, --output-scale ${this.#opts.outputScale}; --memmap keeps it on disk instead)`);
     }
-    this.#manager!.expectWindows(gid, w.plan.grid.length);
+    this.#manager!.expectWindows(gid, w.plan.windows);
     this.counts.set(gid, { values: 0, nan: 0, inf: 0 });
   }
 

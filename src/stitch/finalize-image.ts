@@ -16,6 +16,7 @@ import type { Affine } from '../array/affine.ts';
 import { writePng as defaultWritePng } from '../io/png.ts';
 import type { CompressName } from '../io/cog/compress.ts';
 import { writeCog as defaultWriteCog, type WriteCogOptions } from '../io/cog/write-cog.ts';
+import { writeCogPart as defaultWriteCogPart, type CogRegion } from '../io/cog/region-part.ts';
 import type { Quantization } from '../coco/quantization.ts';
 import { quantizationFor, quantizeBlock } from './quantize.ts';
 import type { Stitcher } from './stitcher.ts';
@@ -38,11 +39,20 @@ export interface WriteAssetOptions {
   io?: AssetWriters;
   /** what is written, for error messages (e.g. 'image 3 ("a")') */
   label?: string;
+  /** the stitcher holds one region of the image: write that region's part file instead of a COG */
+  part?: { path: string; region: CogRegion };
+  /**
+   * phase 1 of a region quantized to the whole image's range (not known yet): write the finalized
+   * float values here (an uncompressed tiled TIFF, sparse where no window fell) instead of the part,
+   * and report the range; phase 2 (quantizeRegionPart) quantizes them into the part
+   */
+  floats?: string;
 }
 
 /** The writers used by {@link writeStitchedAsset}; like writeCog and writePng, a writer that fails must leave no file. */
 export interface AssetWriters {
   writeCog?: typeof defaultWriteCog;
+  writeCogPart?: typeof defaultWriteCogPart;
   writePng?: typeof defaultWritePng;
 }
 
@@ -56,6 +66,10 @@ export interface WrittenAsset {
   totalProb: number;
   /** stitched values (pixels x bands) that are not NaN: 0 when the image is all nodata */
   validValues: number;
+  /** the COG's pixel type and writer options (absent for PNG): a region's part and the assembly use these */
+  cog?: { dtype: 'int16' | 'uint8' | 'float32' | 'float64'; options: WriteCogOptions };
+  /** with `floats`: the valid range of the finalized values (the quantization is left to phase 2) */
+  range?: { min: number; max: number; valid: number };
 }
 
 /**
@@ -232,7 +246,7 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   const range = scanned ?? stats;
   const writeCog = opts.io?.writeCog ?? defaultWriteCog;
   const writePng = opts.io?.writePng ?? defaultWritePng;
-  await mkdir(dirname(fpath), { recursive: true });
+  await mkdir(dirname(opts.part?.path ?? fpath), { recursive: true });
 
   if (opts.format === 'png') {
     // PNG has no tiles: the encoder needs the whole image.
@@ -246,6 +260,7 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
     return { height, width, bands, quantization, totalProb: stats.sum, validValues: stats.valid, coverage: stats.coverageRectangle() };
   }
 
+  if (opts.floats) return await writeFloats(stitcher, opts.floats, opts, scanned, stats, fullBlocks, writeCog);
   const quantization = opts.quantize ? quantizationOf(opts.format, range, opts.expectedMinmax) : null;
   const visit = !needScan || withCoverage;
   let floatScratch: Raster | undefined;
@@ -269,6 +284,17 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
       return intScratch;
     },
   };
+  const options = cogOptionsFor(opts, quantization);
+  if (opts.part) await (opts.io?.writeCogPart ?? defaultWriteCogPart)(opts.part.path, source, opts.part.region, options);
+  else await writeCog(fpath, source, options);
+  return {
+    height, width, bands, quantization, totalProb: scanned ? scanned.sum : stats.sum, validValues: scanned ? scanned.valid : stats.valid,
+    coverage: stats.coverageRectangle(), cog: { dtype: source.dtype, options },
+  };
+}
+
+/** The writer options of the asset COG (or of a region's part of it). */
+export function cogOptionsFor(opts: Pick<WriteAssetOptions, 'compress' | 'blocksize' | 'overviews' | 'epsg' | 'transform'>, quantization: Quantization | null): WriteCogOptions {
   const options: WriteCogOptions = {
     compress: opts.compress,
     blocksize: opts.blocksize,
@@ -279,8 +305,38 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
   if (opts.overviews) options.overviews = opts.overviews;
   if (opts.epsg !== undefined) options.epsg = opts.epsg;
   if (opts.transform) options.transform = opts.transform;
-  await writeCog(fpath, source, options);
-  return { height, width, bands, quantization, totalProb: scanned ? scanned.sum : stats.sum, validValues: scanned ? scanned.valid : stats.valid, coverage: stats.coverageRectangle() };
+  return options;
+}
+
+/** Phase 1 of a two-phase region: the finalized floats to a file, the range and coverage reported. */
+async function writeFloats(
+  stitcher: Stitcher, path: string, opts: WriteAssetOptions, scanned: { min: number; max: number; sum: number; valid: number } | null,
+  stats: CanvasStats, fullBlocks: Set<number> | undefined, writeCog: typeof defaultWriteCog,
+): Promise<WrittenAsset & { coverage: [number, number, number, number] | 'empty' | null }> {
+  const [height, width, bands] = stitcher.shape;
+  if (!scanned || !opts.part) throw new StitchError(`${opts.label ?? path}: float values are kept for a region quantized later only (quantize without expectedMinmax)`);
+  const nbx = Math.ceil(width / stitcher.blocksize);
+  let scratch: Raster | undefined;
+  const source = {
+    height, width, bands, dtype: stitcher.dtype,
+    readBlock: (y0: number, x0: number, h: number, w: number): Raster | null => {
+      const blk = stitcher.finalizeBlock(y0, x0, h, w, scratch);
+      if (blk === null) return null;
+      scratch = blk;
+      if (fullBlocks?.has((y0 / stitcher.blocksize) * nbx + x0 / stitcher.blocksize)) stats.visitFull(y0, x0, blk.height, blk.width);
+      else stats.visit(y0, x0, blk);
+      return blk;
+    },
+  };
+  await mkdir(dirname(path), { recursive: true });
+  await writeCog(path, source, { compress: 'NONE', blocksize: opts.blocksize, nodata: NaN });
+  // the part's options but for the quantization, which phase 2 fills in from the whole image's range
+  const options = cogOptionsFor(opts, null);
+  return {
+    height, width, bands, quantization: null, totalProb: scanned.sum, validValues: scanned.valid,
+    coverage: stats.coverageRectangle(), cog: { dtype: opts.format === 'png' ? 'uint8' : 'int16', options },
+    range: { min: scanned.min, max: scanned.max, valid: scanned.valid },
+  };
 }
 
 function quantizeDtypeOf(q: Quantization): 'int16' | 'uint8' {

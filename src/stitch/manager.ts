@@ -43,6 +43,7 @@ import { registerAsset } from './register-asset.ts';
 import { MAX_CANVAS_SIDE, Stitcher } from './stitcher.ts';
 import { upweightCenterMask } from './weights.ts';
 import { WriterQueue } from './writer-queue.ts';
+import { cogOptionsToJson, regionCoverage, regionFloatsPath, regionPartPath, type AssetRegion, type RegionReport } from './region-parts.ts';
 import {
   checkBandCount, fmt, resolveManagerOptions, type CocoStitchingManagerOptions, type ManagerSettings,
 } from './manager-options.ts';
@@ -59,6 +60,11 @@ export interface AccumulateOptions {
   weights?: Raster | number | null;
   /** multiply the weights by `upweightCenterMask` of the data's HxW */
   downweightEdges?: boolean;
+  /**
+   * the canvas is this part of the asset grid only (a region of `predict --shard region:SIZE`);
+   * slices stay in asset pixels of the whole image, and the finalize writes the region's part file
+   */
+  assetRegion?: AssetRegion | null;
   /** deprecated aliases of the original */
   dsize?: readonly [number, number] | null;
   scale?: number | readonly [number, number] | null;
@@ -72,6 +78,8 @@ export interface FinalizeInfo {
   validValues: number;
   /** no valid value at all (e.g. a model that output NaN everywhere): the asset is all nodata */
   allNodata: boolean;
+  /** a region's finalize: what the coordinator needs to assemble the image (its part, coverage, COG options) */
+  region?: RegionReport;
 }
 
 /**
@@ -84,6 +92,8 @@ interface ImageState {
   stitcher: Stitcher;
   scale: [number, number];
   dsize: [number, number];
+  /** the part of the asset grid the canvas holds (null: all of it) */
+  region: AssetRegion | null;
 }
 
 function scalePair(s: number | readonly [number, number] | null | undefined, what: string): [number, number] {
@@ -224,11 +234,12 @@ export class CocoStitchingManager {
       if (width > MAX_CANVAS_SIDE || height > MAX_CANVAS_SIDE) {
         throw new ValueError(`accumulateImage: the asset size of image ${gid}, ${fmt([width, height])}, is larger than any TIFF or BigTIFF can hold (${MAX_CANVAS_SIDE} pixels per side)`);
       }
-      const stitcher = new Stitcher([height, width, this.numBands as number], {
+      const region = options.assetRegion ? this.#checkRegion(gid, options.assetRegion, width, height) : null;
+      const stitcher = new Stitcher([region ? region.height : height, region ? region.width : width, this.numBands as number], {
         dtype: this.dtype, nanPolicy: 'propagate', memmap: this.memmap || false,
         blocksize: this.probBlocksize, cacheBytes: this.#settings.memmapCacheBytes,
       });
-      state = { stitcher, scale: scalePair(scaleOpt, 'scaleAssetFromStitchspace'), dsize: [width, height] };
+      state = { stitcher, scale: scalePair(scaleOpt, 'scaleAssetFromStitchspace'), dsize: [width, height], region };
       this.#images.set(gid, state);
     } else {
       if (dsizeOpt && (dsizeOpt[0] !== state.dsize[0] || dsizeOpt[1] !== state.dsize[1])) {
@@ -241,8 +252,20 @@ export class CocoStitchingManager {
         }
       }
     }
+    if (state.region) spaceSlice = shiftSlice(spaceSlice, state.region, state.dsize);
     this.#add(gid, state.stitcher, spaceSlice, data, options);
     this.#readiness.note(gid, vidid, options.isReady ?? 'auto', new Set(this.#images.keys()));
+  }
+
+  #checkRegion(gid: number, r: AssetRegion, width: number, height: number): AssetRegion {
+    const ok = [r.x, r.y, r.width, r.height, r.size].every((v) => Number.isInteger(v)) && r.size > 0 && r.size % this.probBlocksize === 0
+      && r.x >= 0 && r.y >= 0 && r.x % r.size === 0 && r.y % r.size === 0 && r.x < width && r.y < height
+      && r.width === Math.min(r.size, width - r.x) && r.height === Math.min(r.size, height - r.y);
+    if (!ok) {
+      throw new ValueError(`accumulateImage: assetRegion ${fmt(r)} of image ${gid} must be a region of its ${width}x${height} asset grid: size a multiple of probBlocksize ${this.probBlocksize}, x and y multiples of size, width and height clipped at the edges`);
+    }
+    if (this.probFormat !== 'cog') throw new WriterOptionError(`a region (assetRegion) is written as part of a COG; probFormat must be 'cog', got ${fmt(this.probFormat)}`);
+    return { x: r.x, y: r.y, width: r.width, height: r.height, size: r.size };
   }
 
   #add(gid: number, stitcher: Stitcher, spaceSlice: SpaceSlice | readonly Slice[] | null, data: Raster, options: AccumulateOptions): void {
@@ -449,6 +472,8 @@ export class CocoStitchingManager {
       if (owner !== undefined && owner !== gid) loc = where(`${img.name ?? gid}_gid${gid}`);
       this.#usedPaths.set(loc.fpath, gid);
       const geo = this.probFormat === 'png' ? null : this.#geo(img, imgFromAsset);
+      const region = state.region;
+      const [fullW, fullH] = state.dsize;
       if (this.probFormat === 'png' && img.wld_crs_info) {
         process.emitWarning(`image ${gid}: cannot save geospatial information in a PNG (use probFormat 'cog')`, 'CocoStitcherWarning');
       }
@@ -457,7 +482,22 @@ export class CocoStitchingManager {
         quantize: this.quantize, expectedMinmax: this.expectedMinmax, io: this.#settings.io, coverage: this.writePredictionAttrs,
         label: `image ${gid}${img.name ? ` (${fmt(img.name)})` : ''}`,
         ...(geo ? { epsg: geo.epsg, transform: geo.transform, overviews: 2 } : {}),
+        ...(region ? { part: { path: regionPartPath(loc.fpath, region.x, region.y), region: { fullWidth: fullW, fullHeight: fullH, regionSize: region.size, x: region.x, y: region.y } } } : {}),
+        // a region cannot know the whole image's range: its floats wait for it (two-phase)
+        ...(region && this.quantize && !this.expectedMinmax ? { floats: regionFloatsPath(loc.fpath, region.x, region.y) } : {}),
       });
+      if (region) {
+        out.regionReport = {
+          ...region, fullWidth: fullW, fullHeight: fullH, part: regionPartPath(loc.fpath, region.x, region.y), asset: loc.fpath,
+          coverage: regionCoverage(stitcher, region, written.coverage),
+          imgFromAsset: [...imgFromAsset.matrix],
+          cog: { bands: written.bands, dtype: written.cog!.dtype, options: cogOptionsToJson(written.cog!.options) },
+          ...(written.range ? { floats: { path: regionFloatsPath(loc.fpath, region.x, region.y), ...written.range } } : {}),
+        };
+        // the image's region joins all parts' coverage (the coordinator's); this part's alone is set for now
+        written.coverage = written.coverage === null ? null : written.coverage === 'empty' ? 'empty'
+          : [written.coverage[0] + region.x, written.coverage[1] + region.y, written.coverage[2] + region.x, written.coverage[3] + region.y];
+      }
       out.totalProb = written.totalProb;
       out.validValues = written.validValues;
       // a covered rectangle (the usual case) needs no mask; anything else is traced below
@@ -465,8 +505,8 @@ export class CocoStitchingManager {
       out.asset = {
         file_name: loc.fileName,
         channels: this.chanCode!,
-        height: written.height,
-        width: written.width,
+        height: region ? fullH : written.height,
+        width: region ? fullW : written.width,
         num_bands: written.bands,
         warp_aux_to_img: imgFromAsset.concise(),
         ...(written.quantization ? { quantization: written.quantization } : {}),
@@ -476,7 +516,10 @@ export class CocoStitchingManager {
       // nothing written (writeProbs false): totalProb stays 0, as in the original
       out.validValues = stitcher.finalizedStats().valid;
     }
-    if (this.writePredictionAttrs && !out.region) out.region = predictionRegion(stitcher, imgFromAsset, this.#settings.connectivity);
+    if (this.writePredictionAttrs && !out.region) {
+      const shifted = state.region ? imgFromAsset.matmul(Affine.translate(state.region.x, state.region.y)) : imgFromAsset;
+      out.region = predictionRegion(stitcher, shifted, this.#settings.connectivity);
+    }
     if (this.writePreds) {
       out.preds = predictedPolygons(stitcher, this.polygonIdxs, this.thresh, imgFromAsset, this.#settings.connectivity);
     }
@@ -511,7 +554,7 @@ export class CocoStitchingManager {
         nAnns++;
       }
     }
-    const info: FinalizeInfo = { nAnns, totalProb: out.totalProb, validValues: out.validValues, allNodata: out.validValues === 0 };
+    const info: FinalizeInfo = { nAnns, totalProb: out.totalProb, validValues: out.validValues, allNodata: out.validValues === 0, ...(out.regionReport ? { region: out.regionReport } : {}) };
     this.#infos.set(gid, info);
     return info;
   }
@@ -541,6 +584,16 @@ interface WriteOutcome {
   preds: PredictedPolygon[];
   /** -1 until known */
   validValues: number;
+  regionReport?: RegionReport;
+}
+
+/** A slice in asset pixels of the whole image made relative to a region's canvas (null: the whole asset). */
+function shiftSlice(sl: SpaceSlice | readonly Slice[] | null, r: AssetRegion, dsize: [number, number]): Slice[] {
+  if (sl === null || sl === undefined) return [slice(-r.y, dsize[1] - r.y), slice(-r.x, dsize[0] - r.x)];
+  if (!Array.isArray(sl) || sl.length !== 2) throw new StitchError(`accumulateImage: spaceSlice must be [rows, cols] or null, got ${fmt(sl)}`);
+  const [rows, cols] = fixSlice(sl as readonly Slice[]);
+  const sh = (s: Slice, o: number, n: number): Slice => ({ start: (s.start ?? 0) - o, stop: (s.stop ?? n) - o, step: s.step });
+  return [sh(rows, r.y, dsize[1]), sh(cols, r.x, dsize[0])];
 }
 
 function scaleRaster(r: Raster, k: number, dtype: 'float32' | 'float64'): Raster {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CocoDataset } from '../../src/coco/dataset.ts';
 import { parseRedisUrl, describeConnection } from '../../src/distributed/connection.ts';
 import { JOB_FORMAT, checkJobData, checkResult, jobId, queueName, sha256File, type ShardJobData } from '../../src/distributed/job-data.ts';
-import { planShards } from '../../src/distributed/shards.ts';
+import { DEFAULT_REGION_SIZE, parseShard, planRegionShards, planShards } from '../../src/distributed/shards.ts';
 import { mergeShardResult, removeStaleTempFiles } from '../../src/distributed/merge-results.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
@@ -69,15 +69,31 @@ describe('distributed: connection, names, shards', () => {
     assert.throws(() => planShards(d, 'frame' as never), /--shard must be video or image, got "frame"/);
   });
 
+  it('region shards: --shard region:SIZE parsed and checked; regions cover each output grid row by row, clipped at the edges', () => {
+    assert.deepEqual(parseShard('video'), { by: 'video' });
+    assert.deepEqual(parseShard('region'), { by: 'region', size: DEFAULT_REGION_SIZE });
+    assert.deepEqual(parseShard('region:1024'), { by: 'region', size: 1024 });
+    assert.throws(() => parseShard('region:1000'), /--shard region:SIZE .* must be a positive multiple of the output tile size 128 .*got 1000/);
+    assert.throws(() => parseShard('region:0'), /multiple of the output tile size 128/);
+    assert.throws(() => parseShard('region:-128'), /got "-128"/);
+    assert.throws(() => parseShard('regions'), /--shard must be video, image, region or region:SIZE, got "regions"/);
+    const plan = (gid: number, w: number, h: number) => ({ gid, assetDsize: [w, h] }) as never;
+    assert.deepEqual(planRegionShards([plan(7, 300, 200), plan(8, 128, 128)], 128).map((s) => [s.key, s.region]), [
+      ['image-7-x0-y0', { x: 0, y: 0, size: 128 }], ['image-7-x128-y0', { x: 128, y: 0, size: 128 }], ['image-7-x256-y0', { x: 256, y: 0, size: 128 }],
+      ['image-7-x0-y128', { x: 0, y: 128, size: 128 }], ['image-7-x128-y128', { x: 128, y: 128, size: 128 }], ['image-7-x256-y128', { x: 256, y: 128, size: 128 }],
+      ['image-8-x0-y0', { x: 0, y: 0, size: 128 }],
+    ]);
+  });
+
   it('checks job data and results, naming what is wrong', () => {
     assert.deepEqual(checkJobData(job(), 'j'), job());
-    assert.throws(() => checkJobData({ ...job(), format: 99 }, 'j'), /job j: job format 99, but this worker reads format 1/);
+    assert.throws(() => checkJobData({ ...job(), format: 99 }, 'j'), /job j: job format 99, but this worker reads format 2/);
     assert.throws(() => checkJobData({ ...job(), imageIds: [] }, 'j'), /imageIds must be a non-empty list/);
     assert.throws(() => checkJobData({ ...job(), model: { path: '/m', sha256: 'xyz' } }, 'j'), /model must be \{path, sha256/);
     const ok = { format: JOB_FORMAT, host: 'h', pid: 1, windows: 3, seconds: 1, images: [{ id: 2 }, { id: 1 }] };
     assert.equal(checkResult(ok, job(), 'j'), ok);
     assert.throws(() => checkResult({ ...ok, images: [{ id: 1 }] }, job(), 'j'), /result of job j \(shard video-1\) holds images \[1\], expected \[1,2\]/);
-    assert.throws(() => checkResult({ ...ok, format: 0 }, job(), 'j'), /has format 0, expected 1/);
+    assert.throws(() => checkResult({ ...ok, format: 0 }, job(), 'j'), /has format 0, expected 2/);
   });
 
   it('sha256File is the sha256 of the bytes', async () => {

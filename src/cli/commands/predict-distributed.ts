@@ -9,8 +9,9 @@ import type { PredictOptions } from '../../predict/run-predict.ts';
 import { CliExit, EXIT } from '../exit.ts';
 import { cliIo } from '../io.ts';
 import { DistributedError } from '../../distributed/errors.ts';
+import type { ShardSpec } from '../../distributed/shards.ts';
 
-interface QueueArgs { queue: string; runId?: string; shard: 'video' | 'image'; attempts: number; backoff: number; redisTimeout: number }
+interface QueueArgs { queue: string; runId?: string; shard: ShardSpec; attempts: number; backoff: number; redisTimeout: number }
 
 export async function predictDistributedCommand(options: PredictOptions, o: QueueArgs): Promise<void> {
   if (typeof options.model !== 'string') throw new DistributedError('--queue needs --model as a file path');

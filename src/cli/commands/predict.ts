@@ -41,7 +41,7 @@ export function predictCommand(): Command {
     .option('--no-progress', 'no progress bars')
     .option('--queue <redis-url>', 'run through the workers of this Redis (redis://HOST:PORT[/DB]); see `coco-stitcher worker`')
     .option('--run-id <id>', 'with --queue: names the run (default: derived from --dst, so the same command resumes)')
-    .addOption(new Option('--shard <by>', 'with --queue: one job per video or per image').choices(['video', 'image']).default('video'))
+    .option('--shard <by>', 'with --queue: one job per video, per image, or per SIZE x SIZE region of each image\'s output (region:SIZE, SIZE a multiple of 128; region: 6144)', 'video')
     .option('--attempts <n>', 'with --queue: runs of a failing shard before it is reported', parseNumber('attempts'), 3)
     .option('--backoff <s>', 'with --queue: wait before the first retry of a shard, doubled for each next one', parseNumber('backoff'), 1)
     .option('--redis-timeout <s>', 'with --queue: stop when Redis has not answered for this long', parseNumber('redis-timeout'), 60)

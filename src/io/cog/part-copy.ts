@@ -1,0 +1,124 @@
+/**
+ * The streaming copy behind assembleCogFromParts: the runs of part bytes,
+ * in the output's order, are read straight into a large output buffer
+ * (several reads in flight), which is written while the next one fills.
+ * No copy in memory, large writes, memory of two buffers whatever the
+ * image: the copy runs near a file copy's speed.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { FormatError, IoError } from '../errors.ts';
+import { Limiter } from '../concurrency.ts';
+import { writeAll } from './level-sink.ts';
+import type { PartIndex } from './region-part-format.ts';
+
+/** Reads of part bytes in flight at once. */
+const READS_IN_FLIGHT = 4;
+
+/**
+ * Open part files, kept open while they are read (a level's runs go round
+ * a row of regions), at most `limit` at once: a grid may have thousands of
+ * regions. Past the limit the open handles are retired, and closed by
+ * `closeRetired` once no read of them can be in flight.
+ */
+export class PartFiles {
+  readonly #open = new Map<string, Promise<FileHandle>>();
+  #retired: Promise<FileHandle>[] = [];
+  constructor(readonly limit = 256) {}
+
+  get(part: PartIndex): Promise<FileHandle> {
+    let fh = this.#open.get(part.path);
+    if (fh) return fh;
+    if (this.#open.size >= this.limit) {
+      this.#retired.push(...this.#open.values());
+      this.#open.clear();
+    }
+    fh = open(part.path, 'r').catch((err: unknown) => {
+      throw new IoError(`cannot open region part ${part.path}: ${(err as Error).message}`, part.path, { cause: err });
+    });
+    fh.catch(() => {}); // awaited by its readers
+    this.#open.set(part.path, fh);
+    return fh;
+  }
+
+  /** Closes the retired handles; call when no read is in flight. */
+  async closeRetired(): Promise<void> {
+    const all = this.#retired;
+    this.#retired = [];
+    await Promise.all(all.map((p) => p.then((fh) => fh.close()).catch(() => {})));
+  }
+
+  /** Closes every handle; call when no read is in flight. */
+  async closeAll(): Promise<void> {
+    const all = [...this.#retired, ...this.#open.values()];
+    this.#open.clear();
+    this.#retired = [];
+    await Promise.all(all.map((p) => p.then((fh) => fh.close()).catch(() => {})));
+  }
+}
+
+/** Reads exactly `length` bytes at `position` into `buf` from `offset`; a short file is a FormatError naming the part. */
+export async function readRun(fh: FileHandle, part: PartIndex, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  for (let off = 0; off < length;) {
+    const { bytesRead } = await fh.read(buf, offset + off, length - off, position + off);
+    if (bytesRead === 0) throw new FormatError(`${part.path}: region part ended at byte ${position + off} while being assembled (changed since it was checked?)`, part.path);
+    off += bytesRead;
+  }
+}
+
+/** A run of bytes of one part, in the order the output wants them; it starts with the size leader of a tile of `firstCount` bytes. */
+export interface PartRun { part: PartIndex; at: number; length: number; firstCount: number }
+
+/**
+ * Copies `runs`, one after the other, to `fh` from `position`: each output
+ * buffer is filled by reads straight into it (several in flight, on libuv's
+ * pool), then written while the next one fills. Returns the bytes copied.
+ */
+export async function copyRuns(fh: FileHandle, files: PartFiles, runs: Iterable<PartRun>, position: number, bufferBytes: number): Promise<number> {
+  const limiter = new Limiter(READS_IN_FLIGHT);
+  let bufs = [new Uint8Array(bufferBytes), new Uint8Array(bufferBytes)];
+  let used = 0;
+  let pos = position;
+  let reads: Promise<void>[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  /** runs starting in the buffer being filled, and where */
+  let starts: { run: PartRun; offset: number }[] = [];
+  const swap = async () => {
+    await Promise.all(reads);
+    reads = [];
+    const dv = new DataView(bufs[0].buffer, bufs[0].byteOffset, used);
+    for (const { run, offset } of starts) {
+      if (offset + 4 > used) continue; // a leader cut by the buffer's end: the next run's is checked
+      const leader = dv.getUint32(offset, true);
+      if (leader !== run.firstCount) {
+        throw new FormatError(`${run.part.path}: the tile at byte ${run.at} has size leader ${leader}, the part's index says ${run.firstCount} (a corrupt part)`, run.part.path);
+      }
+    }
+    starts = [];
+    await files.closeRetired();
+    await writing;
+    writing = writeAll(fh, [bufs[0].subarray(0, used)], pos);
+    writing.catch(() => {}); // awaited at the next swap or at the end
+    pos += used;
+    used = 0;
+    bufs = [bufs[1], bufs[0]];
+  };
+  try {
+    for (const run of runs) {
+      const part = files.get(run.part);
+      starts.push({ run, offset: used });
+      for (let at = run.at, left = run.length; left > 0;) {
+        const k = Math.min(left, bufferBytes - used);
+        const [buf, offset, from] = [bufs[0], used, at];
+        reads.push((await limiter.start(async () => readRun(await part, run.part, buf, offset, k, from))).result);
+        used += k; at += k; left -= k;
+        if (used === bufferBytes) await swap();
+      }
+    }
+    if (used > 0) await swap();
+    await writing;
+  } finally {
+    await Promise.allSettled([...reads, writing]);
+  }
+  return pos - position;
+}
