@@ -23,6 +23,8 @@ export interface ImagePlan {
   assetDsize: [number, number];
   /** the window grid over the canvas (the window clipped to the canvas) */
   grid: SlidingWindow;
+  /** channels of --channels this image lacks (read as NaN bands) */
+  missingChannels: string[];
 }
 
 /** One window to read: half-open rows and cols of its image's canvas. */
@@ -46,6 +48,41 @@ export function imageLabel(dset: CocoDataset, gid: number): string {
   const img = dset.index.imgs.get(gid);
   const name = img?.name ?? img?.file_name;
   return `image ${gid}${name ? ` (${String(name).slice(0, 80)})` : ''}`;
+}
+
+/** The stitching space when --space is not given: 'video' when the manifest has videos, else 'image'. */
+export function defaultSpace(dset: CocoDataset): 'video' | 'image' {
+  return dset.index.videos.size > 0 ? 'video' : 'image';
+}
+
+/**
+ * The channels of --channels that image `gid` lacks. Under
+ * `--missing-channels nan` they are read as NaN bands (as kwcoco does for
+ * multi-sensor frames), but an image with none of them is refused: the
+ * model would see no data at all.
+ */
+function missingChannelsOf(dset: CocoDataset, gid: number, s: Settings): string[] {
+  const img = dset.cocoImage(gid);
+  const label = imageLabel(dset, gid);
+  const missing = s.inChannels.parsed.filter((c) => !img.channels.has(c));
+  if (missing.length === 0) return missing;
+  const has = img.channels.spec || 'no channels';
+  if (s.missingChannels === 'error') {
+    throw new ChannelError(`${label} has no channel(s) ${missing.join('|')} for --channels ${s.inChannels.spec}; it has ${has} (--missing-channels nan reads them as NaN bands)`);
+  }
+  if (missing.length === s.inChannels.numel()) {
+    throw new ChannelError(`${label} has none of the channels of --channels ${s.inChannels.spec}; it has ${has} (a missing channel is read as a NaN band, but an image needs at least one of them)`);
+  }
+  return missing;
+}
+
+/** One warning line for the images that lack some channels, or null. */
+export function missingChannelsWarning(plans: readonly ImagePlan[], dset: CocoDataset, s: Settings): string | null {
+  const lacking = plans.filter((p) => p.missingChannels.length > 0);
+  if (lacking.length === 0) return null;
+  const shown = lacking.slice(0, 5).map((p) => `${imageLabel(dset, p.gid)} lacks ${p.missingChannels.join('|')}`).join('; ');
+  return `${lacking.length} image(s) lack channel(s) of --channels ${s.inChannels.spec}: ${shown}${lacking.length > 5 ? '; ...' : ''}. `
+    + 'Those bands are read as NaN and given to the model as 0 after --mean/--std (the channel\'s mean); --missing-channels error refuses such images';
 }
 
 /** The images to predict, in stitching order. `imageIds` picks some and keeps that order. */
@@ -72,10 +109,7 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
   const plans = imageOrder(dset, s.space, s.imageIds).map((gid): ImagePlan => {
     const img = dset.cocoImage(gid);
     const label = imageLabel(dset, gid);
-    const missing = s.inChannels.parsed.filter((c) => !img.channels.has(c));
-    if (missing.length) {
-      throw new ChannelError(`${label} has no channel(s) ${missing.join('|')} for --channels ${s.inChannels.spec}; it has ${img.channels.spec || 'no channels'}`);
-    }
+    const missingChannels = missingChannelsOf(dset, gid, s);
     const space = s.space === 'video' && img.video ? 'video' : 'image';
     const frame = space === 'video' ? img.video! : img.img;
     const [fh, fw] = [Number(frame.height), Number(frame.width)];
@@ -102,7 +136,7 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
     const step = (n: number, w: number) => Math.ceil((n - w) / Math.max(1, Math.round(w - w * s.overlap))) + 2;
     checkAllocation((step(canvas[0], win[0]) + step(canvas[1], win[1])) * 8, `${label}: the window grid of --window ${s.window} over ${canvas[1]} x ${canvas[0]}`);
     const grid = new SlidingWindow(canvas, win, { overlap: s.overlap, keepbound: true, allowOvershoot: true });
-    return { gid, space, canvas, assetDsize, grid };
+    return { gid, space, canvas, assetDsize, grid, missingChannels };
   });
   return plans;
 }

@@ -80,7 +80,8 @@ export async function runVisualize(opts: VisualizeOptions): Promise<VisualizeRes
   const sheetSize = positiveInteger('sheetSize', opts.sheetSize ?? SHEET_SIZE);
   const dset = await CocoDataset.load(opts.src);
   const heat = FusedChannelSpec.coerce(opts.channels);
-  const space = opts.space ?? 'video';
+  // as predict: video space when the manifest has videos (an image without one is drawn in image space either way)
+  const space = opts.space ?? (dset.index.videos.size > 0 ? 'video' : 'image');
   const images: string[] = [];
   const sheets: string[] = [];
   removeStaleTempFiles(opts.out);
