@@ -103,9 +103,27 @@ export function imageOrder(dset: CocoDataset, space: 'video' | 'image', imageIds
   return order.filter((gid) => wanted.has(gid));
 }
 
+/**
+ * A channel no image of the manifest holds is a typo, not a missing sensor:
+ * ChannelError. The whole manifest counts, so that a shard of a distributed
+ * run (some image ids) decides as the whole run does.
+ */
+function checkChannelsExist(dset: CocoDataset, s: Settings): void {
+  const absent = new Set(s.inChannels.parsed);
+  for (const gid of dset.imageIds()) {
+    const has = dset.cocoImage(gid).channels;
+    for (const c of absent) if (has.has(c)) absent.delete(c);
+    if (absent.size === 0) return;
+  }
+  const seen = new Set<string>();
+  for (const gid of dset.imageIds()) for (const c of dset.cocoImage(gid).channels.fuse().parsed) if (seen.size < 20) seen.add(c);
+  throw new ChannelError(`--channels ${s.inChannels.spec}: no image of --src has ${[...absent].join('|')}; its images have ${[...seen].join('|') || 'no channels'}${seen.size >= 20 ? '|...' : ''}`);
+}
+
 /** Plans every image: checks its channels and sizes, and lays its window grid. */
 export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boolean }): ImagePlan[] {
   const nIn = s.inChannels.numel();
+  if (s.missingChannels === 'nan') checkChannelsExist(dset, s);
   const plans = imageOrder(dset, s.space, s.imageIds).map((gid): ImagePlan => {
     const img = dset.cocoImage(gid);
     const label = imageLabel(dset, gid);
@@ -115,6 +133,10 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
     const [fh, fw] = [Number(frame.height), Number(frame.width)];
     if (!(Number.isFinite(fh) && Number.isFinite(fw) && fh > 0 && fw > 0)) {
       throw new ValueError(`${label}: its ${space === 'video' ? `video ${frame.id}` : 'record'} has size ${String(frame.width)} x ${String(frame.height)}; expected positive numbers`);
+    }
+    if (s.inputScale !== 1 && (fw < 2 || fh < 2)) {
+      // a resampled window needs 2 source pixels per side (the linear sampler's border rule): it would read nodata only
+      throw new ValueError(`${label} is ${fw} x ${fh} pixels${space === 'video' ? ` (its video ${frame.id})` : ''}: at --input-scale ${s.inputScale} a side of one pixel reads as nodata everywhere (resampling needs at least 2 pixels per side); predict it at --input-scale 1`);
     }
     const canvas: [number, number] = [Math.round(fh * s.inputScale), Math.round(fw * s.inputScale)];
     const assetDsize: [number, number] = [Math.round(canvas[1] * s.outputScale), Math.round(canvas[0] * s.outputScale)];

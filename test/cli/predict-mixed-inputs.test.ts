@@ -8,7 +8,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Raster } from '../../src/array/raster.ts';
 import { writePng } from '../../src/io/png.ts';
@@ -143,12 +143,26 @@ describe('predict on mixed inputs', needsOrt, () => {
     const strict = await runCli(['predict', '--src', src, '--dst', join(root, 'strict', 'out.kwcoco.json'), ...common(), '--missing-channels', 'error']);
     assert.equal(strict.code, 2, strict.stderr);
     assert.match(strict.stderr, /image 2 \(f2\) has no channel\(s\) nir for --channels r\|g\|b\|nir; it has r\|g\|b \(--missing-channels nan reads them as NaN bands\)/);
-    const none = await runCli(['predict', '--src', src, '--dst', join(root, 'none', 'out.kwcoco.json'), ...common().map((a) => (a === CHANNELS.join('|') ? 'nir|swir' : a)), '--mean', '0', '--std', '1']);
+    const none = await runCli(['predict', '--src', src, '--dst', join(root, 'none', 'out.kwcoco.json'), ...common().map((a) => (a === CHANNELS.join('|') ? 'nir|extra' : a)), '--mean', '0', '--std', '1']);
     assert.equal(none.code, 2, none.stderr);
-    assert.match(none.stderr, /image 2 \(f2\) has none of the channels of --channels nir\|swir; it has r\|g\|b/);
+    assert.match(none.stderr, /image 2 \(f2\) has none of the channels of --channels nir\|extra; it has r\|g\|b \(a missing channel is read as a NaN band, but an image needs at least one of them\)/);
+    // a channel no image has is a typo, not a missing sensor
+    const typo = await runCli(['predict', '--src', src, '--dst', join(root, 'typo', 'out.kwcoco.json'), ...common().map((a) => (a === CHANNELS.join('|') ? 'r|g|b|nri' : a))]);
+    assert.equal(typo.code, 2, typo.stderr);
+    assert.match(typo.stderr, /--channels r\|g\|b\|nri: no image of --src has nri; its images have r\|g\|b\|nir\|extra\n/);
     const bad = await runCli(['predict', '--src', src, '--dst', join(root, 'bad', 'out.kwcoco.json'), ...common(), '--missing-channels', 'zero']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--missing-channels.*zero.*nan, error|Allowed choices are nan, error/);
+  });
+
+  it('--input-scale other than 1 on an image one pixel wide or high: refused before any work, naming the image and why', async () => {
+    const dst = join(root, 'scaled', 'out.kwcoco.json');
+    for (const scale of ['0.5', '2']) {
+      const r = await runCli(['predict', '--src', src, '--dst', dst, ...common(), '--input-scale', scale]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`image 4 \\(t1x1\\) is 1 x 1 pixels: at --input-scale ${scale} a side of one pixel reads as nodata everywhere .*predict it at --input-scale 1`));
+      assert.ok(!existsSync(dst));
+    }
   });
 
   it('--space default: video with videos (frames stitched on the video canvas), image without (same output as --space image)', async () => {
