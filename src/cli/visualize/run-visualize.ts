@@ -21,6 +21,7 @@ export interface VisualizeOptions {
   out: string;
   /** channels of the picture underneath; default r|g|b when the image has it */
   base?: string;
+  /** default: 'video' when the manifest has videos, else 'image' */
   space?: 'video' | 'image';
   /** longest side of a panel; larger images are shrunk */
   maxSize?: number;
