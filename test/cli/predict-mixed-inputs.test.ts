@@ -137,6 +137,12 @@ describe('predict on mixed inputs', needsOrt, () => {
     }
     const v = await runCli(['validate', dst]);
     assert.equal(v.code, 0, v.stdout);
+    // visualize draws every image, the video's frames in video space by default, tiny ones too
+    const vis = await runCli(['visualize', dst, '--channels', 'pred.1', '--out', join(root, 'vis')]);
+    assert.equal(vis.code, 0, vis.stderr);
+    assert.deepEqual(vis.stdout.trim().split('\n').map((p) => p.slice(join(root, 'vis').length + 1)).sort(),
+      ['no-video/s9x17.png', 'no-video/t1x1.png', 'no-video/t1x7.png', 'no-video/t3x3.png', 'no-video/t7x1.png', 'no-video_contact.png',
+        'v1/f1.png', 'v1/f2.png', 'v1/f3.png', 'v1_contact.png']);
   });
 
   it('--missing-channels error refuses, naming the image and the channel; an image with none of the channels is refused either way', async () => {
