@@ -18,6 +18,7 @@ import { validateManifest } from '../../src/coco/schema.ts';
 import { gdalRead } from '../helpers/gdal.ts';
 import { runCli } from '../helpers/cli.ts';
 import { scratchDir } from '../helpers/scratch.ts';
+import { expectedArray, fixtureEntries, KWCOCO_FIXTURES, SKIP_WITHOUT_FIXTURES } from '../helpers/kwcoco-fixtures.ts';
 
 const ort = await import('onnxruntime-node').then(() => true, () => false);
 const needsOrt = { skip: ort ? false : 'onnxruntime-node is not installed' };
@@ -159,6 +160,52 @@ describe('predict on mixed inputs', needsOrt, () => {
     const bad = await runCli(['predict', '--src', src, '--dst', join(root, 'bad', 'out.kwcoco.json'), ...common(), '--missing-channels', 'zero']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--missing-channels.*zero.*nan, error|Allowed choices are nan, error/);
+  });
+
+  it("Python kwcoco's multi-sensor bundle (a frame with no r|g|b): every pixel is the model on Python's own video-space reads, missing bands as 0", { skip: SKIP_WITHOUT_FIXTURES }, async () => {
+    // bundle-msi: video 1 = a frame with r|g|b and B8|B11, then one with B1, B8, B8a, B10, B11;
+    // video 2 = B11, X.2, Y:2:6, then r|g|b and B10|B11. Video warps are the identity.
+    const entries = fixtureEntries().filter((e) => e.bundle === 'bundle-msi' && e.space === 'video' && e.interpolation === 'linear' && e.file);
+    const band = (gid: number, channels: string, b: number): Float32Array => {
+      const e = entries.find((x) => x.image_id === gid && x.channels === channels);
+      assert.ok(e, `no fixture for image ${gid} ${channels}`);
+      const a = expectedArray(e);
+      const c = e.shape![2];
+      return Float32Array.from({ length: a.length / c }, (_, p) => a[p * c + b]);
+    };
+    // Python's r, g, b and B11 per image (null: the image lacks it); B11 is a band of a larger asset in images 1 and 4
+    const rgb = (gid: number) => [0, 1, 2].map((b) => band(gid, 'r|g|b', b));
+    const truth: Record<number, (Float32Array | null)[]> = {
+      1: [...rgb(1), band(1, 'B11', 0)],
+      2: [null, null, null, band(2, 'B11', 0)],
+      3: [null, null, null, band(3, 'B11', 0)],
+      4: [...rgb(4), band(4, 'B10|B11', 1)],
+    };
+    const std = [255, 255, 255, 10000];
+    const weights = [[1, 0, 0, 1], [0, 1, 1, 0]];
+    const msiModel = join(root, 'msi.onnx');
+    writeFileSync(msiModel, buildPointwiseModel(weights, [0, 0]));
+    const dst = join(root, 'msi', 'out.kwcoco.json');
+    const r = await runCli(['predict', '--src', join(KWCOCO_FIXTURES, 'bundle-msi', 'data.kwcoco.json'), '--dst', dst, '--model', msiModel,
+      '--channels', 'r|g|b|B11', '--std', std.join(','), '--window', '24', '--overlap', '0.3', '--expected-minmax', '-1,8', '--no-progress']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /wrote 4 image\(s\), \d+ window\(s\) in video space/);
+    assert.match(r.stderr, /2 image\(s\) lack channel\(s\) of --channels r\|g\|b\|B11: image 2 \(generated-1-1\) lacks r\|g\|b; image 3 \(generated-2-0\) lacks r\|g\|b/);
+    const out = JSON.parse(readFileSync(dst, 'utf8'));
+    const halfStep = 9 / 32767 / 2;
+    for (const gid of [1, 2, 3, 4]) {
+      const got = readOutput(dst, out.images.find((x: any) => x.id === gid), 'pred.0|pred.1');
+      assert.deepEqual(got.shape, [64, 64, 2]);
+      let maxErr = 0;
+      for (let p = 0; p < 64 * 64; p++) {
+        const x = truth[gid].map((t, i) => (t === null || Number.isNaN(t[p]) ? 0 : t[p] / std[i]));
+        for (let o = 0; o < 2; o++) {
+          const want = weights[o].reduce((sum, w, i) => sum + w * x[i], 0);
+          maxErr = Math.max(maxErr, Math.abs(got.data[p * 2 + o] - want));
+        }
+      }
+      assert.ok(maxErr <= halfStep + 1e-5, `image ${gid}: max error ${maxErr} > half a quantization step ${halfStep}`);
+    }
   });
 
   it('--input-scale other than 1 on an image one pixel wide or high: refused before any work, naming the image and why', async () => {
