@@ -116,7 +116,10 @@ function checkChannelsExist(dset: CocoDataset, s: Settings): void {
     if (absent.size === 0) return;
   }
   const seen = new Set<string>();
-  for (const gid of dset.imageIds()) for (const c of dset.cocoImage(gid).channels.fuse().parsed) if (seen.size < 20) seen.add(c);
+  for (const gid of dset.imageIds()) {
+    for (const c of dset.cocoImage(gid).channels.fuse().parsed) seen.add(c);
+    if (seen.size >= 20) break;
+  }
   throw new ChannelError(`--channels ${s.inChannels.spec}: no image of --src has ${[...absent].join('|')}; its images have ${[...seen].join('|') || 'no channels'}${seen.size >= 20 ? '|...' : ''}`);
 }
 
@@ -136,7 +139,7 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
     }
     if (s.inputScale !== 1 && (fw < 2 || fh < 2)) {
       // a resampled window needs 2 source pixels per side (the linear sampler's border rule): it would read nodata only
-      throw new ValueError(`${label} is ${fw} x ${fh} pixels${space === 'video' ? ` (its video ${frame.id})` : ''}: at --input-scale ${s.inputScale} a side of one pixel reads as nodata everywhere (resampling needs at least 2 pixels per side); predict it at --input-scale 1`);
+      throw new ValueError(`${label}: its ${space === 'video' ? `video ${frame.id}` : 'canvas'} is ${fw} x ${fh} pixels; at --input-scale ${s.inputScale} a side of one pixel reads as nodata everywhere (resampling needs at least 2 pixels per side); predict it at --input-scale 1`);
     }
     const canvas: [number, number] = [Math.round(fh * s.inputScale), Math.round(fw * s.inputScale)];
     const assetDsize: [number, number] = [Math.round(canvas[1] * s.outputScale), Math.round(canvas[0] * s.outputScale)];

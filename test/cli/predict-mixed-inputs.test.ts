@@ -213,7 +213,7 @@ describe('predict on mixed inputs', needsOrt, () => {
     for (const scale of ['0.5', '2']) {
       const r = await runCli(['predict', '--src', src, '--dst', dst, ...common(), '--input-scale', scale]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, new RegExp(`image 4 \\(t1x1\\) is 1 x 1 pixels: at --input-scale ${scale} a side of one pixel reads as nodata everywhere .*predict it at --input-scale 1`));
+      assert.match(r.stderr, new RegExp(`image 4 \\(t1x1\\): its canvas is 1 x 1 pixels; at --input-scale ${scale} a side of one pixel reads as nodata everywhere .*predict it at --input-scale 1`));
       assert.ok(!existsSync(dst));
     }
   });
