@@ -142,6 +142,8 @@ export class CocoImage {
   /**
    * A delayed load of some channels of this image in image, video or asset
    * space (see `imdelay` in ./delayed/imdelay.ts); a string is the channels.
+   * A channel no asset holds is an all-NaN band, as in Python kwcoco
+   * (`missing: 'error'` throws a ChannelError instead).
    */
   imdelay(options?: ImdelayOptions | string): DelayedImage {
     return imdelay(this, options);

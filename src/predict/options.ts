@@ -36,7 +36,10 @@ export interface PredictOptions {
   chanCode?: string;
   window?: number;
   overlap?: number;
+  /** stitching space; default 'video' when the manifest has videos, else 'image' (an image without a video is read in image space either way) */
   space?: 'video' | 'image';
+  /** a --channels band an image lacks: 'nan' (default: read as NaN, given to the model as 0 after normalisation) or 'error' (refuse the run) */
+  missingChannels?: 'nan' | 'error';
   /** windows are read at this scale of the stitching space */
   inputScale?: number;
   /** model output size relative to its input */
@@ -70,7 +73,7 @@ export interface PredictOptions {
   writeManifest?: boolean;
   progress?: boolean;
   onProgress?: (p: PredictProgress) => void;
-  /** one line per image whose model output had no valid value (default: process.emitWarning) */
+  /** one line per image whose model output had no valid value, one for the images lacking channels (default: process.emitWarning) */
   onWarning?: (message: string) => void;
   signal?: AbortSignal;
   /** what this run shares with other runs of the process (a distributed worker's shards) */
@@ -92,6 +95,8 @@ export interface SharedRun {
 
 export interface PredictSummary {
   dst: string;
+  /** the stitching space used (--space, or the manifest's default) */
+  space: 'video' | 'image';
   /** images written and registered */
   images: number;
   windows: number;
@@ -115,7 +120,9 @@ export interface PredictSummary {
 export interface Settings {
   window: number;
   overlap: number;
+  /** the default ('video') is replaced by the manifest's (plan.ts defaultSpace) once it is loaded, unless --space was given */
   space: 'video' | 'image';
+  missingChannels: 'nan' | 'error';
   inputScale: number;
   outputScale: number;
   batchSize: number;
@@ -160,6 +167,7 @@ export function settle(opts: PredictOptions): Settings {
   const outputScale = positive('output-scale', opts.outputScale ?? 1);
   const batchSize = positive('batch-size', opts.batchSize ?? 8, true);
   const space = oneOf('space', opts.space, ['video', 'image'] as const, 'video');
+  const missingChannels = oneOf('missing-channels', opts.missingChannels, ['nan', 'error'] as const, 'nan');
   const nanPolicy = oneOf('nan-policy', opts.nanPolicy, ['omit', 'raise'] as const, 'omit');
   const infPolicy = oneOf('inf-policy', opts.infPolicy, ['raise', 'omit'] as const, 'raise');
   const shortCode = opts.shortCode ?? 'pred';
@@ -188,5 +196,5 @@ export function settle(opts: PredictOptions): Settings {
     imageIds = [region.imageId];
     if ((opts.probFormat ?? 'cog') !== 'cog') throw new ValueError(`a region is written as part of a COG: --prob-format must be cog, got ${opts.probFormat}`);
   }
-  return { window, overlap, space, inputScale, outputScale, batchSize, shortCode, inChannels, mean, std, nanPolicy, infPolicy, imageIds, region };
+  return { window, overlap, space, missingChannels, inputScale, outputScale, batchSize, shortCode, inChannels, mean, std, nanPolicy, infPolicy, imageIds, region };
 }

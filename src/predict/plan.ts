@@ -30,6 +30,8 @@ export interface ImagePlan {
   windows: number;
   /** model output size relative to its input */
   outputScale: number;
+  /** channels of --channels this image lacks (read as NaN bands) */
+  missingChannels: string[];
 }
 
 /** One window to read: half-open rows and cols of its image's canvas. */
@@ -55,6 +57,41 @@ export function imageLabel(dset: CocoDataset, gid: number): string {
   return `image ${gid}${name ? ` (${String(name).slice(0, 80)})` : ''}`;
 }
 
+/** The stitching space when --space is not given: 'video' when the manifest has videos, else 'image'. */
+export function defaultSpace(dset: CocoDataset): 'video' | 'image' {
+  return dset.index.videos.size > 0 ? 'video' : 'image';
+}
+
+/**
+ * The channels of --channels that image `gid` lacks. Under
+ * `--missing-channels nan` they are read as NaN bands (as kwcoco does for
+ * multi-sensor frames), but an image with none of them is refused: the
+ * model would see no data at all.
+ */
+function missingChannelsOf(dset: CocoDataset, gid: number, s: Settings): string[] {
+  const img = dset.cocoImage(gid);
+  const label = imageLabel(dset, gid);
+  const missing = s.inChannels.parsed.filter((c) => !img.channels.has(c));
+  if (missing.length === 0) return missing;
+  const has = img.channels.spec || 'no channels';
+  if (s.missingChannels === 'error') {
+    throw new ChannelError(`${label} has no channel(s) ${missing.join('|')} for --channels ${s.inChannels.spec}; it has ${has} (--missing-channels nan reads them as NaN bands)`);
+  }
+  if (missing.length === s.inChannels.numel()) {
+    throw new ChannelError(`${label} has none of the channels of --channels ${s.inChannels.spec}; it has ${has} (a missing channel is read as a NaN band, but an image needs at least one of them)`);
+  }
+  return missing;
+}
+
+/** One warning line for the images that lack some channels, or null. */
+export function missingChannelsWarning(plans: readonly ImagePlan[], dset: CocoDataset, s: Settings): string | null {
+  const lacking = plans.filter((p) => p.missingChannels.length > 0);
+  if (lacking.length === 0) return null;
+  const shown = lacking.slice(0, 5).map((p) => `${imageLabel(dset, p.gid)} lacks ${p.missingChannels.join('|')}`).join('; ');
+  return `${lacking.length} image(s) lack channel(s) of --channels ${s.inChannels.spec}: ${shown}${lacking.length > 5 ? '; ...' : ''}. `
+    + 'Those bands are read as NaN and given to the model as 0 after --mean/--std (the channel\'s mean); --missing-channels error refuses such images';
+}
+
 /** The images to predict, in stitching order. `imageIds` picks some and keeps that order. */
 export function imageOrder(dset: CocoDataset, space: 'video' | 'image', imageIds: number[] | null): number[] {
   const order: number[] = [];
@@ -73,21 +110,43 @@ export function imageOrder(dset: CocoDataset, space: 'video' | 'image', imageIds
   return order.filter((gid) => wanted.has(gid));
 }
 
+/**
+ * A channel no image of the manifest holds is a typo, not a missing sensor:
+ * ChannelError. The whole manifest counts, so that a shard of a distributed
+ * run (some image ids) decides as the whole run does.
+ */
+function checkChannelsExist(dset: CocoDataset, s: Settings): void {
+  const absent = new Set(s.inChannels.parsed);
+  for (const gid of dset.imageIds()) {
+    const has = dset.cocoImage(gid).channels;
+    for (const c of absent) if (has.has(c)) absent.delete(c);
+    if (absent.size === 0) return;
+  }
+  const seen = new Set<string>();
+  for (const gid of dset.imageIds()) {
+    for (const c of dset.cocoImage(gid).channels.fuse().parsed) seen.add(c);
+    if (seen.size >= 20) break;
+  }
+  throw new ChannelError(`--channels ${s.inChannels.spec}: no image of --src has ${[...absent].join('|')}; its images have ${[...seen].join('|') || 'no channels'}${seen.size >= 20 ? '|...' : ''}`);
+}
+
 /** Plans every image: checks its channels and sizes, and lays its window grid. */
 export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boolean }): ImagePlan[] {
   const nIn = s.inChannels.numel();
+  if (s.missingChannels === 'nan') checkChannelsExist(dset, s);
   const plans = imageOrder(dset, s.space, s.imageIds).map((gid): ImagePlan => {
     const img = dset.cocoImage(gid);
     const label = imageLabel(dset, gid);
-    const missing = s.inChannels.parsed.filter((c) => !img.channels.has(c));
-    if (missing.length) {
-      throw new ChannelError(`${label} has no channel(s) ${missing.join('|')} for --channels ${s.inChannels.spec}; it has ${img.channels.spec || 'no channels'}`);
-    }
+    const missingChannels = missingChannelsOf(dset, gid, s);
     const space = s.space === 'video' && img.video ? 'video' : 'image';
     const frame = space === 'video' ? img.video! : img.img;
     const [fh, fw] = [Number(frame.height), Number(frame.width)];
     if (!(Number.isFinite(fh) && Number.isFinite(fw) && fh > 0 && fw > 0)) {
       throw new ValueError(`${label}: its ${space === 'video' ? `video ${frame.id}` : 'record'} has size ${String(frame.width)} x ${String(frame.height)}; expected positive numbers`);
+    }
+    if (s.inputScale !== 1 && (fw < 2 || fh < 2)) {
+      // a resampled window needs 2 source pixels per side (the linear sampler's border rule): it would read nodata only
+      throw new ValueError(`${label}: its ${space === 'video' ? `video ${frame.id}` : 'canvas'} is ${fw} x ${fh} pixels; at --input-scale ${s.inputScale} a side of one pixel reads as nodata everywhere (resampling needs at least 2 pixels per side); predict it at --input-scale 1`);
     }
     const canvas: [number, number] = [Math.round(fh * s.inputScale), Math.round(fw * s.inputScale)];
     const assetDsize: [number, number] = [Math.round(canvas[1] * s.outputScale), Math.round(canvas[0] * s.outputScale)];
@@ -112,7 +171,7 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
     const step = (n: number, w: number) => Math.ceil((n - w) / Math.max(1, Math.round(w - w * s.overlap))) + 2;
     checkAllocation((step(canvas[0], win[0]) + step(canvas[1], win[1])) * 8, `${label}: the window grid of --window ${s.window} over ${canvas[1]} x ${canvas[0]}`);
     const grid = new SlidingWindow(canvas, win, { overlap: s.overlap, keepbound: true, allowOvershoot: true });
-    const plan: ImagePlan = { gid, space, canvas, assetDsize, grid, region, windows: grid.length, outputScale: s.outputScale };
+    const plan: ImagePlan = { gid, space, canvas, assetDsize, grid, missingChannels, region, windows: grid.length, outputScale: s.outputScale };
     if (region) {
       let n = 0;
       for (const [rs, cs] of grid) if (windowTouches(region, [rs.start!, rs.stop!], [cs.start!, cs.stop!], s.outputScale)) n++;

@@ -12,14 +12,16 @@ import type { CocoImage } from '../coco/coco-image.ts';
 
 /**
  * The window `rows` x `cols` (half-open, in the stitching space scaled by
- * `inputScale`) of `channels`, as float32 HWC with NaN where the image has no data.
+ * `inputScale`) of `channels`, as float32 HWC with NaN where the image has no
+ * data and in the bands of channels it lacks.
  */
 export async function readInputWindow(
   image: CocoImage, channels: string, space: 'video' | 'image',
   rows: readonly [number, number], cols: readonly [number, number], inputScale: number,
 ): Promise<Raster> {
   // an image without a video is its own canvas in video space too (as planImages and the manager take it)
-  const delayed = image.imdelay({ channels, space: image.video ? space : 'image', interpolation: 'linear' });
+  // channels it lacks are NaN bands (planImages has refused them already under --missing-channels error)
+  const delayed = image.imdelay({ channels, space: image.video ? space : 'image', interpolation: 'linear', missing: 'nan' });
   const h = rows[1] - rows[0];
   const w = cols[1] - cols[0];
   if (inputScale === 1) {

@@ -18,7 +18,7 @@ import { loadModel, type Model } from './model.ts';
 import { ModelStage } from './model-stage.ts';
 import { settle, type PredictOptions, type PredictSummary } from './options.ts';
 import { checkOutput, moveToOutput, removeStaleTemps, replaceOlderAssets } from './output.ts';
-import { batchPlan, planImages, plannedWindows, windowCount } from './plan.ts';
+import { batchPlan, defaultSpace, missingChannelsWarning, planImages, plannedWindows, windowCount } from './plan.ts';
 import { createProgress } from './progress.ts';
 import { ReadAhead } from './read-ahead.ts';
 import { StitchStage } from './stitch-stage.ts';
@@ -46,6 +46,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   const src = await (shared.loadSource ?? loadSource)(opts.src, { dst: opts.dst, channels: opts.srcChannels });
   const result = src.copy();
   moveToOutput(result, dst);
+  if (opts.space === undefined) s.space = defaultSpace(result);
   const plans = planImages(result, s, { memmap: Boolean(opts.memmap) });
   const { batchSize, prefetch } = batchPlan(plans, s);
   const windowsTotal = windowCount(plans);
@@ -54,6 +55,8 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   const ownModel = model !== opts.model;
 
   const warn = opts.onWarning ?? ((m: string) => process.emitWarning(m, 'CocoStitcherWarning'));
+  const lacking = missingChannelsWarning(plans, result, s);
+  if (lacking) warn(lacking);
   const progress = createProgress(opts.progress ?? false);
   const windowsBar = progress.bar('windows', windowsTotal);
   const imagesBar = progress.bar('images', imagesTotal);
@@ -131,7 +134,7 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   seconds.stitch = stitch.seconds;
   seconds.write = write.seconds;
   const summary: PredictSummary = {
-    dst, images: write.written.length, windows: stitch.windowsDone, interrupted, assets, dataset: result,
+    dst, space: s.space, images: write.written.length, windows: stitch.windowsDone, interrupted, assets, dataset: result,
     emptyImages, notWritten: plans.map((p) => p.gid).filter((g) => !done.has(g)), seconds,
   };
   const regionReport = s.region && done.has(s.region.imageId) ? stitch.manager?.finalizeInfo(s.region.imageId)?.region : undefined;

@@ -32,7 +32,7 @@ const isIndexError = (e: FixtureEntry) => (e.error ?? '').startsWith('IndexError
 
 async function load(e: FixtureEntry): Promise<Raster> {
   const d = await dataset(e.manifest);
-  return d.cocoImage(e.image_id).imdelay({ channels: e.channels, space: e.space, interpolation: e.interpolation, missing: 'nan' }).finalize();
+  return d.cocoImage(e.image_id).imdelay({ channels: e.channels, space: e.space, interpolation: e.interpolation }).finalize();
 }
 
 /** Per output band: the absolute tolerance the README allows (0 unless antialiased). */
@@ -129,7 +129,7 @@ test('crop() equals the crop of the whole result (every answered request, 3 crop
   for (const e of ENTRIES) {
     if (e.error) continue;
     const d = await dataset(e.manifest);
-    const delayed = d.cocoImage(e.image_id).imdelay({ channels: e.channels, space: e.space, interpolation: e.interpolation, missing: 'nan' });
+    const delayed = d.cocoImage(e.image_id).imdelay({ channels: e.channels, space: e.space, interpolation: e.interpolation });
     const full = await delayed.finalize();
     const [h, w] = full.shape;
     for (let k = 0; k < 3; k++) {
@@ -159,18 +159,78 @@ test('crop of a crop composes', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   assert.deepEqual(r.data, full.crop(8, 10, 17, 45).data);
 });
 
-test('a missing channel is a ChannelError naming it and what the image has (Python: a NaN band)', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
+test('a missing channel is an all-NaN float32 band by default (C8): every `missing` entry of the index, image and asset space', { skip: SKIP_WITHOUT_FIXTURES }, async () => {
+  const missing = ENTRIES.filter((e) => e.kind === 'missing' && !e.error);
+  assert.ok(missing.length >= 17, `${missing.length} missing entries`);
+  const spaces = new Set<string>();
+  for (const e of missing) {
+    const r = await load(e);
+    spaces.add(e.space);
+    assert.deepEqual([...r.shape], e.shape, entryName(e));
+    assert.equal(r.dtype, 'float32', entryName(e));
+    const names = ChannelSpec.coerce(e.channels).fuse().parsed;
+    const nb = names.indexOf('nonexistent');
+    // the missing band is NaN everywhere; the present one equals what the image's asset gives alone
+    let nan = 0;
+    for (let i = nb; i < r.data.length; i += r.bands) if (Number.isNaN(r.data[i]!)) nan++;
+    assert.equal(nan, r.height * r.width, entryName(e));
+    assert.equal(e.nan_count, r.height * r.width, `${entryName(e)}: Python's NaN count is the missing band's alone`);
+    const alone = await (await dataset(e.manifest)).cocoImage(e.image_id)
+      .imdelay({ channels: names[1 - nb], space: e.space, interpolation: e.interpolation }).finalize();
+    for (let p = 0; p < alone.data.length; p++) {
+      const a = r.data[p * 2 + (1 - nb)]!, b = alone.data[p]!;
+      assert.ok(a === b || (Number.isNaN(a) && Number.isNaN(b)), `${entryName(e)} pixel ${p}: ${a} vs ${b}`);
+    }
+  }
+  assert.deepEqual([...spaces].sort(), ['asset', 'image']);
+});
+
+test("a missing channel in video space: an all-NaN band on the video canvas beside the warped present band (Python's qu8 video result)", { skip: SKIP_WITHOUT_FIXTURES }, async () => {
+  // probe image 2: video canvas 34x26, warp_img_to_vid scale 2 offset (1, 1); the index has qu8 alone in video space
+  const ref = ENTRIES.find((e) => e.bundle === 'bundle-probe' && e.image_id === 2 && e.channels === 'qu8' && e.space === 'video' && e.interpolation === 'linear' && e.file)!;
+  assert.ok(ref);
+  const img = (await dataset(ref.manifest)).cocoImage(2);
+  for (const channels of ['qu8|nonexistent', 'nonexistent|qu8']) {
+    const r = await img.imdelay({ channels, space: 'video' }).finalize();
+    const video = img.video!;
+    assert.deepEqual(r.shape, [video.height, video.width, 2]);
+    assert.equal(r.dtype, 'float32');
+    const exp = expectedArray(ref);
+    const present = channels.startsWith('qu8') ? 0 : 1;
+    for (let p = 0; p < exp.length; p++) {
+      assert.ok(Number.isNaN(r.data[p * 2 + 1 - present]!), `${channels} pixel ${p}: missing band not NaN`);
+      const a = r.data[p * 2 + present]!, b = exp[p]!;
+      assert.ok(a === b || (Number.isNaN(a) && Number.isNaN(b)), `${channels} pixel ${p}: ${a} vs Python's ${b}`);
+    }
+  }
+  // only missing channels: an all-NaN image of the canvas (image and video space)
+  for (const space of ['image', 'video'] as const) {
+    const r = await img.imdelay({ channels: 'nope1|nope2', space }).finalize();
+    const [w, h] = space === 'image' ? [img.img.width!, img.img.height!] : [img.video!.width!, img.video!.height!];
+    assert.deepEqual(r.shape, [h, w, 2]);
+    assert.ok(r.data.every((v) => Number.isNaN(v)), space);
+  }
+  // crops of it are the same NaN band
+  const crop = await img.imdelay({ channels: 'qu8|nonexistent', space: 'video' }).crop([slice(3, 9), slice(5, 20)]).finalize();
+  assert.deepEqual(crop.shape, [6, 15, 2]);
+  for (let i = 1; i < crop.data.length; i += 2) assert.ok(Number.isNaN(crop.data[i]!));
+});
+
+test("missing: 'error' keeps the strict mode: a ChannelError naming the channel and what the image has", { skip: SKIP_WITHOUT_FIXTURES }, async () => {
   const missing = ENTRIES.filter((e) => e.kind === 'missing' && !e.error);
   assert.ok(missing.length > 0);
   for (const e of missing) {
     const img = (await dataset(e.manifest)).cocoImage(e.image_id);
-    assert.throws(() => img.imdelay({ channels: e.channels, space: e.space, interpolation: e.interpolation }), (err: unknown) => {
+    assert.throws(() => img.imdelay({ channels: e.channels, space: e.space, interpolation: e.interpolation, missing: 'error' }), (err: unknown) => {
       assert.ok(err instanceof ChannelError);
       assert.match(err.message, /nonexistent/);
       assert.ok(err.message.includes(img.channels.spec), err.message);
       return true;
     });
   }
+  // 'asset' space with no channel an asset holds has no asset to take the size of
+  const img = (await dataset('bundle-probe/data.kwcoco.json')).cocoImage(1);
+  assert.throws(() => img.imdelay({ channels: 'nonexistent', space: 'asset' }), (err: unknown) => err instanceof ChannelError && /'asset' space needs at least one channel/.test(err.message));
 });
 
 test("'asset' space over several assets: CoordinateCompatibilityError, as Python", { skip: SKIP_WITHOUT_FIXTURES }, async () => {

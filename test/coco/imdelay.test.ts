@@ -51,7 +51,7 @@ test('errors are clear and raised before any read', async () => {
   assert.throws(() => img.imdelay({ channels: 'pu8', space: 'world' as never }), (e: unknown) => e instanceof ValueError && /unknown space "world"; expected one of image, video, asset/.test(e.message));
   assert.throws(() => img.imdelay({ channels: 'pu8', interpolation: 'cubic' as never }), /unknown interpolation "cubic"/);
   assert.throws(() => img.imdelay({ channels: 'pu8', missing: 'zero' as never }), /missing must be 'error' or 'nan'/);
-  assert.throws(() => img.imdelay({ channels: 'pu8|nope|pf32' }), (e: unknown) => e instanceof ChannelError && /channel\(s\) nope not found; the image has pu8,pf32,/.test(e.message));
+  assert.throws(() => img.imdelay({ channels: 'pu8|nope|pf32', missing: 'error' }), (e: unknown) => e instanceof ChannelError && /channel\(s\) nope not found; the image has pu8,pf32,/.test(e.message));
   assert.throws(() => img.imdelay({ channels: 'nope', space: 'asset', missing: 'nan' }), /'asset' space needs at least one channel/);
   assert.throws(() => img.imdelay('pu8').crop([slice(0, 4, 2), slice(0, 4)]), /step 1/);
   assert.throws(() => img.imdelay('pu8').crop([slice(0, 4)] as never), /\[rows, cols\]/);

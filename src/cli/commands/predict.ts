@@ -20,7 +20,8 @@ export function predictCommand(): Command {
     .option('--chan-code <code>', 'output channel code (default <short-code>.0|... from the model output size)')
     .option('--window <px>', 'window size in pixels of the (input-scaled) stitching space', parseNumber('window'), 256)
     .option('--overlap <frac>', 'window overlap in [0, 1)', parseNumber('overlap'), 0.3)
-    .addOption(new Option('--space <space>', 'stitching space').choices(['video', 'image']).default('video'))
+    .addOption(new Option('--space <space>', 'stitching space (default: video when the manifest has videos, else image; images without a video are read in image space)').choices(['video', 'image']))
+    .addOption(new Option('--missing-channels <how>', 'a --channels band an image lacks (multi-sensor data): nan reads it as NaN, given to the model as 0 after --mean/--std (the channel\'s mean); error refuses the run').choices(['nan', 'error']).default('nan'))
     .option('--input-scale <s>', 'read windows at this scale of the stitching space', parseNumber('input-scale'), 1)
     .option('--output-scale <s>', 'model output size relative to its input', parseNumber('output-scale'), 1)
     .option('--batch-size <n>', 'windows per model call', parseNumber('batch-size'), 8)
@@ -60,7 +61,7 @@ export function predictCommand(): Command {
         // loaded on use: the other commands start without the model runtime and the stitcher
         const options = {
           src: o.src, srcChannels: o.srcChannels, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
-          window: o.window, overlap: o.overlap, space: o.space, inputScale: o.inputScale,
+          window: o.window, overlap: o.overlap, space: o.space, missingChannels: o.missingChannels, inputScale: o.inputScale,
           outputScale: o.outputScale, batchSize: o.batchSize, downweightEdges: o.downweightEdges,
           probFormat: o.probFormat, compress: o.compress, quantize: o.quantize,
           expectedMinmax: o.expectedMinmax, shortCode: o.shortCode, memmap: o.memmap ?? false,
@@ -81,7 +82,7 @@ export function predictCommand(): Command {
         }
         const s = summary.seconds;
         cliIo.out(
-          `${summary.interrupted ? `${SIGNAL_WORD[stoppedBy ?? 'SIGINT']}: wrote` : 'wrote'} ${summary.images} image(s), ${summary.windows} window(s) -> ${summary.dst}\n`
+          `${summary.interrupted ? `${SIGNAL_WORD[stoppedBy ?? 'SIGINT']}: wrote` : 'wrote'} ${summary.images} image(s), ${summary.windows} window(s) in ${summary.space} space -> ${summary.dst}\n`
           + (summary.emptyImages.length ? `${summary.emptyImages.length} image(s) all nodata: the model output no finite value for them (image ids ${summary.emptyImages.slice(0, 20).join(', ')}${summary.emptyImages.length > 20 ? ', ...' : ''})\n` : '')
           + `time ${s.total.toFixed(2)} s (read ${s.read.toFixed(2)}, model ${s.model.toFixed(2)}, stitch ${s.stitch.toFixed(2)}, write ${s.write.toFixed(2)})\n`,
         );

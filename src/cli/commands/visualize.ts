@@ -14,7 +14,7 @@ export function visualizeCommand(): Command {
     .requiredOption('--channels <code>', 'channels to show as heatmaps, e.g. "pred.1"')
     .option('--out <dir>', 'output folder', 'visualize')
     .option('--base <code>', 'channels of the picture underneath (default r|g|b when present)')
-    .addOption(new Option('--space <space>', 'space to render in').choices(['video', 'image']).default('video'))
+    .addOption(new Option('--space <space>', 'space to render in (default: video when the manifest has videos, else image)').choices(['video', 'image']))
     .option('--max-size <px>', 'longest side of a panel', parsePositiveInteger('max-size'), 512)
     .addOption(memoryBudgetOption())
     .action(async (manifest: string, o) => {

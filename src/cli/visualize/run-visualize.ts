@@ -21,6 +21,7 @@ export interface VisualizeOptions {
   out: string;
   /** channels of the picture underneath; default r|g|b when the image has it */
   base?: string;
+  /** default: 'video' when the manifest has videos, else 'image' */
   space?: 'video' | 'image';
   /** longest side of a panel; larger images are shrunk */
   maxSize?: number;
@@ -80,7 +81,8 @@ export async function runVisualize(opts: VisualizeOptions): Promise<VisualizeRes
   const sheetSize = positiveInteger('sheetSize', opts.sheetSize ?? SHEET_SIZE);
   const dset = await CocoDataset.load(opts.src);
   const heat = FusedChannelSpec.coerce(opts.channels);
-  const space = opts.space ?? 'video';
+  // as predict: video space when the manifest has videos (an image without one is drawn in image space either way)
+  const space = opts.space ?? (dset.index.videos.size > 0 ? 'video' : 'image');
   const images: string[] = [];
   const sheets: string[] = [];
   removeStaleTempFiles(opts.out);

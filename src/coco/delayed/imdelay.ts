@@ -6,11 +6,15 @@
  * array/resample/warp-affine.ts), the optimizer's band-subset rules (C6),
  * and reading only the source window a crop needs.
  *
- * Differences from Python, on purpose: a missing channel is a ChannelError
- * unless `missing: 'nan'` (then a float32 NaN band, Python gives float64);
- * results are always H x W x C (Python returns 2-D for one whole unwarped
- * single-band asset); nearest never uses the inverse matrix (C3c) and pixels
- * past the source's edge take the border value instead of raising (C3b).
+ * A channel no asset of the image holds is an all-NaN band, as in Python
+ * (C8), so multi-sensor frames that lack a band still load; `missing:
+ * 'error'` makes it a ChannelError instead.
+ *
+ * Differences from Python, on purpose: a missing channel makes the result
+ * float32 (Python promotes it to float64); results are always H x W x C
+ * (Python returns 2-D for one whole unwarped single-band asset); nearest
+ * never uses the inverse matrix (C3c) and pixels past the source's edge take
+ * the border value instead of raising (C3b).
  */
 import { Affine } from '../../array/affine.ts';
 import { DTYPES, type Dtype, type TypedArray } from '../../array/dtypes.ts';
@@ -45,7 +49,7 @@ export interface ImdelayOptions {
   interpolation?: Interpolation;
   /** Gaussian pre-filter when a linear warp downscales; default true (kwcoco's default) */
   antialias?: boolean;
-  /** a channel no asset holds: 'error' (default, ChannelError) or 'nan' (an all-NaN band, as kwcoco) */
+  /** a channel no asset holds: 'nan' (default: an all-NaN band, as kwcoco) or 'error' (ChannelError naming it) */
   missing?: 'error' | 'nan';
 }
 
@@ -127,7 +131,7 @@ function buildPlan(image: CocoImage, opts: ImdelayOptions): LoadPlan {
   if (!INTERPOLATIONS.includes(interpolation)) {
     throw new ValueError(`unknown interpolation ${JSON.stringify(interpolation)}; expected one of ${INTERPOLATIONS.join(', ')}`);
   }
-  const missing = opts.missing ?? 'error';
+  const missing = opts.missing ?? 'nan';
   if (missing !== 'error' && missing !== 'nan') throw new ValueError(`missing must be 'error' or 'nan', got ${JSON.stringify(missing)}`);
   const channels = requestedChannels(image, opts.channels);
   if (channels.numel() === 0) throw new ChannelError(`image ${image.id}: no channels requested (the image has ${image.channels.spec || 'none'})`);
@@ -175,7 +179,10 @@ function buildPlan(image: CocoImage, opts: ImdelayOptions): LoadPlan {
           `'asset' space needs channels of one asset (use space 'image' or 'video')`,
       );
     }
-    if (partList.length === 0) throw new ChannelError(`image ${image.id}: 'asset' space needs at least one channel that an asset holds (requested ${channels.spec})`);
+    // a NaN band takes the size of the asset the other channels come from; with none there is no asset to size it
+    if (partList.length === 0) {
+      throw new ChannelError(`image ${image.id}: 'asset' space needs at least one channel that an asset holds (requested ${channels.spec}; the image has ${image.channels.spec || 'no channels'})`);
+    }
     const a = partList[0]!.asset;
     canvas = size(a.width, a.height, `image ${image.id} asset ${JSON.stringify(a.file_name)}`);
   } else if (space === 'video') {
@@ -342,7 +349,8 @@ class Delayed implements DelayedImage {
  * a string option is the channels.
  *
  * Errors (thrown here, before any read): ChannelError for a channel no asset
- * holds (naming it and the image's channels), CoordinateCompatibilityError for
+ * holds under `missing: 'error'` (naming it and the image's channels), or in
+ * 'asset' space when no requested channel is held, CoordinateCompatibilityError for
  * 'asset' space over several assets, ValueError for an unknown space or
  * interpolation, ManifestError for missing sizes / video or a bad quantization.
  *
