@@ -4,8 +4,8 @@
  * real convolutions (four 3x3 conv layers, 3 -> 16 -> 16 -> 16 -> 2, ReLU).
  * Each case runs in its own process (peak RSS is per process): the model is
  * loaded on its worker thread as predict does, run once at the batch size
- * (onnxruntime sizes its buffers on the first run), then timed over the same
- * 8 windows for every batch size. Batch 1 of the same window, in the same
+ * (onnxruntime sizes its buffers on the first run), then timed over the
+ * same windows for every batch size (as many pixels as 8 windows of 512 px). Batch 1 of the same window, in the same
  * run, is the reference each row is compared with.
  *
  *   npm run bench -- predict-batch          (WINDOWS=256,512 BATCHES=1,8 MODELS=conv to narrow)
@@ -16,7 +16,8 @@ import { buildHeatmapModel, buildOnnxModel, attr } from '../src/cli/onnx/build-m
 import { loadModel } from '../src/predict/model.ts';
 import { peakRssMB } from '../test/helpers/peak-rss.ts';
 
-const N_WINDOWS = 8;
+/** windows per case: the pixels of 8 windows of 512 px (at least 8 windows), so small windows are timed over enough calls */
+const nWindows = (window: number) => Math.max(8, Math.round((8 * 512 * 512) / (window * window) / 8) * 8);
 
 /** Four 3x3 conv layers with ReLU between them: a small real segmentation head. */
 export function buildConvStack(inC: number, widths: readonly number[] = [16, 16, 16, 2]): Uint8Array {
@@ -51,7 +52,7 @@ async function child(modelName: string, window: number, batch: number): Promise<
   const dims = [batch, 3, window, window] as const;
   await model.run(input, dims);
   const t = performance.now();
-  for (let done = 0; done < N_WINDOWS; done += batch) await model.run(input, dims);
+  for (let done = 0; done < nWindows(window); done += batch) await model.run(input, dims);
   const seconds = (performance.now() - t) / 1000;
   await model.close();
   console.log(JSON.stringify({ seconds, peak: peakRssMB() }));
@@ -65,7 +66,7 @@ if (process.argv[2] === '--child') {
   const windows = list(process.env.WINDOWS, '256,512,960').map(Number);
   const batches = list(process.env.BATCHES, '1,2,4,8').map(Number);
   const self = fileURLToPath(import.meta.url);
-  console.log(`${N_WINDOWS} windows per case; ms per window and peak RSS (ratio to batch 1 of the same model and window)`);
+  console.log(`${windows.map((w) => `${nWindows(w)} windows of ${w} px`).join(', ')} per case; ms per window and peak RSS (ratio to batch 1 of the same model and window)`);
   console.log('| model | window | batch | ms / window | peak RSS MB |');
   console.log('|---|---|---|---|---|');
   for (const m of models) {
@@ -76,7 +77,7 @@ if (process.argv[2] === '--child') {
         if (r.status !== 0) { console.log(`| ${m} | ${w} | ${b} | failed: ${r.stderr.trim().split('\n').at(-1)} | |`); continue; }
         const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { seconds: number; peak: number };
         ref ??= got;
-        const ms = (1000 * got.seconds) / N_WINDOWS;
+        const ms = (1000 * got.seconds) / nWindows(w);
         console.log(`| ${m} | ${w} | ${b} | ${ms.toFixed(1)} (${(got.seconds / ref.seconds).toFixed(2)}x) | ${got.peak.toFixed(0)} (${(got.peak / ref.peak).toFixed(2)}x) |`);
       }
     }

@@ -127,7 +127,7 @@ export class ModelStage {
     try {
       out = await this.#model.run(input.length === used ? input : input.subarray(0, used), dims, true);
     } catch (err) {
-      throw new ModelError(`${this.#where(batch, dims)} failed in the model: ${(err as Error)?.message ?? String(err)}${this.#hint(ph, pw)}`, { cause: err });
+      throw new ModelError(`${this.#where(batch, dims)} failed in the model: ${String((err as Error)?.message ?? err).trim()}${this.#hint(ph, pw)}`, { cause: err });
     }
     const [on, c, oh, ow] = out.dims;
     const eh = Math.round(ph * this.#outputScale);
