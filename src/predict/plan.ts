@@ -124,12 +124,14 @@ export function windowCount(plans: readonly ImagePlan[]): number {
 }
 
 /**
- * Pixels per model call the default batch size aims at: one 256 x 256
- * window. On CPU a larger batch was never faster per window and grew memory
- * about in proportion (BENCHMARKS.md, "issue 15: batch size"), so only
- * windows smaller than that are batched, up to MAX_DEFAULT_BATCH.
+ * Pixels per model call the default batch size aims at: one 128 x 128
+ * window. On CPU (BENCHMARKS.md, "issue 15: batch size") batches of windows
+ * of 128 px and more were slower per window than one window per call, and
+ * took up to several times the memory; at 32-64 px batching amortises the
+ * call's own cost. So only windows smaller than 128 px are batched, up to
+ * MAX_DEFAULT_BATCH.
  */
-export const BATCH_PIXELS = 256 * 256;
+export const BATCH_PIXELS = 128 * 128;
 export const MAX_DEFAULT_BATCH = 8;
 
 /** The default batch size for windows given to the model as h x w. */

@@ -71,17 +71,19 @@ describe('normalisation and batch size', needsOrt, () => {
     }
   });
 
-  it('the default batch holds about 256 x 256 pixels (1 window of 256 px and more, 4 of 128, at most 8), with no probe call', async () => {
+  it('the default batch holds about 128 x 128 pixels (1 window of 128 px and more, 4 of 64, at most 8), with no probe call', async () => {
     assert.equal(defaultBatchSize(256, 256), 1);
     assert.equal(defaultBatchSize(960, 960), 1);
-    assert.equal(defaultBatchSize(128, 128), 4);
-    assert.equal(defaultBatchSize(100, 100), 6);
+    assert.equal(defaultBatchSize(128, 128), 1);
+    assert.equal(defaultBatchSize(100, 100), 1);
+    assert.equal(defaultBatchSize(64, 64), 4);
+    assert.equal(defaultBatchSize(48, 48), 7);
     assert.equal(defaultBatchSize(16, 16), 8);
     const real = await loadModel(model);
     const calls: number[][] = [];
     const recording: Model = { ...real, run: (batch, dims, transfer) => { calls.push([...dims]); return real.run(batch, dims, transfer); }, close: () => real.close() };
     try {
-      for (const [window, batch] of [[16, 8], [48, 8]] as const) {
+      for (const [window, batch] of [[16, 8], [48, 7]] as const) {
         calls.length = 0;
         const summary = await runPredict({ src, dst: join(root, `batch-${window}`, 'out.kwcoco.json'), model: recording, channels: 'r|g|b', window, quantize: false, space: 'image' });
         // 16 px at 0.3 over 48 px: starts 0, 11, 21, 32 (4 x 4 per image); 48 px: one window per image

@@ -23,7 +23,7 @@ export function predictCommand(): Command {
     .addOption(new Option('--space <space>', 'stitching space').choices(['video', 'image']).default('video'))
     .option('--input-scale <s>', 'read windows at this scale of the stitching space', parseNumber('input-scale'), 1)
     .option('--output-scale <s>', 'model output size relative to its input', parseNumber('output-scale'), 1)
-    .option('--batch-size <n>', 'windows per model call (default: about 65536 pixels per call, so 1 for windows of 256 px and more, at most 8; a model with a fixed batch dimension sets it)', parseNumber('batch-size'))
+    .option('--batch-size <n>', 'windows per model call (default: about 128 x 128 pixels per call, so 1 for windows of 128 px and more, at most 8; a model with a fixed batch dimension sets it)', parseNumber('batch-size'))
     .option('--pad-to <n>', 'give the model each window padded (below and right, with 0 after normalisation) to a multiple of n pixels, e.g. 32 for most fully convolutional networks, and crop its output back', parseNumber('pad-to'))
     .option('--downweight-edges', 'weight window centres more than their edges', false)
     .addOption(new Option('--prob-format <fmt>', 'output format').choices(['cog', 'tif', 'png']).default('cog'))
