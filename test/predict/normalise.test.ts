@@ -61,13 +61,18 @@ describe('normalisation and batch size', needsOrt, () => {
     }
   });
 
-  it('--scale refuses what is not a number or a fraction, naming the value', async () => {
+  it('--scale refuses what is not a number or a fraction, --pad-to what is not a positive integer, naming the value', async () => {
     const base = ['predict', '--src', src, '--dst', join(root, 'bad', 'out.kwcoco.json'), '--model', model, '--channels', 'r|g|b', '--no-progress'];
     for (const [v, re] of [['1/0', /--scale expects a number or a fraction like 1\/255, got "1\/0"/], ['a/255', /--scale expects a number, got "a"/],
       ['1/2/3', /got "1\/2\/3"/], ['-1', /--scale must be a positive number, got -1/]] as const) {
       const r = await runCli([...base, '--scale', v]);
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, re);
+    }
+    for (const v of ['0', '2.5']) {
+      const r = await runCli([...base, '--pad-to', v]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`--pad-to must be a positive integer, got ${v}`));
     }
   });
 
