@@ -5,7 +5,7 @@
  * and where the time goes. Reference measured in the same run: the model
  * alone on the same number of windows (the floor any pipeline pays).
  *
- *   npm run bench -- predict
+ *   npm run bench -- predict          (BATCH=1 for one window per model call)
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ const VIDEOS = Number(process.env.VIDEOS ?? 4);
 const FRAMES = Number(process.env.FRAMES ?? 10);
 const SIZE = Number(process.env.SIZE ?? 600);
 const WINDOW = 256;
-const BATCH = 8;
+const BATCH = Number(process.env.BATCH ?? 8);
 
 const root = mkdtempSync(join(tmpdir(), 'predict-bench-'));
 try {

@@ -35,3 +35,17 @@ export function parseMinmax(v: string): [number, number] {
   }
   return [parts[0], parts[1]];
 }
+
+/** A finite number or a fraction of two, e.g. "0.5" or "1/255" (as model cards write scales). */
+export function parseFraction(name: string): (v: string) => number {
+  return (v) => {
+    const parts = v.split('/');
+    if (parts.length === 2) {
+      const [a, b] = parts.map((p) => parseNumber(name)(p));
+      if (b === 0) throw new InvalidArgumentError(`--${name} expects a number or a fraction like 1/255, got "${v}" (division by zero)`);
+      return a / b;
+    }
+    if (parts.length > 2) throw new InvalidArgumentError(`--${name} expects a number or a fraction like 1/255, got "${v}"`);
+    return parseNumber(name)(v);
+  };
+}

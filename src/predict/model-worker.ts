@@ -1,7 +1,7 @@
 /**
  * The worker thread behind ./model.ts's default model: opens the session
  * (workerData: the model's path or bytes, and the thread count) and answers
- * { id, ok, value } to each request: the input / output names once loaded
+ * { id, ok, value } to each request: the input / output names and the input's declared shape once loaded
  * (id 0), then each run's output, whose memory is moved, not copied.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -12,7 +12,7 @@ const { source, threads } = workerData as { source: string | Uint8Array; threads
 const fail = (id: number, err: unknown) => port.postMessage({ id, ok: false, message: (err as Error)?.message ?? String(err) } satisfies ModelReply);
 
 const session: Promise<Model> = openSession(source, threads);
-session.then((m) => port.postMessage({ id: 0, ok: true, value: { inputName: m.inputName, outputName: m.outputName } } satisfies ModelReply), (err) => fail(0, err));
+session.then((m) => port.postMessage({ id: 0, ok: true, value: { inputName: m.inputName, outputName: m.outputName, inputShape: m.inputShape } } satisfies ModelReply), (err) => fail(0, err));
 
 port.on('message', async (msg: { type: 'run'; id: number; batch: Float32Array; dims: [number, number, number, number] } | { type: 'close' }) => {
   if (msg.type === 'close') {

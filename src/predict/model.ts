@@ -14,6 +14,8 @@ import { ModelError } from './errors.ts';
 export interface Model {
   readonly inputName: string;
   readonly outputName: string;
+  /** the input's declared shape, [N, C, H, W]: a number is fixed, a string symbolic (absent: not known) */
+  readonly inputShape?: readonly (number | string)[];
   /** `transfer`: the batch's memory may move to the model's thread (the caller is done with it) instead of being copied */
   run(batch: Float32Array, dims: readonly [number, number, number, number], transfer?: boolean): Promise<{ data: Float32Array; dims: number[] }>;
   close(): Promise<void>;
@@ -70,9 +72,17 @@ export async function openSession(source: string | Uint8Array, threads?: number)
   }
   const inputName = session.inputNames[0];
   const outputName = session.outputNames[0];
+  let inputShape: (number | string)[] | undefined;
+  try {
+    const meta = session.inputMetadata[0];
+    if (meta?.isTensor) inputShape = [...meta.shape];
+  } catch {
+    // a runtime without input metadata: the shape stays unknown, every size is tried
+  }
   return {
     inputName,
     outputName,
+    inputShape,
     async run(batch, dims) {
       let out;
       try {
@@ -108,7 +118,7 @@ async function workerModel(source: string | Uint8Array, threads?: number): Promi
     if (!m.ok) throw new ModelError(m.message);
     return m.value as T;
   };
-  const names = await value<{ inputName: string; outputName: string }>(rw.request(0)).catch(async (err: Error) => {
+  const names = await value<{ inputName: string; outputName: string; inputShape?: (number | string)[] }>(rw.request(0)).catch(async (err: Error) => {
     await rw.worker.terminate();
     throw err;
   });

@@ -34,6 +34,7 @@ export interface PredictOptions {
   channels: string;
   /** output channel code; default `{shortCode}.0|...|{shortCode}.{C-1}` from the model's output */
   chanCode?: string;
+  /** window side in pixels (default 256, or the model's fixed input H x W) */
   window?: number;
   overlap?: number;
   /** stitching space; default 'video' when the manifest has videos, else 'image' (an image without a video is read in image space either way) */
@@ -44,7 +45,10 @@ export interface PredictOptions {
   inputScale?: number;
   /** model output size relative to its input */
   outputScale?: number;
+  /** windows per model call (default: from the window area, see plan.ts batchPlan) */
   batchSize?: number;
+  /** pad each window's height and width (with 0 after normalisation) up to a multiple of this for the model, and crop its output back */
+  padTo?: number;
   downweightEdges?: boolean;
   probFormat?: 'cog' | 'tif' | 'png';
   compress?: 'DEFLATE' | 'LZW' | 'ZSTD' | 'NONE';
@@ -53,7 +57,8 @@ export interface PredictOptions {
   shortCode?: string;
   memmap?: boolean | string;
   threads?: number;
-  /** per input channel: x' = (x - mean) / std */
+  /** per input channel: x' = (x * scale - mean) / std, on the raw pixel values */
+  scale?: number;
   mean?: number[];
   std?: number[];
   /** NaN in the model's output: 'omit' (default: that value gets no weight) or 'raise' (stop with an error) */
@@ -119,13 +124,25 @@ export interface PredictSummary {
 /** The options checked and defaulted. */
 export interface Settings {
   window: number;
+  /** [h, w] of a window before clipping to the canvas: --window, or the model's fixed input (model-input.ts) */
+  windowShape: [number, number];
+  /** whether --window was given (a model's fixed input size may not contradict it) */
+  windowGiven: boolean;
+  /** 1: no padding */
+  padTo: number;
+  /** the model's fixed input height and width (null: symbolic), once it is loaded (model-input.ts) */
+  fixedInput?: [number | null, number | null];
+  /** the model takes batches of exactly `batchSize` windows */
+  fixedBatch?: boolean;
+  scale: number;
   overlap: number;
   /** the default ('video') is replaced by the manifest's (plan.ts defaultSpace) once it is loaded, unless --space was given */
   space: 'video' | 'image';
   missingChannels: 'nan' | 'error';
   inputScale: number;
   outputScale: number;
-  batchSize: number;
+  /** null: chosen from the window area (plan.ts batchPlan) */
+  batchSize: number | null;
   shortCode: string;
   inChannels: FusedChannelSpec;
   mean: Float32Array;
@@ -161,11 +178,13 @@ function oneOf<T extends string>(name: string, v: unknown, choices: readonly T[]
 /** Checks every option that needs no file; throws ValueError naming the first bad one. */
 export function settle(opts: PredictOptions): Settings {
   const window = positive('window', opts.window ?? 256, true);
+  const padTo = positive('pad-to', opts.padTo ?? 1, true);
+  const scale = positive('scale', opts.scale ?? 1);
   const overlap = opts.overlap ?? 0.3;
   if (!(overlap >= 0 && overlap < 1)) throw new ValueError(`--overlap must be in [0, 1), got ${overlap}`);
   const inputScale = positive('input-scale', opts.inputScale ?? 1);
   const outputScale = positive('output-scale', opts.outputScale ?? 1);
-  const batchSize = positive('batch-size', opts.batchSize ?? 8, true);
+  const batchSize = opts.batchSize === undefined ? null : positive('batch-size', opts.batchSize, true);
   const space = oneOf('space', opts.space, ['video', 'image'] as const, 'video');
   const missingChannels = oneOf('missing-channels', opts.missingChannels, ['nan', 'error'] as const, 'nan');
   const nanPolicy = oneOf('nan-policy', opts.nanPolicy, ['omit', 'raise'] as const, 'omit');
@@ -196,5 +215,5 @@ export function settle(opts: PredictOptions): Settings {
     imageIds = [region.imageId];
     if ((opts.probFormat ?? 'cog') !== 'cog') throw new ValueError(`a region is written as part of a COG: --prob-format must be cog, got ${opts.probFormat}`);
   }
-  return { window, overlap, space, missingChannels, inputScale, outputScale, batchSize, shortCode, inChannels, mean, std, nanPolicy, infPolicy, imageIds, region };
+  return { window, windowShape: [window, window], windowGiven: opts.window !== undefined, padTo, scale, overlap, space, missingChannels, inputScale, outputScale, batchSize, shortCode, inChannels, mean, std, nanPolicy, infPolicy, imageIds, region };
 }

@@ -1,18 +1,19 @@
 /**
  * The plan stage: which images to predict, in stitching order (videos frame
  * by frame, then images without a video), and the windows of each. Windows
- * are produced lazily from a SlidingWindow per image, so a plan of millions
- * of windows costs no memory; sizes that the inputs decide (image sizes,
+ * are produced lazily from a WindowGrid per image (window-grid.ts: evenly
+ * spread starts), so a plan of millions of windows costs no memory; sizes
+ * that the inputs decide (image sizes,
  * --window, --input-scale, --output-scale, --batch-size) are checked against
  * the memory budget here, before anything is read.
  */
 import { checkAllocation } from '../array/memory-budget.ts';
-import { SlidingWindow } from '../array/sliding-window.ts';
 import type { CocoDataset } from '../coco/dataset.ts';
 import { ChannelError, UnknownIdError } from '../coco/errors.ts';
 import { ValueError } from '../array/errors.ts';
 import type { Settings } from './options.ts';
 import { assetRegionOf, windowTouches, type AssetRegion } from './region.ts';
+import { maxStride, WindowGrid } from './window-grid.ts';
 
 export interface ImagePlan {
   gid: number;
@@ -23,7 +24,7 @@ export interface ImagePlan {
   /** [width, height] of the stitched asset */
   assetDsize: [number, number];
   /** the window grid over the canvas (the window clipped to the canvas) */
-  grid: SlidingWindow;
+  grid: WindowGrid;
   /** the part of the asset grid stitched (region predict); null: all of it */
   region: AssetRegion | null;
   /** windows of the grid that are run (all of them, or those touching the region) */
@@ -161,20 +162,20 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
       checkAllocation(canvasBytes(ch, cw, 1),
         `${label}: its stitched output at --input-scale ${s.inputScale} and --output-scale ${s.outputScale} (${cw} x ${ch} pixels${region ? ` of region x ${region.x}, y ${region.y}` : ''}; --memmap keeps it on disk instead)`);
     }
-    const win: [number, number] = [Math.min(s.window, canvas[0]), Math.min(s.window, canvas[1])];
+    const win: [number, number] = [Math.min(s.windowShape[0], canvas[0]), Math.min(s.windowShape[1], canvas[1])];
     // a window read at --input-scale < 1 covers window / scale pixels of the image (at most the whole frame), as read and as float32
     const readH = Math.min(fh, Math.ceil(win[0] / s.inputScale) + 2 * Math.ceil(2 / s.inputScale) + 2);
     const readW = Math.min(fw, Math.ceil(win[1] / s.inputScale) + 2 * Math.ceil(2 / s.inputScale) + 2);
     checkAllocation(readH * readW * nIn * 8 + win[0] * win[1] * nIn * F32,
       `${label}: one --window ${s.window} window read at --input-scale ${s.inputScale} (${readW} x ${readH} pixels x ${nIn} channels)`);
     // the grid's start positions per axis are kept as numbers
-    const step = (n: number, w: number) => Math.ceil((n - w) / Math.max(1, Math.round(w - w * s.overlap))) + 2;
+    const step = (n: number, w: number) => Math.ceil((n - w) / maxStride(w, s.overlap)) + 2;
     checkAllocation((step(canvas[0], win[0]) + step(canvas[1], win[1])) * 8, `${label}: the window grid of --window ${s.window} over ${canvas[1]} x ${canvas[0]}`);
-    const grid = new SlidingWindow(canvas, win, { overlap: s.overlap, keepbound: true, allowOvershoot: true });
+    const grid = new WindowGrid(canvas, win, s.overlap);
     const plan: ImagePlan = { gid, space, canvas, assetDsize, grid, missingChannels, region, windows: grid.length, outputScale: s.outputScale };
     if (region) {
       let n = 0;
-      for (const [rs, cs] of grid) if (windowTouches(region, [rs.start!, rs.stop!], [cs.start!, cs.stop!], s.outputScale)) n++;
+      for (const [rows, cols] of grid) if (windowTouches(region, rows, cols, s.outputScale)) n++;
       plan.windows = n;
     }
     return plan;
@@ -186,9 +187,7 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
 export function* plannedWindows(plans: readonly ImagePlan[]): Generator<PlannedWindow> {
   for (const plan of plans) {
     let index = 0;
-    for (const [rs, cs] of plan.grid) {
-      const rows: [number, number] = [rs.start!, rs.stop!];
-      const cols: [number, number] = [cs.start!, cs.stop!];
+    for (const [rows, cols] of plan.grid) {
       if (plan.region && !windowTouches(plan.region, rows, cols, plan.outputScale)) { index++; continue; }
       yield { plan, index: index++, rows, cols };
     }
@@ -201,17 +200,43 @@ export function windowCount(plans: readonly ImagePlan[]): number {
 }
 
 /**
- * The batch size actually used (never more than the windows there are), after
- * checking what one batch holds: the windows read ahead (2 batches), the
- * model's input and its output for at least one band.
+ * Pixels per model call the default batch size aims at: one 128 x 128
+ * window. On CPU (BENCHMARKS.md, "issue 15: batch size") batches of windows
+ * of 128 px and more were slower per window than one window per call, and
+ * took up to several times the memory; at 32-64 px batching amortises the
+ * call's own cost. So only windows smaller than 128 px are batched, up to
+ * MAX_DEFAULT_BATCH.
  */
-export function batchPlan(plans: readonly ImagePlan[], s: Settings): { batchSize: number; prefetch: number } {
+export const BATCH_PIXELS = 128 * 128;
+export const MAX_DEFAULT_BATCH = 8;
+
+/** The default batch size for windows given to the model as h x w. */
+export function defaultBatchSize(h: number, w: number): number {
+  return Math.max(1, Math.min(MAX_DEFAULT_BATCH, Math.floor(BATCH_PIXELS / (h * w))));
+}
+
+/**
+ * The batch size actually used (never more than the windows there are,
+ * unless the model takes a fixed batch), after checking what one batch
+ * holds: the windows read ahead (2 batches), the model's input and its
+ * output for at least one band. `inputSize` gives the size a window is
+ * given to the model as (padded, see model-input.ts).
+ */
+export function batchPlan(plans: readonly ImagePlan[], s: Settings, inputSize: (h: number, w: number) => [number, number] = (h, w) => [h, w]): { batchSize: number; prefetch: number } {
   const total = windowCount(plans);
-  const batchSize = Math.max(1, Math.min(s.batchSize, total));
   let maxWin = 0;
-  for (const p of plans) maxWin = Math.max(maxWin, p.grid.window[0] * p.grid.window[1]);
+  let maxInput = 0;
+  for (const p of plans) {
+    const [h, w] = p.grid.window;
+    const [ph, pw] = inputSize(h, w);
+    maxWin = Math.max(maxWin, h * w);
+    maxInput = Math.max(maxInput, ph * pw);
+  }
+  const asked = s.batchSize ?? (maxInput > 0 ? defaultBatchSize(maxInput, 1) : 1);
+  const batchSize = s.fixedBatch ? asked : Math.max(1, Math.min(asked, total));
   const nIn = s.inChannels.numel();
-  const perWindow = maxWin * (3 * nIn + s.outputScale * s.outputScale) * F32;
-  checkAllocation(batchSize * perWindow, `--batch-size ${s.batchSize} windows of --window ${s.window} (${nIn} input channels, 2 batches read ahead, the model's input and output)`);
+  const perWindow = (maxWin * 2 * nIn + maxInput * (nIn + s.outputScale * s.outputScale)) * F32;
+  const what = s.batchSize === null ? `the default batch of ${batchSize}` : `--batch-size ${s.batchSize}`;
+  checkAllocation(batchSize * perWindow, `${what} windows of --window ${s.window} (${nIn} input channels, 2 batches read ahead, the model's input and output)`);
   return { batchSize, prefetch: Math.max(2, 2 * batchSize) };
 }

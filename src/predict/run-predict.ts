@@ -15,10 +15,11 @@ import { sanitizeRelDir } from '../stitch/asset-naming.ts';
 import { PartialResultError } from './errors.ts';
 import { loadSource } from './load-source.ts';
 import { loadModel, type Model } from './model.ts';
+import { applyModelInput, modelInputSize } from './model-input.ts';
 import { ModelStage } from './model-stage.ts';
 import { settle, type PredictOptions, type PredictSummary } from './options.ts';
 import { checkOutput, moveToOutput, removeStaleTemps, replaceOlderAssets } from './output.ts';
-import { batchPlan, defaultSpace, missingChannelsWarning, planImages, plannedWindows, windowCount } from './plan.ts';
+import { batchPlan, defaultSpace, imageLabel, missingChannelsWarning, planImages, plannedWindows, windowCount } from './plan.ts';
 import { createProgress } from './progress.ts';
 import { ReadAhead } from './read-ahead.ts';
 import { StitchStage } from './stitch-stage.ts';
@@ -35,9 +36,9 @@ function isModel(m: PredictOptions['model']): m is Model {
 /** Runs a model over a kwcoco dataset and writes the stitched predictions. */
 export async function runPredict(opts: PredictOptions): Promise<PredictSummary> {
   const t0 = now();
-  const s = settle(opts);
+  const s0 = settle(opts);
   const dst = resolve(opts.dst);
-  const assetFolder = join('_assets', sanitizeRelDir(s.shortCode, '--short-code'));
+  const assetFolder = join('_assets', sanitizeRelDir(s0.shortCode, '--short-code'));
   checkOutput(opts.dst, assetFolder);
   removeStaleTemps(dst, assetFolder);
   if (typeof opts.memmap === 'string') await mkdir(opts.memmap, { recursive: true });
@@ -46,13 +47,25 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
   const src = await (shared.loadSource ?? loadSource)(opts.src, { dst: opts.dst, channels: opts.srcChannels });
   const result = src.copy();
   moveToOutput(result, dst);
-  if (opts.space === undefined) s.space = defaultSpace(result);
-  const plans = planImages(result, s, { memmap: Boolean(opts.memmap) });
-  const { batchSize, prefetch } = batchPlan(plans, s);
-  const windowsTotal = windowCount(plans);
-  const imagesTotal = plans.length;
+  if (opts.space === undefined) s0.space = defaultSpace(result);
+  // planned before the model is loaded, so bad options fail at once; again if the model's fixed input changes the window
+  let plans = planImages(result, s0, { memmap: Boolean(opts.memmap) });
   const model = isModel(opts.model) ? opts.model : await loadModel(opts.model, { threads: opts.threads });
   const ownModel = model !== opts.model;
+  let s = s0;
+  let batchSize: number;
+  let prefetch: number;
+  const inputSize = (h: number, w: number) => modelInputSize(s, h, w);
+  try {
+    s = applyModelInput(s0, model.inputShape, typeof opts.model === 'string' ? opts.model : opts.model instanceof Uint8Array ? '<given as bytes>' : '<given as a Model>');
+    if (s.windowShape[0] !== s0.windowShape[0] || s.windowShape[1] !== s0.windowShape[1]) plans = planImages(result, s, { memmap: Boolean(opts.memmap) });
+    ({ batchSize, prefetch } = batchPlan(plans, s, inputSize));
+  } catch (err) {
+    if (ownModel) await model.close();
+    throw err;
+  }
+  const windowsTotal = windowCount(plans);
+  const imagesTotal = plans.length;
 
   const warn = opts.onWarning ?? ((m: string) => process.emitWarning(m, 'CocoStitcherWarning'));
   const lacking = missingChannelsWarning(plans, result, s);
@@ -79,7 +92,8 @@ export async function runPredict(opts: PredictOptions): Promise<PredictSummary> 
     report();
   }, shared.writerQueue);
   const modelStage = new ModelStage(model, {
-    nIn: s.inChannels.numel(), mean: s.mean, std: s.std, batchSize, outputScale: s.outputScale,
+    nIn: s.inChannels.numel(), scale: s.scale, mean: s.mean, std: s.std, batchSize, fixedBatch: s.fixedBatch ?? false,
+    outputScale: s.outputScale, inputSize, label: (gid) => imageLabel(result, gid),
     onOutput: async (out) => {
       stitch.add(out);
       windowsBar.increment(out.windows.length);

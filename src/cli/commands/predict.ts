@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { CliExit, EXIT } from '../exit.ts';
-import { parseNumber, parseNumberList, parseMinmax } from '../parse.ts';
+import { parseFraction, parseNumber, parseNumberList, parseMinmax } from '../parse.ts';
 import { cliIo } from '../io.ts';
 import { setMemoryBudget } from '../../array/memory-budget.ts';
 import { memoryBudgetOption } from '../memory-budget-option.ts';
@@ -18,13 +18,14 @@ export function predictCommand(): Command {
     .requiredOption('--model <file.onnx>', 'ONNX model: one NCHW float input, NCHW float output')
     .requiredOption('--channels <code>', 'input channel code, e.g. "r|g|b"')
     .option('--chan-code <code>', 'output channel code (default <short-code>.0|... from the model output size)')
-    .option('--window <px>', 'window size in pixels of the (input-scaled) stitching space', parseNumber('window'), 256)
+    .option('--window <px>', 'window size in pixels of the (input-scaled) stitching space (default 256, or the model\'s fixed input height and width)', parseNumber('window'))
     .option('--overlap <frac>', 'window overlap in [0, 1)', parseNumber('overlap'), 0.3)
     .addOption(new Option('--space <space>', 'stitching space (default: video when the manifest has videos, else image; images without a video are read in image space)').choices(['video', 'image']))
     .addOption(new Option('--missing-channels <how>', 'a --channels band an image lacks (multi-sensor data): nan reads it as NaN, given to the model as 0 after --mean/--std (the channel\'s mean); error refuses the run').choices(['nan', 'error']).default('nan'))
     .option('--input-scale <s>', 'read windows at this scale of the stitching space', parseNumber('input-scale'), 1)
     .option('--output-scale <s>', 'model output size relative to its input', parseNumber('output-scale'), 1)
-    .option('--batch-size <n>', 'windows per model call', parseNumber('batch-size'), 8)
+    .option('--batch-size <n>', 'windows per model call (default: about 128 x 128 pixels per call, so 1 for windows of 128 px and more, at most 8; a model with a fixed batch dimension sets it)', parseNumber('batch-size'))
+    .option('--pad-to <n>', 'give the model each window padded (below and right, with 0 after normalisation) to a multiple of n pixels, e.g. 32 for most fully convolutional networks, and crop its output back', parseNumber('pad-to'))
     .option('--downweight-edges', 'weight window centres more than their edges', false)
     .addOption(new Option('--prob-format <fmt>', 'output format').choices(['cog', 'tif', 'png']).default('cog'))
     .addOption(new Option('--compress <c>', 'COG compression').choices(['DEFLATE', 'LZW', 'ZSTD', 'NONE']).default('DEFLATE'))
@@ -34,8 +35,9 @@ export function predictCommand(): Command {
     .option('--short-code <name>', 'folder name of the new assets', 'pred')
     .option('--memmap [folder]', 'keep stitching canvases in a file (in <folder>, or a temp folder)')
     .option('--threads <n>', 'model threads (default: onnxruntime decides)', parseNumber('threads'))
-    .option('--mean <values>', 'per-channel mean subtracted before the model, e.g. 0.5 or 0.4,0.5,0.6', parseNumberList('mean'))
-    .option('--std <values>', 'per-channel divisor after the mean, e.g. 255', parseNumberList('std'))
+    .option('--scale <s>', 'multiply raw pixel values by s first, e.g. 1/255 (then --mean and --std are in the scaled units, as model cards give them)', parseFraction('scale'))
+    .option('--mean <values>', 'per-channel mean subtracted before the model, in raw pixel units (or after --scale), e.g. 0.5 or 0.485,0.456,0.406', parseNumberList('mean'))
+    .option('--std <values>', 'per-channel divisor after the mean, in raw pixel units (or after --scale), e.g. 255 or 0.229,0.224,0.225', parseNumberList('std'))
     .addOption(new Option('--nan-policy <policy>', 'NaN in the model output: omit (no weight for that value) or raise (stop with an error)').choices(['omit', 'raise']).default('omit'))
     .addOption(new Option('--inf-policy <policy>', 'Inf in the model output: raise (stop with an error) or omit (no weight, as NaN)').choices(['raise', 'omit']).default('raise'))
     .addOption(memoryBudgetOption())
@@ -62,7 +64,7 @@ export function predictCommand(): Command {
         const options = {
           src: o.src, srcChannels: o.srcChannels, dst: o.dst, model: o.model, channels: o.channels, chanCode: o.chanCode,
           window: o.window, overlap: o.overlap, space: o.space, missingChannels: o.missingChannels, inputScale: o.inputScale,
-          outputScale: o.outputScale, batchSize: o.batchSize, downweightEdges: o.downweightEdges,
+          outputScale: o.outputScale, batchSize: o.batchSize, padTo: o.padTo, scale: o.scale, downweightEdges: o.downweightEdges,
           probFormat: o.probFormat, compress: o.compress, quantize: o.quantize,
           expectedMinmax: o.expectedMinmax, shortCode: o.shortCode, memmap: o.memmap ?? false,
           threads: o.threads, mean: o.mean, std: o.std, nanPolicy: o.nanPolicy, infPolicy: o.infPolicy,
