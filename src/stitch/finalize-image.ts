@@ -16,7 +16,7 @@ import type { Affine } from '../array/affine.ts';
 import { writePng as defaultWritePng } from '../io/png.ts';
 import type { CompressName } from '../io/cog/compress.ts';
 import { writeCog as defaultWriteCog, type WriteCogOptions } from '../io/cog/write-cog.ts';
-import type { Quantization } from '../coco/quantization.ts';
+import { gdalScaleOffset, type Quantization } from '../coco/quantization.ts';
 import { quantizationFor, quantizeBlock } from './quantize.ts';
 import type { Stitcher } from './stitcher.ts';
 import { StitchError } from './errors.ts';
@@ -274,6 +274,8 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
     blocksize: opts.blocksize,
     nodata: quantization ? quantization.nodata ?? null : NaN,
     metadata: { quantization: pythonRepr(quantization) },
+    // GDAL-based tools read model units; kwcoco reads raw samples and dequantizes from the manifest
+    bandScale: quantization ? gdalScaleOffset(quantization) : null,
     overviewResample: 'nearest',
   };
   if (opts.overviews) options.overviews = opts.overviews;

@@ -15,7 +15,7 @@ import { access } from 'node:fs/promises';
 import { CocoDataset, type CocoAssetDict } from '../../coco/dataset.ts';
 import { FusedChannelSpec } from '../../coco/channel-spec.ts';
 import { declaredSizeProblems } from '../../coco/declared-sizes.ts';
-import { checkQuantization as checkQuantizationRecord } from '../../coco/quantization.ts';
+import { checkQuantization as checkQuantizationRecord, gdalScaleOffset, type Quantization } from '../../coco/quantization.ts';
 import { validateManifest } from '../../coco/schema.ts';
 import { openRaster, type RasterFile } from '../../io/read-raster.ts';
 import { isRemotePath } from '../../io/remote-path.ts';
@@ -112,13 +112,30 @@ async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDi
   if (asset.quantization !== undefined && asset.quantization !== null) {
     try {
       // what imdelay checks before it dequantizes
-      checkQuantizationRecord(asset.quantization, where);
+      const q = checkQuantizationRecord(asset.quantization, where);
       problems.push(...checkQuantization(asset.quantization as unknown as Record<string, unknown>, info.dtype));
+      problems.push(...checkBandScales(raster.bandScales, q));
     } catch (err) {
       problems.push((err as Error).message.replace(`${where}: `, ''));
     }
   }
   return problems;
+}
+
+/**
+ * A file's GDAL scale / offset must say what its quantization says, or GDAL-based
+ * tools (which apply them) and kwcoco (which dequantizes from the manifest) read
+ * different values. A file without them (the original's files) is fine.
+ */
+export function checkBandScales(bandScales: readonly { scale: number; offset: number }[] | null, q: Quantization): string[] {
+  if (!bandScales) return [];
+  const want = gdalScaleOffset(q);
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b), Math.abs(want.scale) * Math.abs(q.quant_max));
+  const bad = bandScales.flatMap((b, i) => (close(b.scale, want.scale) && close(b.offset, want.offset) ? [] : [i]));
+  if (bad.length === 0) return [];
+  const b = bandScales[bad[0]!]!;
+  return [`GDAL scale ${b.scale} / offset ${b.offset} of band(s) ${bad.join(', ')} disagree with the quantization (scale ${want.scale}, offset ${want.offset}): `
+    + 'GDAL-based tools would read other values than kwcoco'];
 }
 
 /** Problems with a kwcoco quantization dict for data stored as `dtype`. */
