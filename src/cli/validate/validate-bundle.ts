@@ -13,14 +13,12 @@
  */
 import { access } from 'node:fs/promises';
 import { CocoDataset, type CocoAssetDict } from '../../coco/dataset.ts';
-import { FusedChannelSpec } from '../../coco/channel-spec.ts';
+import { assetFileProblems } from '../../coco/asset-file-check.ts';
 import { declaredSizeProblems } from '../../coco/declared-sizes.ts';
-import { checkQuantization as checkQuantizationRecord, gdalScaleOffset, type Quantization } from '../../coco/quantization.ts';
 import { validateManifest } from '../../coco/schema.ts';
 import { openRaster, type RasterFile } from '../../io/read-raster.ts';
 import { isRemotePath } from '../../io/remote-path.ts';
 import { readTiffLayout, checkCogLayout } from '../../io/tiff-layout.ts';
-import { DTYPES } from '../../array/dtypes.ts';
 
 export interface Problem {
   /** what the problem is about: the manifest, or "image <id> asset <file>" */
@@ -89,19 +87,8 @@ async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDi
   } finally {
     await raster.close();
   }
-  const info = { width: raster.width, height: raster.height, bands: raster.bands, dtype: raster.dtype };
-  // non-numbers are reported by the declared-size checks
-  if (typeof asset.width === 'number' && asset.width !== info.width) problems.push(`manifest width ${asset.width} but the file is ${info.width} wide`);
-  if (typeof asset.height === 'number' && asset.height !== info.height) problems.push(`manifest height ${asset.height} but the file is ${info.height} high`);
-  if (asset.num_bands !== undefined && asset.num_bands !== info.bands) problems.push(`manifest num_bands ${JSON.stringify(asset.num_bands)} but the file has ${info.bands} band(s)`);
-  if (typeof asset.channels === 'string' && asset.channels !== '') {
-    try {
-      const n = FusedChannelSpec.coerce(asset.channels).numel();
-      if (n !== info.bands) problems.push(`channels ${asset.channels} name ${n} band(s) but the file has ${info.bands}`);
-    } catch (err) {
-      problems.push(`channels ${JSON.stringify(asset.channels)} is not a valid channel code: ${(err as Error).message}`);
-    }
-  }
+  // the record against the file: imdelay's own check (asset-file-check.ts), so predict refuses what is reported here
+  for (const p of assetFileProblems(asset, raster)) problems.push(`file ${p}`);
   if (raster.format === 'tiff') {
     try {
       for (const p of checkCogLayout(await readTiffLayout(file))) problems.push(`not a valid COG: ${p}`);
@@ -109,49 +96,8 @@ async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDi
       problems.push(`cannot inspect TIFF structure: ${(err as Error).message}`);
     }
   }
-  if (asset.quantization !== undefined && asset.quantization !== null) {
-    try {
-      // what imdelay checks before it dequantizes
-      const q = checkQuantizationRecord(asset.quantization, where);
-      problems.push(...checkQuantization(asset.quantization as unknown as Record<string, unknown>, info.dtype));
-      problems.push(...checkBandScales(raster.bandScales, q));
-    } catch (err) {
-      problems.push((err as Error).message.replace(`${where}: `, ''));
-    }
-  }
   return problems;
 }
 
-/**
- * A file's GDAL scale / offset must say what its quantization says, or GDAL-based
- * tools (which apply them) and kwcoco (which dequantizes from the manifest) read
- * different values. A file without them (the original's files) is fine.
- */
-export function checkBandScales(bandScales: readonly { scale: number; offset: number }[] | null, q: Quantization): string[] {
-  if (!bandScales) return [];
-  const want = gdalScaleOffset(q);
-  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b), Math.abs(want.scale) * Math.abs(q.quant_max));
-  const bad = bandScales.flatMap((b, i) => (close(b.scale, want.scale) && close(b.offset, want.offset) ? [] : [i]));
-  if (bad.length === 0) return [];
-  const b = bandScales[bad[0]!]!;
-  return [`GDAL scale ${b.scale} / offset ${b.offset} of band(s) ${bad.join(', ')} disagree with the quantization (scale ${want.scale}, offset ${want.offset}): `
-    + 'GDAL-based tools would read other values than kwcoco'];
-}
-
-/** Problems with a kwcoco quantization dict for data stored as `dtype`. */
-export function checkQuantization(q: Record<string, unknown>, dtype: keyof typeof DTYPES): string[] {
-  const keys = ['orig_min', 'orig_max', 'quant_min', 'quant_max', 'nodata'];
-  const bad = keys.filter((k) => k !== 'nodata' && typeof q[k] !== 'number');
-  if (bad.length) return [`quantization lacks numeric ${bad.join(', ')}: ${JSON.stringify(q)}`];
-  const problems: string[] = [];
-  const { orig_min, orig_max, quant_min, quant_max, nodata } = q as Record<string, number>;
-  if (!(orig_min <= orig_max)) problems.push(`quantization orig_min ${orig_min} > orig_max ${orig_max}`);
-  if (!(quant_min < quant_max)) problems.push(`quantization quant_min ${quant_min} >= quant_max ${quant_max}`);
-  const info = DTYPES[dtype];
-  if (info.isFloat) problems.push(`quantization given for a ${dtype} file (quantized data must be integer)`);
-  else if (quant_min < info.min || quant_max > info.max) problems.push(`quantization range ${quant_min}..${quant_max} does not fit ${dtype}`);
-  if (nodata !== undefined && nodata !== null && nodata >= quant_min && nodata <= quant_max) {
-    problems.push(`quantization nodata ${nodata} lies inside the valid range ${quant_min}..${quant_max}`);
-  }
-  return problems;
-}
+/** Problems with a kwcoco quantization dict for data stored as `dtype` (shared with imdelay). */
+export { quantizationProblems as checkQuantization } from '../../coco/asset-file-check.ts';
