@@ -114,6 +114,12 @@ describe('validate and predict agree on what is valid', { skip: ort ? false : 'o
     });
   }
 
+  it('predict --help says which names unnamed bands get', async () => {
+    const h = await runCli(['predict', '--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.stdout.replace(/\s+/g, ' '), /--channels <code> .*without channels but with num_bands n has bands u0\|u1\|\.\.\.\|u\{n-1\}, e\.g\. "u0\|u2"/);
+  });
+
   it('--channels u0|u2 on an asset without channels: the model sees bands 0 and 2 of the file', async () => {
     const folder = join(dir, 'u-names');
     mkdirSync(folder, { recursive: true });
