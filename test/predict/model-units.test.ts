@@ -5,10 +5,11 @@
  * model's values, while kwcoco and our imdelay read them once, not twice.
  *
  * Why kwcoco does not apply GDAL's scale: its GDAL backend (delayed_image's
- * LazyGDalFrameFile in lazy_loaders.py, used by `imdelay(...).finalize()`)
- * reads raw samples with `ReadAsArray` (it looks at GetNoDataValue only, never
- * GetScale / GetOffset) and then dequantizes from the asset's `quantization`
- * dict (fixtures README C7). So a file with scale tags gives kwcoco the raw
+ * LazyGDalFrameFile in lazy_loaders.py, used by `imdelay(...).finalize()`,
+ * and its fallback kwimage.im_io._gdal_read; read in their sources) reads raw
+ * samples with `ReadAsArray` (looking at GetNoDataValue only, never
+ * GetScale / GetOffset), and the asset's `quantization` dict is what
+ * dequantizes them (fixtures README C7). So a file with scale tags gives kwcoco the raw
  * samples it gave before; the test below checks the raw samples GDAL's
  * ReadAsArray returns are the same with and without the tags, and that our
  * imdelay over tagged copies of the Python-written fixture COGs still gives
