@@ -23,7 +23,7 @@ import { writePng } from '../../src/io/png.ts';
 import { buildPointwiseModel } from '../../src/cli/onnx/build-model.ts';
 import { runPredict } from '../../src/predict/run-predict.ts';
 import { validateBundle } from '../../src/cli/validate/validate-bundle.ts';
-import { gdalRead } from '../helpers/gdal.ts';
+import { gdalPython, gdalRead } from '../helpers/gdal.ts';
 import { runCli } from '../helpers/cli.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
@@ -41,6 +41,8 @@ interface Case {
   problem?: RegExp;
   /** what predict says, when not in validate's words */
   predictSays?: RegExp;
+  /** a note validate gives about a bundle that is valid */
+  note?: RegExp;
 }
 
 const rgbQ = { orig_min: 0, orig_max: 1, quant_min: 0, quant_max: 32767, nodata: -9999 };
@@ -49,6 +51,7 @@ const CASES: Case[] = [
   { name: 'JPEG asset', asset: { file_name: 'rgb.jpg', channels: 'r|g|b', num_bands: 3 }, channels: 'g', valid: true },
   { name: 'PNG asset', asset: { file_name: 'rgb.png', channels: 'r|g|b' }, channels: 'b|r', valid: true },
   { name: 'no channels, num_bands 3: bands u0|u1|u2', asset: { file_name: 'rgb.tif', num_bands: 3 }, channels: 'u0|u2', valid: true },
+  { name: 'striped GeoTIFF wider than 512 px (not a COG)', asset: { file_name: 'striped.tif', channels: 'r|g|b', width: 520, height: H }, channels: 'r', valid: true, note: /not a COG \(predict reads it, with more requests\): full resolution 520x20 is not tiled/ },
   { name: 'quantized int16 asset', asset: { file_name: 'q.tif', channels: 'a', quantization: rgbQ }, channels: 'a', valid: true },
   { name: 'channels name 2 of its 3 bands', asset: { file_name: 'rgb.tif', channels: 'r|g' }, channels: 'r', valid: false, problem: /has 3 band\(s\) but its channels r\|g name 2/ },
   { name: 'channels name 4 bands, the file has 3', asset: { file_name: 'rgb.tif', channels: 'r|g|b|n' }, channels: 'r', valid: false, problem: /has 3 band\(s\) but its channels r\|g\|b\|n name 4/ },
@@ -82,6 +85,14 @@ describe('validate and predict agree on what is valid', { skip: ort ? false : 'o
     const q = Raster.zeros([H, W, 1], 'int16');
     for (let i = 0; i < q.data.length; i++) q.data[i] = i * 50;
     await writeCog(join(data, 'q.tif'), q, { nodata: -9999 });
+    gdalPython(`
+import sys
+import numpy as np
+from osgeo import gdal
+gdal.UseExceptions()
+ds = gdal.GetDriverByName('GTiff').Create(sys.argv[1], 520, ${H}, 3, gdal.GDT_Byte)
+ds.WriteArray((np.arange(520 * ${H} * 3) % 251).astype(np.uint8).reshape(3, ${H}, 520))
+`, [join(data, 'striped.tif')]);
   });
 
   for (const c of CASES) {
@@ -93,7 +104,15 @@ describe('validate and predict agree on what is valid', { skip: ort ? false : 'o
       writeFileSync(manifest, JSON.stringify({
         images: [{ id: 1, name: 'one', width: W, height: H, ...asset }], categories: [], annotations: [], videos: [],
       }));
-      const problems = await validateBundle(manifest);
+      const found = await validateBundle(manifest);
+      const problems = found.filter((p) => !p.note);
+      const notes = found.filter((p) => p.note).map((p) => p.message);
+      if (c.note) assert.ok(notes.some((m) => c.note!.test(m)), `validate notes ${c.note}: ${JSON.stringify(notes)}`);
+      else assert.deepEqual(notes, []);
+      // the command: exit 0 (notes on stderr) or 1
+      const cli = await runCli(['validate', manifest]);
+      assert.equal(cli.code, c.valid ? 0 : 1, cli.stdout + cli.stderr);
+      if (c.note) assert.match(cli.stderr, /^note: image 1 asset .*striped\.tif: not a COG/m);
       const n = c.channels.split('|').length;
       const model = join(folder, 'model.onnx');
       writeFileSync(model, buildPointwiseModel([Array.from({ length: n }, (_, k) => (k + 1) / 255)], [0]));

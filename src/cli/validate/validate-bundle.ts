@@ -24,6 +24,12 @@ export interface Problem {
   /** what the problem is about: the manifest, or "image <id> asset <file>" */
   where: string;
   message: string;
+  /**
+   * true for what predict reads anyway and so is no problem (a TIFF that is not
+   * a COG: read, just with more requests); the command prints it apart and it
+   * does not fail the bundle
+   */
+  note?: boolean;
 }
 
 /** Options of `validateBundle`. */
@@ -32,7 +38,7 @@ export interface ValidateOptions {
   quick?: boolean;
 }
 
-/** Everything wrong with the bundle at `path` (an empty list when it is fine). */
+/** Everything wrong with the bundle at `path`, and notes (`note: true`) that are not (no problem without a note: it is fine). */
 export async function validateBundle(path: string, options: ValidateOptions = {}): Promise<Problem[]> {
   const problems: Problem[] = [];
   let dset: CocoDataset;
@@ -53,7 +59,9 @@ export async function validateBundle(path: string, options: ValidateOptions = {}
     }
     for (const asset of assets) {
       const where = `image ${gid} asset ${typeof asset.file_name === 'string' ? asset.file_name : '<no file_name>'}`;
-      for (const message of await checkAsset(image.resolvePath.bind(image), asset, where, options)) problems.push({ where, message });
+      for (const p of await checkAsset(image.resolvePath.bind(image), asset, where, options)) {
+        problems.push(typeof p === 'string' ? { where, message: p } : { where, ...p });
+      }
     }
   }
   return problems;
@@ -65,7 +73,7 @@ function said(what: string, file: string, err: unknown): string {
   return message.startsWith(file) ? `${what}: ${message}` : `${what} ${file}: ${message}`;
 }
 
-async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDict, where: string, options: ValidateOptions): Promise<string[]> {
+async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDict, where: string, options: ValidateOptions): Promise<(string | { message: string; note: true })[]> {
   if (typeof asset.file_name !== 'string' || asset.file_name === '') return [`asset file_name is ${JSON.stringify(asset.file_name)}; expected a non-empty string`];
   const file = resolvePath(asset.file_name);
   try {
@@ -73,7 +81,7 @@ async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDi
   } catch {
     return [`file ${file} does not exist`];
   }
-  const problems: string[] = [];
+  const problems: (string | { message: string; note: true })[] = [];
   let raster: RasterFile;
   try {
     raster = await openRaster(file);
@@ -91,7 +99,8 @@ async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDi
   for (const p of assetFileProblems(asset, raster)) problems.push(`file ${p}`);
   if (raster.format === 'tiff') {
     try {
-      for (const p of checkCogLayout(await readTiffLayout(file))) problems.push(`not a valid COG: ${p}`);
+      // predict reads any tiled or striped TIFF: the COG layout only makes reads cheaper
+      for (const p of checkCogLayout(await readTiffLayout(file))) problems.push({ message: `not a COG (predict reads it, with more requests): ${p}`, note: true });
     } catch (err) {
       problems.push(`cannot inspect TIFF structure: ${(err as Error).message}`);
     }
