@@ -60,6 +60,7 @@ const CASES: Case[] = [
   { name: 'record size disagrees with the file', asset: { file_name: 'rgb.tif', channels: 'r|g|b', width: W + 6 }, channels: 'r', valid: false, problem: /is 24x20 but its record says 30x20/ },
   { name: 'quantization on a float32 file', asset: { file_name: 'f32.tif', channels: 'a', quantization: rgbQ }, channels: 'a', valid: false, problem: /quantization given for a float32 file/ },
   { name: 'quantization nodata inside the valid range', asset: { file_name: 'q.tif', channels: 'a', quantization: { ...rgbQ, nodata: 7 } }, channels: 'a', valid: false, problem: /nodata 7 lies inside the valid range/ },
+  { name: 'image without width / height', asset: { file_name: 'rgb.tif', channels: 'r|g|b', width: undefined, height: undefined }, channels: 'r', valid: false, problem: /has no width \/ height/, predictSays: /has size undefined x undefined; expected positive numbers/ },
   { name: 'missing file', asset: { file_name: 'nope.tif', channels: 'r|g|b' }, channels: 'r', valid: false, problem: /does not exist/, predictSays: /nope\.tif: no such file/ },
   { name: 'cut file', asset: { file_name: 'cut.tif', channels: 'r|g|b' }, channels: 'r', valid: false, problem: /cannot (read|decode).*cut\.tif is truncated or corrupt/, predictSays: /cut\.tif is truncated or corrupt/ },
   { name: 'cut JPEG', asset: { file_name: 'cut.jpg', channels: 'r|g|b' }, channels: 'r', valid: false, problem: /truncated JPEG/ },
