@@ -171,7 +171,11 @@ ds.GetRasterBand(2).SetScale(0.5)
 ds = None
 `, [resolve(dirname(dst), asset.file_name)]);
     const problems = (await validateBundle(dst, { quick: true })).map((p) => p.message);
-    assert.ok(problems.some((m) => /GDAL scale 0\.5 .*band\(s\) 1 disagree with the quantization/.test(m)), problems.join('\n'));
+    const says = /GDAL scale 0\.5 \/ offset -?[\d.]+ on band\(s\) 1, which disagree with its quantization/;
+    assert.ok(problems.some((m) => says.test(m)), problems.join('\n'));
+    // imdelay (so predict) refuses it with the same words: one check (coco/asset-file-check.ts)
+    const again = await CocoDataset.load(dst);
+    await assert.rejects(again.cocoImage(1).imdelay('pred.0').finalize(), says);
   });
 });
 
