@@ -8,8 +8,9 @@
  * every block of every level is decoded (RasterFile.verify), so truncated
  * files, garbage tiles, offsets past the end, unsupported codecs and blocks
  * over the memory budget are found before predict meets them. The asset's
- * record is compared with its file (size, bands, channels, quantization)
- * and TIFFs with the COG layout.
+ * record is compared with its file by imdelay's own check
+ * (coco/asset-file-check.ts), and TIFFs with the COG layout, whose faults are
+ * notes: predict reads any TIFF.
  */
 import { access } from 'node:fs/promises';
 import { CocoDataset, type CocoAssetDict } from '../../coco/dataset.ts';
