@@ -18,6 +18,7 @@ export type { DestWindow } from './array/resample/geometry.ts';
 export { writeCog } from './io/cog/write-cog.ts';
 export type { WriteCogOptions, BlockSource } from './io/cog/options.ts';
 export type { CompressName, DeflateEngine } from './io/cog/compress.ts';
+export type { BandScaleOffset } from './io/cog/gdal-metadata-write.ts';
 export type { OverviewResample } from './io/cog/overviews.ts';
 export { readRaster, openRaster, type ReadRasterResult } from './io/read-raster.ts';
 export type { RasterFile, RasterReadOptions } from './io/raster-file.ts';

@@ -54,3 +54,17 @@ export function dequantizeRaster(raster: Raster, q: Quantization): Raster<Float3
   }
   return new Raster(out, raster.shape);
 }
+
+/**
+ * GDAL's band scale and offset for data quantized by `q`, so tools that apply
+ * them (gdalinfo, QGIS, rasterio's `scales` / `offsets`, GDAL's `-unscale`)
+ * read the model's values: `raw * scale + offset` is C7's
+ * `(raw - quant_min) * scale + orig_min` in double precision, which differs
+ * from kwcoco's float32 steps by rounding only (a few float32 ulps). kwcoco
+ * itself never reads these: it reads raw samples and dequantizes from the
+ * manifest's `quantization`, so the file's values are not scaled twice.
+ */
+export function gdalScaleOffset(q: Quantization): { scale: number; offset: number } {
+  const scale = (q.orig_max - q.orig_min) / (q.quant_max - q.quant_min);
+  return { scale, offset: q.orig_min - q.quant_min * scale };
+}

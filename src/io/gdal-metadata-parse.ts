@@ -93,3 +93,22 @@ export function parseGdalNodata(text: string | null | undefined): number | null 
   const v = Number(s);
   return Number.isNaN(v) ? null : v;
 }
+
+/**
+ * Each band's GDAL scale and offset (the `role="scale"` / `role="offset"` items
+ * with a `sample`, default domain), 1 and 0 where a band has none, as GDAL's
+ * GetScale / GetOffset give them; null when no band has either.
+ */
+export function parseGdalBandScales(xml: string | null | undefined, bands: number): { scale: number; offset: number }[] | null {
+  const out = Array.from({ length: bands }, () => ({ scale: 1, offset: 0 }));
+  let any = false;
+  for (const item of parseGdalMetadataItems(xml)) {
+    if (item.domain !== '' || item.sample === null || !(item.sample >= 0 && item.sample < bands)) continue;
+    if (item.role !== 'scale' && item.role !== 'offset') continue;
+    const v = Number(item.value.trim());
+    if (item.value.trim() === '' || !Number.isFinite(v)) continue;
+    out[item.sample]![item.role] = v;
+    any = true;
+  }
+  return any ? out : null;
+}

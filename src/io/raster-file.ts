@@ -49,6 +49,11 @@ export interface RasterFile {
   readonly nodata: number | null;
   /** dataset-level GDAL_METADATA items (default domain) */
   readonly metadata: Record<string, string>;
+  /**
+   * each band's GDAL scale and offset (GDAL_METADATA), null when the file has
+   * none; never applied by `read`, which gives raw samples as kwcoco reads them
+   */
+  readonly bandScales: readonly { scale: number; offset: number }[] | null;
   readonly epsg: number | null;
   readonly transform: Affine | null;
   /** reduced-resolution levels, largest first; `read({overview: i})` reads `overviews[i]` */

@@ -11,7 +11,7 @@ export function wholeImageFile(path: string, format: RasterFile['format'], image
   let closed = false;
   return {
     format, path, width: image.width, height: image.height, bands: image.bands, dtype: image.dtype,
-    nodata: null, metadata: {}, epsg: null, transform: null, overviews: [],
+    nodata: null, metadata: {}, bandScales: null, epsg: null, transform: null, overviews: [],
     async read(options: RasterReadOptions = {}) {
       if (closed) throw new IoError(`cannot read ${path}: it is closed`, path);
       checkOverview(options.overview, 0, path);

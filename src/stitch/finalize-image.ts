@@ -17,7 +17,7 @@ import { writePng as defaultWritePng } from '../io/png.ts';
 import type { CompressName } from '../io/cog/compress.ts';
 import { writeCog as defaultWriteCog, type WriteCogOptions } from '../io/cog/write-cog.ts';
 import { writeCogPart as defaultWriteCogPart, type CogRegion } from '../io/cog/region-part.ts';
-import type { Quantization } from '../coco/quantization.ts';
+import { gdalScaleOffset, type Quantization } from '../coco/quantization.ts';
 import { quantizationFor, quantizeBlock } from './quantize.ts';
 import type { Stitcher } from './stitcher.ts';
 import { StitchError } from './errors.ts';
@@ -300,6 +300,8 @@ export function cogOptionsFor(opts: Pick<WriteAssetOptions, 'compress' | 'blocks
     blocksize: opts.blocksize,
     nodata: quantization ? quantization.nodata ?? null : NaN,
     metadata: { quantization: pythonRepr(quantization) },
+    // GDAL-based tools read model units; kwcoco reads raw samples and dequantizes from the manifest
+    bandScale: quantization ? gdalScaleOffset(quantization) : null,
     overviewResample: 'nearest',
   };
   if (opts.overviews) options.overviews = opts.overviews;

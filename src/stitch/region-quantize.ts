@@ -11,7 +11,7 @@ import { writeCogPart } from '../io/cog/region-part.ts';
 import type { BlockSource } from '../io/cog/options.ts';
 import type { Raster } from '../array/raster.ts';
 import { slice } from '../array/slices.ts';
-import type { Quantization } from '../coco/quantization.ts';
+import { gdalScaleOffset, type Quantization } from '../coco/quantization.ts';
 import { StitchError } from './errors.ts';
 import { pythonRepr, quantizationOf } from './finalize-image.ts';
 import { quantizeBlock } from './quantize.ts';
@@ -35,6 +35,7 @@ export function quantizedReport(report: RegionReport, quantization: Quantization
   const options = cogOptionsFromJson(report.cog.options);
   options.nodata = quantization.nodata ?? null;
   options.metadata = { quantization: pythonRepr(quantization) };
+  options.bandScale = gdalScaleOffset(quantization);
   const { floats: _, ...rest } = report;
   return { ...rest, cog: { ...report.cog, options: cogOptionsToJson(options) } };
 }

@@ -42,7 +42,7 @@ describe('coco-stitcher validate', () => {
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines.length, 4, r.stdout);
     assert.match(lines.find((l) => l.includes(a1.file_name))!, /does not exist/);
-    assert.match(lines.find((l) => l.includes(a2.file_name))!, /num_bands 3 but the file has 2 band/);
+    assert.match(lines.find((l) => l.includes(a2.file_name))!, /file has 2 band\(s\) but its record says num_bands 3/);
     assert.match(lines.find((l) => l.includes(a3.file_name))!, /cannot read/);
     assert.match(lines.find((l) => l.includes(a4.file_name))!, /nodata 5 lies inside the valid range 0\.\.32767/);
     assert.match(r.stderr, /4 problem\(s\)/);
@@ -211,7 +211,7 @@ gdal.GetDriverByName('COG').CreateCopy(d + '/good-jpeg.tif', mem, options=['COMP
     assert.match(out, /^image 4 asset .*good\.tif"?: height is NaN; expected a positive integer/m);
     assert.match(out, /^image 5 asset .*good\.tif"?: warp_aux_to_img \{"scale":0\} is degenerate/m);
     assert.match(out, /^image 6 asset .*good\.tif"?: warp_aux_to_img \{"scale":NaN\} has non-finite entries/m);
-    assert.match(out, /^image 8 asset .*good\.tif"?: manifest width 900 but the file is 300 wide/m);
+    assert.match(out, /^image 8 asset .*good\.tif"?: file is 300x300 but its record says 900x300 \(width x height\)/m);
     // predict (CocoDataset.load) refuses this manifest, naming the first problem
     await assert.rejects(CocoDataset.load(path), /sizes\.kwcoco\.json: image 1: width is -5.*and \d+ more such problem/);
   });

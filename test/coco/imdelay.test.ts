@@ -65,10 +65,10 @@ test('errors are clear and raised before any read', async () => {
   assert.deepEqual(CocoDataset.fromJSON({ images: [{ id: 1, name: 'x', assets: [{ file_name: 'a.tif', channels: 'a', width: 4, height: 3 }] }] }).cocoImage(1).imdelay({ channels: 'a', space: 'asset' }).shape, [3, 4, 1]);
   // a missing file fails at finalize, naming the path
   await assert.rejects(nofile.cocoImage(1).imdelay('a').finalize(), /\/nonexistent\/a\.tif/);
-  // an asset whose channels need more bands than the file has
+  // an asset whose channels name more bands than the file has (validate reports the same: asset-file-check.ts)
   const probeDir = join(KWCOCO_FIXTURES, 'bundle-probe');
   const wrong = CocoDataset.fromJSON({ images: [{ id: 1, name: 'x', width: 16, height: 12, assets: [{ file_name: './_assets/probe/up_u8.tif', channels: 'a|b', width: 8, height: 6, warp_aux_to_img: { scale: 2 } }] }] }, { bundleDpath: probeDir });
-  await assert.rejects(wrong.cocoImage(1).imdelay('b').finalize(), (e: unknown) => e instanceof ManifestError && /has 1 band\(s\) but its channels a\|b need 2/.test(e.message));
+  await assert.rejects(wrong.cocoImage(1).imdelay('b').finalize(), (e: unknown) => e instanceof ManifestError && /has 1 band\(s\) but its channels a\|b name 2/.test(e.message));
   const badSize = CocoDataset.fromJSON({ images: [{ id: 1, name: 'x', width: 9, height: 6, assets: [{ file_name: './_assets/probe/up_u8.tif', channels: 'a', width: 9, height: 6 }] }] }, { bundleDpath: probeDir });
   await assert.rejects(badSize.cocoImage(1).imdelay({ channels: 'a', space: 'asset' }).finalize(), /is 8x6 but its record says 9x6/);
 });

@@ -5,7 +5,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseGdalMetadata, parseGdalMetadataItems, parseGdalNodata, xmlUnescape } from '../../src/io/gdal-metadata-parse.ts';
+import { parseGdalBandScales, parseGdalMetadata, parseGdalMetadataItems, parseGdalNodata, xmlUnescape } from '../../src/io/gdal-metadata-parse.ts';
+import { gdalMetadataXml } from '../../src/io/cog/gdal-metadata-write.ts';
 
 describe('parseGdalMetadata', () => {
   const cases: [string, string | null, Record<string, string>][] = [
@@ -55,4 +56,27 @@ describe('parseGdalNodata', () => {
   for (const text of ['nan', 'NaN', 'nan\0', '-nan']) {
     it(`${JSON.stringify(text)} -> NaN`, () => assert.ok(Number.isNaN(parseGdalNodata(text))));
   }
+});
+
+describe('band scale and offset (GDAL_METADATA items with role scale / offset)', () => {
+  it('parseGdalBandScales: per band, 1 and 0 where a band has none, null without any; other domains and bad values ignored', () => {
+    // as GDAL 3.6 writes them (SetScale / SetOffset on an int16 GTiff, read back from the file)
+    const gdal = '<GDALMetadata>\n  <Item name="quantization">x</Item>\n  <Item name="OFFSET" sample="0" role="offset">-1</Item>\n'
+      + '  <Item name="SCALE" sample="0" role="scale">6.1037018895149231e-05</Item>\n  <Item name="SCALE" sample="2" role="scale">2</Item>\n'
+      + '  <Item name="SCALE" sample="1" role="scale" domain="OTHER">7</Item>\n  <Item name="OFFSET" sample="1" role="offset">abc</Item>\n'
+      + '  <Item name="SCALE" sample="9" role="scale">3</Item>\n</GDALMetadata>\n';
+    assert.deepEqual(parseGdalBandScales(gdal, 3), [{ scale: 6.1037018895149231e-05, offset: -1 }, { scale: 1, offset: 0 }, { scale: 2, offset: 0 }]);
+    assert.equal(parseGdalBandScales('<GDALMetadata><Item name="a">1</Item></GDALMetadata>', 2), null);
+    assert.equal(parseGdalBandScales(null, 2), null);
+  });
+
+  it('gdalMetadataXml writes each band OFFSET then SCALE, as GDAL does, and reads back to the same doubles', () => {
+    const s = { scale: 1 / 32767 * 3, offset: -0.1 + 1e-17 };
+    const xml = gdalMetadataXml({ quantization: 'q' }, s, 2)!;
+    assert.match(xml, /<Item name="quantization">q<\/Item>\n {2}<Item name="OFFSET" sample="0" role="offset">[^<]+<\/Item>\n {2}<Item name="SCALE" sample="0" role="scale">/);
+    assert.deepEqual(parseGdalBandScales(xml, 2), [s, s]);
+    assert.deepEqual(parseGdalMetadata(xml), { quantization: 'q' });
+    assert.equal(gdalMetadataXml({}, null, 3), null);
+    assert.equal(gdalMetadataXml({}, s, 1)!.includes('sample="1"'), false);
+  });
 });

@@ -8,24 +8,29 @@
  * every block of every level is decoded (RasterFile.verify), so truncated
  * files, garbage tiles, offsets past the end, unsupported codecs and blocks
  * over the memory budget are found before predict meets them. The asset's
- * record is compared with its file (size, bands, channels, quantization)
- * and TIFFs with the COG layout.
+ * record is compared with its file by imdelay's own check
+ * (coco/asset-file-check.ts), and TIFFs with the COG layout, whose faults are
+ * notes: predict reads any TIFF.
  */
 import { access } from 'node:fs/promises';
 import { CocoDataset, type CocoAssetDict } from '../../coco/dataset.ts';
-import { FusedChannelSpec } from '../../coco/channel-spec.ts';
+import { assetFileProblems } from '../../coco/asset-file-check.ts';
 import { declaredSizeProblems } from '../../coco/declared-sizes.ts';
-import { checkQuantization as checkQuantizationRecord } from '../../coco/quantization.ts';
 import { validateManifest } from '../../coco/schema.ts';
 import { openRaster, type RasterFile } from '../../io/read-raster.ts';
 import { isRemotePath } from '../../io/remote-path.ts';
 import { readTiffLayout, checkCogLayout } from '../../io/tiff-layout.ts';
-import { DTYPES } from '../../array/dtypes.ts';
 
 export interface Problem {
   /** what the problem is about: the manifest, or "image <id> asset <file>" */
   where: string;
   message: string;
+  /**
+   * true for what predict reads anyway and so is no problem (a TIFF that is not
+   * a COG: read, just with more requests); the command prints it apart and it
+   * does not fail the bundle
+   */
+  note?: boolean;
 }
 
 /** Options of `validateBundle`. */
@@ -34,7 +39,7 @@ export interface ValidateOptions {
   quick?: boolean;
 }
 
-/** Everything wrong with the bundle at `path` (an empty list when it is fine). */
+/** Everything wrong with the bundle at `path`, and notes (`note: true`) that are not (no problem without a note: it is fine). */
 export async function validateBundle(path: string, options: ValidateOptions = {}): Promise<Problem[]> {
   const problems: Problem[] = [];
   let dset: CocoDataset;
@@ -55,7 +60,9 @@ export async function validateBundle(path: string, options: ValidateOptions = {}
     }
     for (const asset of assets) {
       const where = `image ${gid} asset ${typeof asset.file_name === 'string' ? asset.file_name : '<no file_name>'}`;
-      for (const message of await checkAsset(image.resolvePath.bind(image), asset, where, options)) problems.push({ where, message });
+      for (const p of await checkAsset(image.resolvePath.bind(image), asset, where, options)) {
+        problems.push(typeof p === 'string' ? { where, message: p } : { where, ...p });
+      }
     }
   }
   return problems;
@@ -67,7 +74,7 @@ function said(what: string, file: string, err: unknown): string {
   return message.startsWith(file) ? `${what}: ${message}` : `${what} ${file}: ${message}`;
 }
 
-async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDict, where: string, options: ValidateOptions): Promise<string[]> {
+async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDict, where: string, options: ValidateOptions): Promise<(string | { message: string; note: true })[]> {
   if (typeof asset.file_name !== 'string' || asset.file_name === '') return [`asset file_name is ${JSON.stringify(asset.file_name)}; expected a non-empty string`];
   const file = resolvePath(asset.file_name);
   try {
@@ -75,7 +82,7 @@ async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDi
   } catch {
     return [`file ${file} does not exist`];
   }
-  const problems: string[] = [];
+  const problems: (string | { message: string; note: true })[] = [];
   let raster: RasterFile;
   try {
     raster = await openRaster(file);
@@ -89,52 +96,18 @@ async function checkAsset(resolvePath: (f: string) => string, asset: CocoAssetDi
   } finally {
     await raster.close();
   }
-  const info = { width: raster.width, height: raster.height, bands: raster.bands, dtype: raster.dtype };
-  // non-numbers are reported by the declared-size checks
-  if (typeof asset.width === 'number' && asset.width !== info.width) problems.push(`manifest width ${asset.width} but the file is ${info.width} wide`);
-  if (typeof asset.height === 'number' && asset.height !== info.height) problems.push(`manifest height ${asset.height} but the file is ${info.height} high`);
-  if (asset.num_bands !== undefined && asset.num_bands !== info.bands) problems.push(`manifest num_bands ${JSON.stringify(asset.num_bands)} but the file has ${info.bands} band(s)`);
-  if (typeof asset.channels === 'string' && asset.channels !== '') {
-    try {
-      const n = FusedChannelSpec.coerce(asset.channels).numel();
-      if (n !== info.bands) problems.push(`channels ${asset.channels} name ${n} band(s) but the file has ${info.bands}`);
-    } catch (err) {
-      problems.push(`channels ${JSON.stringify(asset.channels)} is not a valid channel code: ${(err as Error).message}`);
-    }
-  }
+  // the record against the file: imdelay's own check (asset-file-check.ts), so predict refuses what is reported here
+  for (const p of assetFileProblems(asset, raster)) problems.push(`file ${p}`);
   if (raster.format === 'tiff') {
     try {
-      for (const p of checkCogLayout(await readTiffLayout(file))) problems.push(`not a valid COG: ${p}`);
+      // predict reads any tiled or striped TIFF: the COG layout only makes reads cheaper
+      for (const p of checkCogLayout(await readTiffLayout(file))) problems.push({ message: `not a COG (predict reads it, with more requests): ${p}`, note: true });
     } catch (err) {
       problems.push(`cannot inspect TIFF structure: ${(err as Error).message}`);
-    }
-  }
-  if (asset.quantization !== undefined && asset.quantization !== null) {
-    try {
-      // what imdelay checks before it dequantizes
-      checkQuantizationRecord(asset.quantization, where);
-      problems.push(...checkQuantization(asset.quantization as unknown as Record<string, unknown>, info.dtype));
-    } catch (err) {
-      problems.push((err as Error).message.replace(`${where}: `, ''));
     }
   }
   return problems;
 }
 
-/** Problems with a kwcoco quantization dict for data stored as `dtype`. */
-export function checkQuantization(q: Record<string, unknown>, dtype: keyof typeof DTYPES): string[] {
-  const keys = ['orig_min', 'orig_max', 'quant_min', 'quant_max', 'nodata'];
-  const bad = keys.filter((k) => k !== 'nodata' && typeof q[k] !== 'number');
-  if (bad.length) return [`quantization lacks numeric ${bad.join(', ')}: ${JSON.stringify(q)}`];
-  const problems: string[] = [];
-  const { orig_min, orig_max, quant_min, quant_max, nodata } = q as Record<string, number>;
-  if (!(orig_min <= orig_max)) problems.push(`quantization orig_min ${orig_min} > orig_max ${orig_max}`);
-  if (!(quant_min < quant_max)) problems.push(`quantization quant_min ${quant_min} >= quant_max ${quant_max}`);
-  const info = DTYPES[dtype];
-  if (info.isFloat) problems.push(`quantization given for a ${dtype} file (quantized data must be integer)`);
-  else if (quant_min < info.min || quant_max > info.max) problems.push(`quantization range ${quant_min}..${quant_max} does not fit ${dtype}`);
-  if (nodata !== undefined && nodata !== null && nodata >= quant_min && nodata <= quant_max) {
-    problems.push(`quantization nodata ${nodata} lies inside the valid range ${quant_min}..${quant_max}`);
-  }
-  return problems;
-}
+/** Problems with a kwcoco quantization dict for data stored as `dtype` (shared with imdelay). */
+export { quantizationProblems as checkQuantization } from '../../coco/asset-file-check.ts';

@@ -61,7 +61,7 @@ function levelEntries(plan: CogPlan, level: LevelLayoutInput, i: number, fmt: Ti
   short(Tag.SampleFormat, new Array(c).fill(SAMPLE_FORMATS[plan.dtype]));
   if (i === 0) {
     e.push(...geoTiffEntries(plan.epsg, plan.transform));
-    const xml = gdalMetadataXml(plan.metadata);
+    const xml = gdalMetadataXml(plan.metadata, plan.bandScale, plan.bands);
     if (xml) e.push({ tag: Tag.GdalMetadata, type: FieldType.ASCII, values: xml });
   }
   if (plan.nodata !== null) e.push({ tag: Tag.GdalNodata, type: FieldType.ASCII, values: gdalNodataText(plan.nodata, plan.dtype) });

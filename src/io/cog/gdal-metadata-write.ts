@@ -22,11 +22,29 @@ export function xmlEscape(text: string): string {
   return out;
 }
 
-/** The GDAL_METADATA XML for dataset-level items, or null when there are none. */
-export function gdalMetadataXml(items: Readonly<Record<string, string>>): string | null {
+/** GDAL's per-band scale and offset: a reader's value is `raw * scale + offset` (GetScale / GetOffset, rasterio's `scales` / `offsets`). */
+export interface BandScaleOffset {
+  scale: number;
+  offset: number;
+}
+
+/**
+ * The GDAL_METADATA XML for dataset-level items and, with `bandScale`, each of
+ * `bands` bands' OFFSET and SCALE items, written as GDAL writes them
+ * (`<Item name="OFFSET" sample="0" role="offset">`, then SCALE; samples from 0);
+ * null when there is nothing to write. Numbers are written so they parse back
+ * to the same double.
+ */
+export function gdalMetadataXml(items: Readonly<Record<string, string>>, bandScale: BandScaleOffset | null = null, bands = 0): string | null {
   const names = Object.keys(items);
-  if (names.length === 0) return null;
   const lines = names.map((name) => `  <Item name="${xmlEscape(name)}">${xmlEscape(xmlEscape(items[name]))}</Item>`);
+  if (bandScale) {
+    for (let b = 0; b < bands; b++) {
+      lines.push(`  <Item name="OFFSET" sample="${b}" role="offset">${String(bandScale.offset)}</Item>`);
+      lines.push(`  <Item name="SCALE" sample="${b}" role="scale">${String(bandScale.scale)}</Item>`);
+    }
+  }
+  if (lines.length === 0) return null;
   return `<GDALMetadata>\n${lines.join('\n')}\n</GDALMetadata>\n`;
 }
 

@@ -8,6 +8,7 @@ import { Raster } from '../../array/raster.ts';
 import { WriterOptionError } from '../errors.ts';
 import { COMPRESS_NAMES, LEVELS, type CompressName, type DeflateEngine } from './compress.ts';
 import type { OverviewResample } from './overviews.ts';
+import type { BandScaleOffset } from './gdal-metadata-write.ts';
 
 /** A raster delivered block by block (a Stitcher's blockSource(), a huge image). */
 export interface BlockSource {
@@ -43,6 +44,8 @@ export interface WriteCogOptions {
   nodata?: number | null;
   /** dataset metadata items (GDAL_METADATA) */
   metadata?: Readonly<Record<string, string>>;
+  /** every band's GDAL scale and offset (GDAL_METADATA items; readers that apply them get `raw * scale + offset`) */
+  bandScale?: BandScaleOffset | null;
   /** EPSG code of the CRS */
   epsg?: number | null;
   /** pixel-corner -> CRS transform */
@@ -70,6 +73,7 @@ export interface CogPlan {
   resample: OverviewResample;
   nodata: number | null;
   metadata: Record<string, string>;
+  bandScale: BandScaleOffset | null;
   epsg: number | null;
   transform: Affine | null;
   bigtiff: boolean | 'auto';
@@ -77,7 +81,7 @@ export interface CogPlan {
   deflateEngine: DeflateEngine;
 }
 
-const KNOWN_OPTIONS = new Set(['compress', 'level', 'predictor', 'blocksize', 'overviews', 'overviewResample', 'nodata', 'metadata',
+const KNOWN_OPTIONS = new Set(['compress', 'level', 'predictor', 'blocksize', 'overviews', 'overviewResample', 'nodata', 'metadata', 'bandScale',
   'epsg', 'transform', 'bigtiff', 'sparse', 'deflateEngine']);
 
 const show = (v: unknown): string => {
@@ -201,6 +205,16 @@ export function resolveOptions(options: WriteCogOptions | undefined, src: { heig
     }
   }
 
+  let bandScale: BandScaleOffset | null = null;
+  if (o.bandScale !== undefined && o.bandScale !== null) {
+    const b = o.bandScale as unknown as Record<string, unknown>;
+    // scale 0 is allowed: constant data quantized over orig_min == orig_max reads as orig_min
+    if (typeof b !== 'object' || !Number.isFinite(b.scale) || !Number.isFinite(b.offset)) {
+      throw new WriterOptionError(`bandScale must be {scale, offset} of finite numbers, got ${show(o.bandScale)}`);
+    }
+    bandScale = { scale: b.scale as number, offset: b.offset as number };
+  }
+
   let epsg: number | null = null;
   if (o.epsg !== undefined && o.epsg !== null) {
     if (!Number.isInteger(o.epsg) || o.epsg < 1 || o.epsg > 32766) throw new WriterOptionError(`epsg must be an EPSG code (integer 1..32766), got ${show(o.epsg)}`);
@@ -224,5 +238,5 @@ export function resolveOptions(options: WriteCogOptions | undefined, src: { heig
   if (deflateEngine !== 'auto' && deflateEngine !== 'libdeflate' && deflateEngine !== 'zlib') {
     throw new WriterOptionError(`deflateEngine must be 'auto', 'libdeflate' or 'zlib', got ${show(deflateEngine)}`);
   }
-  return { ...src, compress, level, predictor, blocksize, overviews, resample, nodata, metadata, epsg, transform, bigtiff, sparse, deflateEngine };
+  return { ...src, compress, level, predictor, blocksize, overviews, resample, nodata, metadata, bandScale, epsg, transform, bigtiff, sparse, deflateEngine };
 }

@@ -13,7 +13,7 @@ import { CocoStitcherError } from '../../array/errors.ts';
 import { checkAllocation } from '../../array/memory-budget.ts';
 import { forEachLimit } from '../concurrency.ts';
 import { FormatError, IoError, UnsupportedError } from '../errors.ts';
-import { parseGdalMetadata, parseGdalNodata } from '../gdal-metadata-parse.ts';
+import { parseGdalBandScales, parseGdalMetadata, parseGdalNodata } from '../gdal-metadata-parse.ts';
 import {
   checkOverview, fillValueFor, readWindowed, resolveWindow, type PixelWindow, type RasterFile, type RasterReadOptions,
 } from '../raster-file.ts';
@@ -202,7 +202,9 @@ export async function openTiff(source: ByteSource, options: OpenTiffOptions = {}
     }
     if (!ifd0 || !dtype) throw new FormatError(`${path} has no image`, path);
     const nodata = parseGdalNodata(await ifd0.value(Tag.GdalNodata) as string | undefined);
-    const metadata = parseGdalMetadata(await ifd0.value(Tag.GdalMetadata) as string | undefined);
+    const metadataXml = await ifd0.value(Tag.GdalMetadata) as string | undefined;
+    const metadata = parseGdalMetadata(metadataXml);
+    const bandScales = parseGdalBandScales(metadataXml, bands);
     let keys: GeoKeys = null;
     try {
       keys = ifd0.ifd.parseGeoKeyDirectory();
@@ -212,7 +214,7 @@ export async function openTiff(source: ByteSource, options: OpenTiffOptions = {}
       modelTiepoint: await ifd0.value(Tag.ModelTiepoint) as ArrayLike<number> | undefined,
       modelPixelScale: await ifd0.value(Tag.ModelPixelScale) as ArrayLike<number> | undefined,
     }, keys);
-    return new TiffRasterFile(source, levels, dtype, bands, nodata, metadata, epsgFromGeoKeys(keys), m ? new Affine(m) : null);
+    return new TiffRasterFile(source, levels, dtype, bands, nodata, metadata, bandScales, epsgFromGeoKeys(keys), m ? new Affine(m) : null);
   } catch (err) {
     await source.close().catch(() => {});
     throw err;
@@ -234,6 +236,7 @@ class TiffRasterFile implements RasterFile {
 
   constructor(source: ByteSource, levels: Level[], readonly dtype: Dtype, readonly bands: number,
     readonly nodata: number | null, readonly metadata: Record<string, string>,
+    readonly bandScales: readonly { scale: number; offset: number }[] | null,
     readonly epsg: number | null, readonly transform: Affine | null) {
     this.#source = source;
     this.path = source.path;
