@@ -14,8 +14,8 @@ import { ValueError } from '../array/errors.ts';
  * `window * overlap` pixels of overlap (at least 1).
  */
 export function maxStride(window: number, overlap: number): number {
-  // the epsilon keeps 640 * (1 - 0.3) = 447.99999999999994 at 448
-  return Math.max(1, Math.floor(window * (1 - overlap) + 1e-9));
+  // the epsilon (a millionth of a pixel, as the tests allow) keeps 640 * (1 - 0.3) = 447.99999999999994 at 448
+  return Math.max(1, Math.floor(window * (1 - overlap) + 1e-6));
 }
 
 /** Window starts along one axis of `size` pixels: the fewest for `maxStride`, evenly spread, first at 0 and last flush with the end. */
