@@ -13,6 +13,18 @@ import type { Stitcher } from './stitcher.ts';
 import { maskToMultiPolygon, multiPolygonBounds, scoredPolygons, warpMultiPolygon, type MultiPolygon } from './polygons.ts';
 
 
+/** The first and last block row and column any window touched ([by0, by1, bx0, bx1], inclusive), or null when none did. */
+export function touchedBlockBox(stitcher: Stitcher): [number, number, number, number] | null {
+  let by0 = Infinity, by1 = -1, bx0 = Infinity, bx1 = -1;
+  for (const [by, bx] of stitcher.touchedBlocks()) {
+    if (by < by0) by0 = by;
+    if (by > by1) by1 = by;
+    if (bx < bx0) bx0 = bx;
+    if (bx > bx1) bx1 = bx;
+  }
+  return by1 < 0 ? null : [by0, by1, bx0, bx1];
+}
+
 /**
  * uint8 mask of the canvas pixels with weight > 0 over the bounding box of the touched blocks
  * (so a huge, mostly empty canvas needs no canvas-sized mask), filled block by block; `y0`, `x0`:
@@ -21,14 +33,9 @@ import { maskToMultiPolygon, multiPolygonBounds, scoredPolygons, warpMultiPolygo
 export function predictedMask(stitcher: Stitcher): { mask: Raster<Uint8Array>; y0: number; x0: number } {
   const [H, W] = stitcher.shape;
   const bs = stitcher.blocksize;
-  let by0 = Infinity, by1 = -1, bx0 = Infinity, bx1 = -1;
-  for (const [by, bx] of stitcher.touchedBlocks()) {
-    if (by < by0) by0 = by;
-    if (by > by1) by1 = by;
-    if (bx < bx0) bx0 = bx;
-    if (bx > bx1) bx1 = bx;
-  }
-  if (by1 < 0) return { mask: new Raster(new Uint8Array(0), [0, 0, 1]), y0: 0, x0: 0 };
+  const box = touchedBlockBox(stitcher);
+  if (!box) return { mask: new Raster(new Uint8Array(0), [0, 0, 1]), y0: 0, x0: 0 };
+  const [by0, by1, bx0, bx1] = box;
   const Y0 = by0 * bs, X0 = bx0 * bs, MH = Math.min(H, (by1 + 1) * bs) - Y0, MW = Math.min(W, (bx1 + 1) * bs) - X0;
   checkAllocation(MH * MW, `the prediction_region mask of a ${W}x${H} canvas (touched blocks span ${MW}x${MH} pixels)`);
   const mask = new Uint8Array(MH * MW);

@@ -18,7 +18,7 @@ import { slice } from '../array/slices.ts';
 import type { WriteCogOptions } from '../io/cog/options.ts';
 import { StitchError } from './errors.ts';
 import type { MultiPolygon } from './polygons.ts';
-import { regionFromMask, regionFromRectangle } from './prediction-region.ts';
+import { regionFromMask, regionFromRectangle, touchedBlockBox } from './prediction-region.ts';
 import type { Stitcher } from './stitcher.ts';
 
 /** A region of an asset grid: origin, clipped size, and the grid's region size. */
@@ -101,16 +101,10 @@ export function regionPartsDir(assetPath: string): string {
 export function regionCoverage(stitcher: Stitcher, region: AssetRegion, rect: [number, number, number, number] | 'empty' | null): RegionCoverage {
   const [H, W] = stitcher.shape;
   const bs = stitcher.blocksize;
-  let by0 = Infinity, by1 = -1, bx0 = Infinity, bx1 = -1;
-  for (const [by, bx] of stitcher.touchedBlocks()) {
-    if (by < by0) by0 = by;
-    if (by > by1) by1 = by;
-    if (bx < bx0) bx0 = bx;
-    if (bx > bx1) bx1 = bx;
-  }
+  const box = touchedBlockBox(stitcher);
   const { x, y } = region;
-  const blocks: RegionCoverage['blocks'] = by1 < 0 ? null
-    : [x + bx0 * bs, y + by0 * bs, x + Math.min(W, (bx1 + 1) * bs), y + Math.min(H, (by1 + 1) * bs)];
+  const blocks: RegionCoverage['blocks'] = box === null ? null
+    : [x + box[2] * bs, y + box[0] * bs, x + Math.min(W, (box[3] + 1) * bs), y + Math.min(H, (box[1] + 1) * bs)];
   if (rect !== null) return { blocks, rect: rect === 'empty' ? 'empty' : [rect[0] + x, rect[1] + y, rect[2] + x, rect[3] + y] };
   const runs: number[] = [];
   for (let row = 0; row < H; row++) {
