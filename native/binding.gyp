@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "coco_stitcher_native",
-      "sources": ["src/addon.c", "src/accumulate.c"],
+      "sources": ["src/addon.c", "src/accumulate.c", "src/copy-range.c"],
       "cflags": ["-O2", "-std=c11", "-ffp-contract=off", "-Wall", "-Wextra", "<!@(pkg-config --cflags libdeflate 2>/dev/null || true)"],
       "libraries": ["<!@(pkg-config --libs libdeflate 2>/dev/null || echo -ldeflate)"],
       "conditions": [

@@ -76,3 +76,10 @@ export declare function firstNonFinite(values: Float32Array, offset: number, str
 export declare function streamTriad(a: Float32Array, b: Float32Array, c: Float32Array, s: number): void;
 /** Which accumulate kernels run: 'avx2' (chosen at load time when the CPU has AVX2) or 'plain'. */
 export declare const accumulateKernel: 'avx2' | 'plain';
+/**
+ * Copies `length` bytes from file descriptor `fdIn` at `offsetIn` to `fdOut`
+ * at `offsetOut` on the thread pool, inside the kernel (copy_file_range; a
+ * buffered pread / pwrite where the filesystem cannot); rejects when the
+ * input ends first or a call fails, naming the byte.
+ */
+export declare function copyFileRange(fdIn: number, offsetIn: number, fdOut: number, offsetOut: number, length: number): Promise<void>;

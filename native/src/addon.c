@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "accumulate.h"
+#include "copy-range.h"
 
 #define MAX_LEVEL 12
 #define JOB_ERROR_BYTES 240
@@ -645,6 +646,7 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "adviseHugePages", fn));
   if (!register_accumulate(env, exports)) return NULL;
+  if (!register_copy_range(env, exports)) return NULL;
   CHECK(env, napi_create_string_utf8(env, LIBDEFLATE_VERSION_STRING, NAPI_AUTO_LENGTH, &version));
   CHECK(env, napi_set_named_property(env, exports, "libdeflateVersion", version));
   return exports;

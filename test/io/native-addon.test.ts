@@ -250,6 +250,34 @@ describe('adviseHugePages', { skip }, () => {
   });
 });
 
+describe('copyFileRange', { skip }, () => {
+  it('copies a byte range between files at the given offsets, and rejects naming the byte when the input ends first', async () => {
+    const { openSync, closeSync, readFileSync } = await import('node:fs');
+    const dir = scratchDir('copy-range-');
+    const src = Buffer.alloc(3 << 20);
+    for (let i = 0; i < src.length; i++) src[i] = (i * 131 + (i >> 11)) & 255;
+    writeFileSync(join(dir, 'in'), src);
+    writeFileSync(join(dir, 'out'), Buffer.alloc(100, 7));
+    const fin = openSync(join(dir, 'in'), 'r');
+    const fout = openSync(join(dir, 'out'), 'r+');
+    try {
+      await lib!.copyFileRange(fin, 12345, fout, 50, 2 << 20);
+      await lib!.copyFileRange(fin, 0, fout, 0, 10);
+      const out = readFileSync(join(dir, 'out'));
+      assert.equal(out.length, 50 + (2 << 20));
+      assert.ok(out.subarray(0, 10).equals(src.subarray(0, 10)), 'first 10 bytes');
+      assert.ok(out.subarray(10, 50).every((v) => v === 7), 'bytes between left alone');
+      assert.ok(out.subarray(50).equals(src.subarray(12345, 12345 + (2 << 20))), 'the range');
+      await assert.rejects(lib!.copyFileRange(fin, src.length - 10, fout, 0, 20), /input ended at byte 3145728, 10 bytes short/);
+      assert.throws(() => lib!.copyFileRange(fin, -1, fout, 0, 1) as unknown, /five non-negative integers/);
+      await assert.rejects(lib!.copyFileRange(9999, 0, fout, 0, 1), /copy_file_range at byte 0: Bad file descriptor|read at byte 0: Bad file descriptor/);
+    } finally {
+      closeSync(fin);
+      closeSync(fout);
+    }
+  });
+});
+
 describe('without the addon', () => {
   // A child process where resolving coco-stitcher-native fails, as on a machine without libdeflate-dev.
   const blocker = `const M = require('node:module'); const r = M._resolveFilename;

@@ -13,6 +13,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { DTYPES, type Dtype } from '../../src/array/dtypes.ts';
 import { MemoryBudgetError } from '../../src/array/errors.ts';
@@ -176,6 +178,44 @@ describe('assembly options and many parts', () => {
     await assembleCogFromParts(join(d, 'a.tif'), parts, grid, 1, 'uint8', opts);
     await writeCog(join(d, 'w.tif'), r, opts);
     assert.ok(readFileSync(join(d, 'a.tif')).equals(readFileSync(join(d, 'w.tif'))));
+  });
+});
+
+describe('assembly without the native addon', () => {
+  it('copies through buffers (no copy_file_range) and still equals writeCog byte for byte', () => {
+    const d = freshDir();
+    const here = (rel: string) => JSON.stringify(fileURLToPath(new URL(rel, import.meta.url)));
+    writeFileSync(join(d, 'block.cjs'), `const M = require('node:module'); const r = M._resolveFilename;
+M._resolveFilename = function (req, ...a) { if (req === 'coco-stitcher-native') throw new Error('coco-stitcher-native disabled by the test'); return r.call(this, req, ...a); };`);
+    writeFileSync(join(d, 'run.mts'), `
+import { readFileSync } from 'node:fs';
+import { Raster } from ${here('../../src/array/raster.ts')};
+import { writeCog } from ${here('../../src/io/cog/write-cog.ts')};
+import { assembleCogFromParts, gridRegions, writeCogPart } from ${here('../../src/io/cog/region-part.ts')};
+import { nativeAddon } from ${here('../../src/io/native-addon.ts')};
+const d = process.argv[2];
+const r = Raster.zeros([150, 170, 2], 'uint16');
+for (let i = 0; i < r.data.length; i++) r.data[i] = (i * 37 + (i >> 9)) % 4000;
+const grid = { fullWidth: 170, fullHeight: 150, regionSize: 32 };
+const opts = { blocksize: 16, overviews: 'auto', overviewResample: 'average', compress: 'DEFLATE' };
+const parts = [];
+for (const g of gridRegions(grid)) {
+  const w = Math.min(32, 170 - g.x), h = Math.min(32, 150 - g.y);
+  const sub = Raster.zeros([h, w, 2], 'uint16');
+  for (let y = 0; y < h; y++) sub.data.set(r.data.subarray(((g.y + y) * 170 + g.x) * 2, ((g.y + y) * 170 + g.x + w) * 2), y * w * 2);
+  const p = d + '/part-' + g.x + '-' + g.y;
+  await writeCogPart(p, sub, { ...grid, x: g.x, y: g.y }, opts);
+  parts.push(p);
+}
+await assembleCogFromParts(d + '/a.tif', parts, grid, 2, 'uint16', opts);
+await writeCog(d + '/w.tif', r, opts);
+console.log('addon', nativeAddon() === null ? 'absent' : 'present');
+console.log('equal', readFileSync(d + '/a.tif').equals(readFileSync(d + '/w.tif')));
+`);
+    const res = spawnSync(process.execPath, ['--require', join(d, 'block.cjs'), '--import', 'tsx', join(d, 'run.mts'), d], { encoding: 'utf8' });
+    assert.equal(res.status, 0, res.stdout + res.stderr);
+    assert.match(res.stdout, /^addon absent$/m);
+    assert.match(res.stdout, /^equal true$/m);
   });
 });
 
