@@ -80,6 +80,7 @@ export declare const accumulateKernel: 'avx2' | 'plain';
  * Copies `length` bytes from file descriptor `fdIn` at `offsetIn` to `fdOut`
  * at `offsetOut` on the thread pool, inside the kernel (copy_file_range; a
  * buffered pread / pwrite where the filesystem cannot); rejects when the
- * input ends first or a call fails, naming the byte.
+ * input ends first or a call fails, naming the byte, and, with `leader`
+ * (a uint32), when the little-endian uint32 at `offsetIn` is not it.
  */
-export declare function copyFileRange(fdIn: number, offsetIn: number, fdOut: number, offsetOut: number, length: number): Promise<void>;
+export declare function copyFileRange(fdIn: number, offsetIn: number, fdOut: number, offsetOut: number, length: number, leader?: number): Promise<void>;

@@ -269,7 +269,13 @@ describe('copyFileRange', { skip }, () => {
       assert.ok(out.subarray(10, 50).every((v) => v === 7), 'bytes between left alone');
       assert.ok(out.subarray(50).equals(src.subarray(12345, 12345 + (2 << 20))), 'the range');
       await assert.rejects(lib!.copyFileRange(fin, src.length - 10, fout, 0, 20), /input ended at byte 3145728, 10 bytes short/);
-      assert.throws(() => lib!.copyFileRange(fin, -1, fout, 0, 1) as unknown, /five non-negative integers/);
+      assert.throws(() => lib!.copyFileRange(fin, -1, fout, 0, 1) as unknown, /takes non-negative integers/);
+      // with a leader: the little-endian uint32 at offsetIn must be it, else nothing is copied
+      const at = 4096, leader = src.readUInt32LE(at);
+      await lib!.copyFileRange(fin, at, fout, 0, 8, leader);
+      assert.ok(readFileSync(join(dir, 'out')).subarray(0, 8).equals(src.subarray(at, at + 8)));
+      await assert.rejects(lib!.copyFileRange(fin, at, fout, 0, 8, leader + 1), new RegExp(`size leader ${leader} at byte 4096, expected ${leader + 1}`));
+      assert.throws(() => lib!.copyFileRange(fin, 0, fout, 0, 1, 2 ** 32) as unknown, /leader: -1 or a uint32/);
       await assert.rejects(lib!.copyFileRange(9999, 0, fout, 0, 1), /copy_file_range at byte 0: Bad file descriptor|read at byte 0: Bad file descriptor/);
     } finally {
       closeSync(fin);

@@ -17,6 +17,8 @@ import { nativeAddon } from '../native-addon.ts';
 
 /** Reads of part bytes in flight at once. */
 const READS_IN_FLIGHT = 4;
+/** Kernel copies queued at once: enough to keep every thread of libuv's pool busy. */
+const COPIES_IN_FLIGHT = 2 * (Number(process.env.UV_THREADPOOL_SIZE) || 4);
 
 /**
  * Open part files, kept open while they are read (a level's runs go round
@@ -131,18 +133,10 @@ export async function copyRuns(fh: FileHandle, files: PartFiles, runs: Iterable<
   return pos - position;
 }
 
-/** Checks that a run starts with the size leader its part's index gives its first tile. */
-function checkLeader(run: PartRun, leader: Uint8Array): void {
-  const got = new DataView(leader.buffer, leader.byteOffset, 4).getUint32(0, true);
-  if (got !== run.firstCount) {
-    throw new FormatError(`${run.part.path}: the tile at byte ${run.at} has size leader ${got}, the part's index says ${run.firstCount} (a corrupt part)`, run.part.path);
-  }
-}
-
-/** copyRuns through copy_file_range: each run's leader is read and checked, then the run copied by the kernel. */
+/** copyRuns through copy_file_range: each run's first size leader is checked and the run copied by the kernel, in one job on the pool. */
 async function copyRunsInKernel(fh: FileHandle, files: PartFiles, runs: Iterable<PartRun>, position: number,
-  copy: (fdIn: number, offIn: number, fdOut: number, offOut: number, length: number) => Promise<void>): Promise<number> {
-  const limiter = new Limiter(READS_IN_FLIGHT);
+  copy: (fdIn: number, offIn: number, fdOut: number, offOut: number, length: number, leader: number) => Promise<void>): Promise<number> {
+  const limiter = new Limiter(COPIES_IN_FLIGHT);
   let pos = position;
   let inFlight: Promise<void>[] = [];
   const failure: { err?: unknown } = {}; // the first failure stops the loop; later copies are not started
@@ -154,12 +148,10 @@ async function copyRunsInKernel(fh: FileHandle, files: PartFiles, runs: Iterable
       pos += run.length;
       inFlight.push((await limiter.start(async () => {
         const src = await part;
-        const leader = new Uint8Array(4);
-        if (run.length >= 4) {
-          await readRun(src, run.part, leader, 0, 4, run.at);
-          checkLeader(run, leader);
-        }
-        await copy(src.fd, run.at, fh.fd, to, run.length).catch((err: Error) => {
+        await copy(src.fd, run.at, fh.fd, to, run.length, run.length >= 4 ? run.firstCount : -1).catch((err: Error) => {
+          if (/^size leader (\d+)/.test(err.message)) {
+            throw new FormatError(`${run.part.path}: the tile at byte ${run.at} has size leader ${/^size leader (\d+)/.exec(err.message)![1]}, the part's index says ${run.firstCount} (a corrupt part)`, run.part.path);
+          }
           throw new FormatError(`${run.part.path}: copying bytes ${run.at}-${run.at + run.length} into the assembled COG failed: ${err.message}`, run.part.path);
         });
       })).result);
