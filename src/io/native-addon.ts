@@ -4,7 +4,8 @@
  * (several times faster than node:zlib at the same level), TIFF LZW
  * decoding, JPEG and ZSTD decoding when the build found libjpeg / libzstd,
  * prefaulting of new Stitcher blocks in one madvise call, huge pages for
- * their memory, and the Stitcher's float32 accumulate kernels. It builds at
+ * their memory, the Stitcher's float32 accumulate kernels, and copy_file_range
+ * for the region-part assembly. It builds at
  * `npm ci` (and again in `npm test`'s set-up after that installs the
  * libraries) when libdeflate's headers are installed (Debian:
  * libdeflate-dev); without it the writer and reader use node:zlib and the
