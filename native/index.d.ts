@@ -45,6 +45,8 @@ export declare const libdeflateVersion: string;
  * of `buffer` in one call (madvise MADV_POPULATE_WRITE); false when the kernel cannot.
  */
 export declare function prefault(buffer: ArrayBuffer, offset: number, length: number): boolean;
+/** prefault on libuv's thread pool (the memory is faulted in on another core); resolves false when the kernel cannot. */
+export declare function prefaultAsync(buffer: ArrayBuffer, offset: number, length: number): Promise<boolean>;
 /**
  * Marks the whole 4 KiB pages inside bytes [offset, offset + length) of `buffer`
  * MADV_HUGEPAGE (transparent huge pages where the kernel offers them); false when

@@ -600,6 +600,61 @@ static napi_value prefault(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * prefaultAsync(buffer: ArrayBuffer, offset: number, length: number): Promise<boolean>
+ * prefault's madvise on libuv's pool, so a Stitcher can have the memory its next
+ * blocks will take faulted in on another core while it accumulates (on this
+ * project's VM backing fresh memory costs about 1 ms a MiB even on huge pages).
+ * The call only populates page tables: it never changes the memory, and a range
+ * that went away meanwhile is an error code, not a crash. Resolves false when
+ * the kernel could not.
+ */
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref buffer_ref;
+  uintptr_t start, end;
+  bool ok;
+} PrefaultJob;
+
+static void prefault_execute(napi_env env, void *data) {
+  (void)env;
+  PrefaultJob *job = data;
+  job->ok = job->end <= job->start || madvise((void *)job->start, job->end - job->start, MADV_POPULATE_WRITE) == 0;
+}
+
+static void prefault_complete(napi_env env, napi_status status, void *data) {
+  PrefaultJob *job = data;
+  napi_value value;
+  napi_get_boolean(env, status == napi_ok && job->ok, &value);
+  napi_resolve_deferred(env, job->deferred, value);
+  napi_delete_reference(env, job->buffer_ref);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value prefault_async(napi_env env, napi_callback_info info) {
+  uintptr_t start, end;
+  size_t argc = 1;
+  napi_value argv[1], promise, resource;
+  if (!page_range(env, info, "prefaultAsync", &start, &end)) return NULL;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  PrefaultJob *job = calloc(1, sizeof *job);
+  if (job == NULL) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
+  job->start = start;
+  job->end = end;
+  if (napi_create_reference(env, argv[0], 1, &job->buffer_ref) != napi_ok ||
+      napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "prefaultAsync", NAPI_AUTO_LENGTH, &resource) != napi_ok ||
+      napi_create_async_work(env, NULL, resource, prefault_execute, prefault_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job);
+    napi_throw_error(env, NULL, "coco-stitcher-native: prefaultAsync could not be queued");
+    return NULL;
+  }
+  return promise;
+}
+
+/*
  * adviseHugePages(buffer: ArrayBuffer, offset: number, length: number): boolean
  * Marks the whole pages inside bytes [offset, offset + length) of `buffer`
  * MADV_HUGEPAGE, so that with transparent huge pages in `madvise` mode the
@@ -643,6 +698,8 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(env, napi_set_named_property(env, exports, "lzwDecode", fn));
   CHECK(env, napi_create_function(env, "prefault", NAPI_AUTO_LENGTH, prefault, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "prefault", fn));
+  CHECK(env, napi_create_function(env, "prefaultAsync", NAPI_AUTO_LENGTH, prefault_async, NULL, &fn));
+  CHECK(env, napi_set_named_property(env, exports, "prefaultAsync", fn));
   CHECK(env, napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "adviseHugePages", fn));
   if (!register_accumulate(env, exports)) return NULL;

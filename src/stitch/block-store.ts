@@ -23,6 +23,9 @@ import { StitchError } from './errors.ts';
 import { instantiateKernels, type Kernels, Wasm, type WasmMemory } from './wasm-kernels.ts';
 
 const PAGE = 65536;
+/** Memory above the last slot faulted in ahead on the pool, and the size of one request (huge pages: 2 MiB). */
+const PREFAULT_AHEAD = 6 * 2 ** 20;
+const PREFAULT_CHUNK = 2 * 2 ** 20;
 /** Largest arena (bytes): addresses stay below 2^31. */
 export const ARENA_MAX = 2 ** 31 - PAGE;
 
@@ -63,6 +66,8 @@ export class Arena {
   /** Bytes below which the memory may hold old data; above, it is still zero from the kernel. */
   readonly #dirtyEnd: number;
   #huge = false;
+  /** End of the memory handed to a background prefault (huge-page arenas with the addon only). */
+  #aheadEnd = 0;
   constructor(dtype: 'float32' | 'float64', reserve: number) {
     // page-aligned, so with page-multiple slots a slot's weight plane starts on its own page
     this.#reserve = (reserve + 4095) & ~4095;
@@ -116,6 +121,26 @@ export class Arena {
     if (dirty > 0) u8.fill(0, 0, dirty);
     const touch = bytes - lazyTail, from = dirty === 0 ? 0 : (dirty + 4095) & ~4095;
     if (from < touch) this.prefault(off + from, touch - from);
+    if (this.#huge) this.#prefaultAhead(off + bytes);
+  }
+  /**
+   * Has the pool fault in the memory up to PREFAULT_AHEAD bytes above `end` (where the next
+   * slots go), PREFAULT_CHUNK at a time, while this thread accumulates: backing fresh memory
+   * is most of a first accumulate's time on this project's VM, and the other core is often
+   * idle. Only for huge-page arenas, whose pages commit lazy tails anyway, so it costs at most
+   * PREFAULT_AHEAD bytes that may never be used. Requests go out without waiting for the
+   * ones before (a window loop may never yield to the event loop).
+   */
+  #prefaultAhead(end: number): void {
+    const lib = nativeAddon();
+    if (!lib?.prefaultAsync) return;
+    const limit = Math.min(this.memory.buffer.byteLength, end + PREFAULT_AHEAD);
+    let from = Math.max(end, this.#aheadEnd, this.#dirtyEnd);
+    while (limit - from >= PREFAULT_CHUNK) {
+      lib.prefaultAsync(this.memory.buffer, from, PREFAULT_CHUNK).catch(() => {});
+      from += PREFAULT_CHUNK;
+    }
+    this.#aheadEnd = Math.max(this.#aheadEnd, from);
   }
   /**
    * Faults in [off, off + bytes) for writing without changing it: one madvise call with the

@@ -250,6 +250,19 @@ describe('adviseHugePages', { skip }, () => {
   });
 });
 
+describe('prefaultAsync', { skip }, () => {
+  it('faults a range in on the pool without changing it, and refuses a range outside the buffer', async () => {
+    const m = new Wasm.Memory({ initial: 64, maximum: 256 }); // 4 MiB
+    const u8 = new Uint8Array(m.buffer);
+    u8[5000] = 3;
+    u8[3 << 20] = 4;
+    assert.equal(await lib!.prefaultAsync(m.buffer, 0, m.buffer.byteLength), true);
+    assert.ok(u8.every((v, i) => v === (i === 5000 ? 3 : i === 3 << 20 ? 4 : 0)), 'contents are kept, the rest reads zero');
+    assert.equal(await lib!.prefaultAsync(m.buffer, 4096, 0), true, 'an empty range is fine');
+    assert.throws(() => lib!.prefaultAsync(m.buffer, 4 << 20, 1) as unknown, /prefaultAsync expects \(ArrayBuffer, offset, length\)/);
+  });
+});
+
 describe('copyFileRange', { skip }, () => {
   it('copies a byte range between files at the given offsets, and rejects naming the byte when the input ends first', async () => {
     const { openSync, closeSync, readFileSync } = await import('node:fs');
