@@ -77,10 +77,16 @@ export async function readRun(fh: FileHandle, part: PartIndex, buf: Uint8Array, 
 /** A run of bytes of one part, in the order the output wants them; it starts with the size leader of a tile of `firstCount` bytes. */
 export interface PartRun { part: PartIndex; at: number; length: number; firstCount: number }
 
+/** The error for a run whose first size leader is not the one its part's index gives. */
+function leaderError(run: PartRun, got: number | string): FormatError {
+  return new FormatError(`${run.part.path}: the tile at byte ${run.at} has size leader ${got}, the part's index says ${run.firstCount} (a corrupt part)`, run.part.path);
+}
+
 /**
- * Copies `runs`, one after the other, to `fh` from `position`: each output
- * buffer is filled by reads straight into it (several in flight, on libuv's
- * pool), then written while the next one fills. Returns the bytes copied.
+ * Copies `runs`, one after the other, to `fh` from `position`; returns the
+ * bytes copied. With the addon, through copyRunsInKernel; without it, each
+ * output buffer is filled by reads straight into it (several in flight, on
+ * libuv's pool), then written while the next one fills.
  */
 export async function copyRuns(fh: FileHandle, files: PartFiles, runs: Iterable<PartRun>, position: number, bufferBytes: number): Promise<number> {
   const kernelCopy = nativeAddon()?.copyFileRange;
@@ -100,9 +106,7 @@ export async function copyRuns(fh: FileHandle, files: PartFiles, runs: Iterable<
     for (const { run, offset } of starts) {
       if (offset + 4 > used) continue; // a leader cut by the buffer's end: the next run's is checked
       const leader = dv.getUint32(offset, true);
-      if (leader !== run.firstCount) {
-        throw new FormatError(`${run.part.path}: the tile at byte ${run.at} has size leader ${leader}, the part's index says ${run.firstCount} (a corrupt part)`, run.part.path);
-      }
+      if (leader !== run.firstCount) throw leaderError(run, leader);
     }
     starts = [];
     await files.closeRetired();
@@ -149,9 +153,8 @@ async function copyRunsInKernel(fh: FileHandle, files: PartFiles, runs: Iterable
       inFlight.push((await limiter.start(async () => {
         const src = await part;
         await copy(src.fd, run.at, fh.fd, to, run.length, run.length >= 4 ? run.firstCount : -1).catch((err: Error) => {
-          if (/^size leader (\d+)/.test(err.message)) {
-            throw new FormatError(`${run.part.path}: the tile at byte ${run.at} has size leader ${/^size leader (\d+)/.exec(err.message)![1]}, the part's index says ${run.firstCount} (a corrupt part)`, run.part.path);
-          }
+          const leader = /^size leader (\d+)/.exec(err.message);
+          if (leader) throw leaderError(run, leader[1]);
           throw new FormatError(`${run.part.path}: copying bytes ${run.at}-${run.at + run.length} into the assembled COG failed: ${err.message}`, run.part.path);
         });
       })).result);
