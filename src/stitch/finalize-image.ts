@@ -295,19 +295,22 @@ export async function writeStitchedAsset(stitcher: Stitcher, fpath: string, opts
 
 /** The writer options of the asset COG (or of a region's part of it). */
 export function cogOptionsFor(opts: Pick<WriteAssetOptions, 'compress' | 'blocksize' | 'overviews' | 'epsg' | 'transform'>, quantization: Quantization | null): WriteCogOptions {
-  const options: WriteCogOptions = {
-    compress: opts.compress,
-    blocksize: opts.blocksize,
-    nodata: quantization ? quantization.nodata ?? null : NaN,
-    metadata: { quantization: pythonRepr(quantization) },
-    // GDAL-based tools read model units; kwcoco reads raw samples and dequantizes from the manifest
-    bandScale: quantization ? gdalScaleOffset(quantization) : null,
-    overviewResample: 'nearest',
-  };
+  const options: WriteCogOptions = withQuantization({ compress: opts.compress, blocksize: opts.blocksize, overviewResample: 'nearest' }, quantization);
   if (opts.overviews) options.overviews = opts.overviews;
   if (opts.epsg !== undefined) options.epsg = opts.epsg;
   if (opts.transform) options.transform = opts.transform;
   return options;
+}
+
+/** `options` with the fields a quantization decides (nodata, the quantization in GDAL metadata, GDAL's scale and offset) set for `quantization`. */
+export function withQuantization(options: WriteCogOptions, quantization: Quantization | null): WriteCogOptions {
+  return {
+    ...options,
+    nodata: quantization ? quantization.nodata ?? null : NaN,
+    metadata: { quantization: pythonRepr(quantization) },
+    // GDAL-based tools read model units; kwcoco reads raw samples and dequantizes from the manifest
+    bandScale: quantization ? gdalScaleOffset(quantization) : null,
+  };
 }
 
 /** Phase 1 of a two-phase region: the finalized floats to a file, the range and coverage reported. */

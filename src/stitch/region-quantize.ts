@@ -11,9 +11,9 @@ import { writeCogPart } from '../io/cog/region-part.ts';
 import type { BlockSource } from '../io/cog/options.ts';
 import type { Raster } from '../array/raster.ts';
 import { slice } from '../array/slices.ts';
-import { gdalScaleOffset, type Quantization } from '../coco/quantization.ts';
+import type { Quantization } from '../coco/quantization.ts';
 import { StitchError } from './errors.ts';
-import { pythonRepr, quantizationOf } from './finalize-image.ts';
+import { quantizationOf, withQuantization } from './finalize-image.ts';
 import { quantizeBlock } from './quantize.ts';
 import { cogOptionsFromJson, cogOptionsToJson, type RegionReport } from './region-parts.ts';
 
@@ -32,10 +32,7 @@ export function imageQuantization(reports: readonly RegionReport[], label: strin
 
 /** The region's report once its part is written with `quantization`: the COG options complete. */
 export function quantizedReport(report: RegionReport, quantization: Quantization): RegionReport {
-  const options = cogOptionsFromJson(report.cog.options);
-  options.nodata = quantization.nodata ?? null;
-  options.metadata = { quantization: pythonRepr(quantization) };
-  options.bandScale = gdalScaleOffset(quantization);
+  const options = withQuantization(cogOptionsFromJson(report.cog.options), quantization);
   const { floats: _, ...rest } = report;
   return { ...rest, cog: { ...report.cog, options: cogOptionsToJson(options) } };
 }
