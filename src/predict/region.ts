@@ -55,7 +55,7 @@ export function assetRegionOf(r: PredictRegion, assetDsize: readonly [number, nu
   return { x: r.x, y: r.y, width: Math.min(r.size, W - r.x), height: Math.min(r.size, H - r.y), size: r.size };
 }
 
-/** The output (asset) pixels a window of canvas rows/cols lands on, as the stitch stage places it: [r0, r1), [c0, c1). */
+/** The output (asset) pixels a window of canvas rows/cols lands on (the stitch stage places it with this): [r0, r1), [c0, c1). */
 export function windowOnAsset(rows: readonly [number, number], cols: readonly [number, number], outputScale: number): [number, number, number, number] {
   const r0 = Math.round(rows[0] * outputScale);
   const c0 = Math.round(cols[0] * outputScale);

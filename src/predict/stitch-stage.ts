@@ -17,6 +17,7 @@ import { CocoStitchingManager } from '../stitch/manager.ts';
 import type { CocoStitchingManagerOptions } from '../stitch/manager-options.ts';
 import type { BatchOutput } from './model-stage.ts';
 import { canvasBytes, imageLabel, type PlannedWindow } from './plan.ts';
+import { windowOnAsset } from './region.ts';
 
 /** What the model gave one image. */
 export interface OutputCounts {
@@ -90,11 +91,9 @@ export class StitchStage {
       if (!this.counts.has(gid)) this.#beginImage(w, c);
       this.#count(w, chw, oh * ow);
       const data = Raster.fromCHW(chw, [c, oh, ow]); // a new HWC copy
-      const r0 = Math.round(w.rows[0] * outputScale);
-      const c0 = Math.round(w.cols[0] * outputScale);
-      const eh = Math.round((w.rows[1] - w.rows[0]) * outputScale);
-      const ew = Math.round((w.cols[1] - w.cols[0]) * outputScale);
-      manager.accumulateImage(gid, [slice(r0, r0 + eh), slice(c0, c0 + ew)], data, {
+      // placed by the function region planning uses, so a region runs exactly the windows that land on it
+      const [r0, r1, c0, c1] = windowOnAsset(w.rows, w.cols, outputScale);
+      manager.accumulateImage(gid, [slice(r0, r1), slice(c0, c1)], data, {
         assetDsize: w.plan.assetDsize,
         scaleAssetFromStitchspace: inputScale * outputScale,
         downweightEdges: this.#opts.downweightEdges,
