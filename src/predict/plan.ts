@@ -12,7 +12,7 @@ import type { CocoDataset } from '../coco/dataset.ts';
 import { ChannelError, UnknownIdError } from '../coco/errors.ts';
 import { ValueError } from '../array/errors.ts';
 import type { Settings } from './options.ts';
-import { assetRegionOf, windowTouches, type AssetRegion } from './region.ts';
+import { assetRegionOf, startsTouching, type AssetRegion } from './region.ts';
 import { maxStride, WindowGrid } from './window-grid.ts';
 
 export interface ImagePlan {
@@ -29,8 +29,8 @@ export interface ImagePlan {
   region: AssetRegion | null;
   /** windows of the grid that are run (all of them, or those touching the region) */
   windows: number;
-  /** model output size relative to its input */
-  outputScale: number;
+  /** region predict: the grid's row and column start indexes whose windows touch the region; null: every window */
+  regionStarts: { rows: number[]; cols: number[] } | null;
   /** channels of --channels this image lacks (read as NaN bands) */
   missingChannels: string[];
 }
@@ -172,13 +172,12 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
     const step = (n: number, w: number) => Math.ceil((n - w) / maxStride(w, s.overlap)) + 2;
     checkAllocation((step(canvas[0], win[0]) + step(canvas[1], win[1])) * 8, `${label}: the window grid of --window ${s.window} over ${canvas[1]} x ${canvas[0]}`);
     const grid = new WindowGrid(canvas, win, s.overlap);
-    const plan: ImagePlan = { gid, space, canvas, assetDsize, grid, missingChannels, region, windows: grid.length, outputScale: s.outputScale };
-    if (region) {
-      let n = 0;
-      for (const [rows, cols] of grid) if (windowTouches(region, rows, cols, s.outputScale)) n++;
-      plan.windows = n;
-    }
-    return plan;
+    const regionStarts = region && {
+      rows: startsTouching(grid.rowStarts, grid.window[0], region.y, region.y + region.height, s.outputScale),
+      cols: startsTouching(grid.colStarts, grid.window[1], region.x, region.x + region.width, s.outputScale),
+    };
+    const windows = regionStarts ? regionStarts.rows.length * regionStarts.cols.length : grid.length;
+    return { gid, space, canvas, assetDsize, grid, missingChannels, region, windows, regionStarts };
   });
   return plans;
 }
@@ -186,10 +185,17 @@ export function planImages(dset: CocoDataset, s: Settings, opts: { memmap: boole
 /** The windows of every plan, one image after the other, made as they are asked for. */
 export function* plannedWindows(plans: readonly ImagePlan[]): Generator<PlannedWindow> {
   for (const plan of plans) {
-    let index = 0;
-    for (const [rows, cols] of plan.grid) {
-      if (plan.region && !windowTouches(plan.region, rows, cols, plan.outputScale)) { index++; continue; }
-      yield { plan, index: index++, rows, cols };
+    if (!plan.regionStarts) {
+      let index = 0;
+      for (const [rows, cols] of plan.grid) yield { plan, index: index++, rows, cols };
+      continue;
+    }
+    const { rowStarts, colStarts, window: [h, w] } = plan.grid;
+    for (const ri of plan.regionStarts.rows) {
+      for (const ci of plan.regionStarts.cols) {
+        const r = rowStarts[ri], c = colStarts[ci];
+        yield { plan, index: ri * colStarts.length + ci, rows: [r, r + h], cols: [c, c + w] };
+      }
     }
   }
 }

@@ -55,15 +55,28 @@ export function assetRegionOf(r: PredictRegion, assetDsize: readonly [number, nu
   return { x: r.x, y: r.y, width: Math.min(r.size, W - r.x), height: Math.min(r.size, H - r.y), size: r.size };
 }
 
-/** The output (asset) pixels a window of canvas rows/cols lands on (the stitch stage places it with this): [r0, r1), [c0, c1). */
-export function windowOnAsset(rows: readonly [number, number], cols: readonly [number, number], outputScale: number): [number, number, number, number] {
-  const r0 = Math.round(rows[0] * outputScale);
-  const c0 = Math.round(cols[0] * outputScale);
-  return [r0, r0 + Math.round((rows[1] - rows[0]) * outputScale), c0, c0 + Math.round((cols[1] - cols[0]) * outputScale)];
+/** The output (asset) pixels [p0, p1) a window of canvas [start, stop) lands on along one axis. */
+function spanOnAsset(start: number, stop: number, outputScale: number): [number, number] {
+  const p0 = Math.round(start * outputScale);
+  return [p0, p0 + Math.round((stop - start) * outputScale)];
 }
 
-/** Whether a window's output touches the region. */
-export function windowTouches(region: AssetRegion, rows: readonly [number, number], cols: readonly [number, number], outputScale: number): boolean {
-  const [r0, r1, c0, c1] = windowOnAsset(rows, cols, outputScale);
-  return r0 < region.y + region.height && r1 > region.y && c0 < region.x + region.width && c1 > region.x;
+/** The output (asset) pixels a window of canvas rows/cols lands on (the stitch stage places it with this): [r0, r1), [c0, c1). */
+export function windowOnAsset(rows: readonly [number, number], cols: readonly [number, number], outputScale: number): [number, number, number, number] {
+  return [...spanOnAsset(rows[0], rows[1], outputScale), ...spanOnAsset(cols[0], cols[1], outputScale)];
+}
+
+/**
+ * Which windows of one axis touch output pixels [lo, hi): the indexes of
+ * `starts` whose windows of `size` land there. A window touches a region
+ * exactly when it does on both axes, so a region's windows are these rows
+ * times these columns, found without walking the whole grid.
+ */
+export function startsTouching(starts: readonly number[], size: number, lo: number, hi: number, outputScale: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < starts.length; i++) {
+    const [p0, p1] = spanOnAsset(starts[i], starts[i] + size, outputScale);
+    if (p0 < hi && p1 > lo) out.push(i);
+  }
+  return out;
 }
