@@ -14,6 +14,7 @@
  * architectures).
  */
 #include "accumulate.h"
+#include "typed-array-arg.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -151,18 +152,7 @@ static const char *kernel_name = "plain";
 
 /* A Float32Array argument: its data and length; false (after throwing) otherwise. */
 static bool f32_array(napi_env env, napi_value v, const char *what, float **data, size_t *len) {
-  napi_typedarray_type type;
-  bool is_ta = false;
-  void *p;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok || type != napi_float32_array) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s must be a Float32Array", what);
-    napi_throw_type_error(env, NULL, msg);
-    return false;
-  }
-  *data = p;
-  return true;
+  return typed_array_arg(env, v, napi_float32_array, what, "Float32Array", (void **)data, len);
 }
 
 /* Integer arguments argv[from..from+n) into out; false (after throwing) unless all are integers in [-1, 2^53). */

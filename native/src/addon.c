@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include "accumulate.h"
 #include "copy-range.h"
+#include "typed-array-arg.h"
 
 #define MAX_LEVEL 12
 #define JOB_ERROR_BYTES 240
@@ -436,18 +437,7 @@ static void complete(napi_env env, napi_status status, void *data) {
 
 /* The bytes of a Uint8Array argument; false (with a TypeError thrown) for anything else. */
 static bool get_bytes(napi_env env, napi_value value, const char *what, uint8_t **ptr, size_t *length) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  void *data = NULL;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, value, &type, length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-    char msg[64];
-    snprintf(msg, sizeof msg, "%s must be a Uint8Array", what);
-    napi_throw_type_error(env, NULL, msg);
-    return false;
-  }
-  *ptr = data;
-  return true;
+  return typed_array_arg(env, value, napi_uint8_array, what, "Uint8Array", (void **)ptr, length);
 }
 
 /* Reads (input, number[, output]) arguments into a new Job and queues it. */
