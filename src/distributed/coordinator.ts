@@ -275,11 +275,15 @@ export async function predictDistributed(opts: PredictDistributedOptions, conn: 
     let lastReconcile = -Infinity;
     // two-phase regions: once every region of an image reported its range, phase 2 jobs quantize them with the image's
     const phase1 = jobs.filter((j) => j.data.region);
+    const phase1ByImage = new Map<number, PlannedJob[]>();
+    for (const j of phase1) {
+      const list = phase1ByImage.get(j.data.imageIds[0]);
+      if (list) list.push(j);
+      else phase1ByImage.set(j.data.imageIds[0], [j]);
+    }
     const phase2 = new Map<number, { quantization: Quantization; byPhase1: Map<string, PlannedJob> }>();
     const advance = async () => {
-      const byImage = new Map<number, PlannedJob[]>();
-      for (const j of phase1) byImage.set(j.data.imageIds[0], [...(byImage.get(j.data.imageIds[0]) ?? []), j]);
-      for (const [gid, list] of byImage) {
+      for (const [gid, list] of phase1ByImage) {
         if (phase2.has(gid) || !list.every((j) => results.has(j.id))) continue;
         const reports = list.map((j) => results.get(j.id)!.region!);
         if (!reports.every((r) => r.floats)) continue; // one phase: the parts are written
