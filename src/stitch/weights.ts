@@ -49,24 +49,13 @@ export function dilationSize(n: number): number {
   return k;
 }
 
-/**
- * Max filter of width k (odd, centred) along rows of `a` (h x w, row-major) when
- * `alongX`, else along columns. Outside the image is ignored (OpenCV's dilate
- * border, scipy grey_dilation's behaviour for a flat structuring element).
- */
-function maxFilter1d(a: Float64Array, h: number, w: number, k: number, alongX: boolean): Float64Array {
-  const out = new Float64Array(a.length);
-  const r = (k - 1) >> 1;
-  const n = alongX ? w : h, lines = alongX ? h : w;
-  const stride = alongX ? 1 : w, lineStep = alongX ? w : 1;
-  for (let l = 0; l < lines; l++) {
-    const base = l * lineStep;
-    for (let i = 0; i < n; i++) {
-      const lo = Math.max(0, i - r), hi = Math.min(n - 1, i + r);
-      let m = -Infinity;
-      for (let j = lo; j <= hi; j++) { const v = a[base + j * stride]; if (v > m) m = v; }
-      out[base + i * stride] = m;
-    }
+/** Max filter of width k (odd, centred) of `a`; outside is ignored (OpenCV's dilate border). */
+function maxFilter1d(a: Float64Array, k: number): Float64Array {
+  const n = a.length, r = (k - 1) >> 1, out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let m = -Infinity;
+    for (let j = Math.max(0, i - r), hi = Math.min(n - 1, i + r); j <= hi; j++) if (a[j] > m) m = a[j];
+    out[i] = m;
   }
   return out;
 }
@@ -75,21 +64,24 @@ function maxFilter1d(a: Float64Array, h: number, w: number, k: number, alongX: b
 export function computeUpweightCenterMask(shape: readonly [number, number]): Raster<Float32Array> {
   const [h, w] = checkShape2(shape);
   const gy = gaussianKernel1d(h), gx = gaussianKernel1d(w);
-  const g = new Float64Array(h * w);
-  let mx = 0;
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const v = gy[y] * gx[x];
-    g[y * w + x] = v;
-    if (v > mx) mx = v;
+  // The original dilates (gy[y] * gx[x]) / max with a rectangle. Every factor is positive and
+  // rounding is monotonic, so the max of the rounded products over a rectangle is the rounded
+  // product of the 1-D maxima: the same doubles, from two 1-D filters instead of a 2-D one.
+  // The original builds the rectangle with cv2.getStructuringElement(rect, (size from h, size
+  // from w)), and OpenCV reads that pair as (width, height): the size from the height spans x
+  // and the one from the width spans y (measured with OpenCV 4.6; it only matters when the two
+  // sizes differ).
+  const dy = maxFilter1d(gy, dilationSize(w)), dx = maxFilter1d(gx, dilationSize(h));
+  let my = 0, mx = 0;
+  for (let y = 0; y < h; y++) if (gy[y] > my) my = gy[y];
+  for (let x = 0; x < w; x++) if (gx[x] > mx) mx = gx[x];
+  const top = my * mx, out = new Float32Array(h * w);
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      const d = (dy[y] * dx[x]) / top;
+      out[i] = d < 0.001 ? 0.001 : d;
+    }
   }
-  for (let i = 0; i < g.length; i++) g[i] /= mx;
-  // A rectangle is separable: dilate along x, then along y. The original builds the rectangle
-  // with cv2.getStructuringElement(rect, (size from h, size from w)), and OpenCV reads that
-  // pair as (width, height): the size from the height spans x and the one from the width
-  // spans y (measured with OpenCV 4.6; it only matters when the two sizes differ).
-  const d = maxFilter1d(maxFilter1d(g, h, w, dilationSize(h), true), h, w, dilationSize(w), false);
-  const out = new Float32Array(h * w);
-  for (let i = 0; i < d.length; i++) out[i] = d[i] < 0.001 ? 0.001 : d[i];
   return new Raster(out, [h, w, 1]);
 }
 

@@ -92,6 +92,31 @@ test('property: symmetric, in [0.001, 1], max exactly 1', () => {
   }), { numRuns: 60 });
 });
 
+/** The original's recipe literally: the 2-D Gaussian over its max, then a 2-D rectangle max filter, then the floor. */
+function maskByRecipe(h: number, w: number): Float32Array {
+  const gy = gaussianKernel1d(h), gx = gaussianKernel1d(w), g = new Float64Array(h * w);
+  let mx = 0;
+  for (let i = 0; i < h * w; i++) mx = Math.max(mx, (g[i] = gy[Math.floor(i / w)] * gx[i % w]));
+  for (let i = 0; i < h * w; i++) g[i] /= mx;
+  // the rectangle is (size from h) wide and (size from w) tall, as OpenCV reads the original's pair
+  const rx = (dilationSize(h) - 1) / 2, ry = (dilationSize(w) - 1) / 2, out = new Float32Array(h * w);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    let m = -Infinity;
+    for (let yy = Math.max(0, y - ry); yy <= Math.min(h - 1, y + ry); yy++) {
+      for (let xx = Math.max(0, x - rx); xx <= Math.min(w - 1, x + rx); xx++) m = Math.max(m, g[yy * w + xx]);
+    }
+    out[y * w + x] = Math.max(m, 0.001);
+  }
+  return out;
+}
+
+test('property: equal bit for bit to the recipe with a 2-D max filter (the mask is computed from 1-D maxima)', () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 90 }), fc.integer({ min: 1, max: 90 }), (h, w) => {
+    assert.deepEqual(computeUpweightCenterMask([h, w]).data, maskByRecipe(h, w));
+  }), { numRuns: 80 });
+  for (const [h, w] of [[256, 256], [200, 37], [1, 300]]) assert.deepEqual(computeUpweightCenterMask([h, w]).data, maskByRecipe(h, w));
+});
+
 test('agreeShapes: crop the larger by at most 1 pixel; larger differences name both shapes', () => {
   assert.deepEqual(agreeShapes([10, 20, 3], [10, 20]), [10, 20]);
   assert.deepEqual(agreeShapes([11, 20, 3], [10, 21]), [10, 20]);
