@@ -24,7 +24,7 @@ import { instantiateKernels, type Kernels, Wasm, type WasmMemory } from './wasm-
 
 const PAGE = 65536;
 /** Memory above the last slot faulted in ahead on the pool, and the size of one request (huge pages: 2 MiB). */
-const PREFAULT_AHEAD = 6 * 2 ** 20;
+const PREFAULT_AHEAD = 16 * 2 ** 20;
 const PREFAULT_CHUNK = 2 * 2 ** 20;
 /** Largest arena (bytes): addresses stay below 2^31. */
 export const ARENA_MAX = 2 ** 31 - PAGE;
@@ -32,9 +32,11 @@ export const ARENA_MAX = 2 ** 31 - PAGE;
 /**
  * Memories of disposed stitchers, kept for the next ones (their pages are already faulted in, so a
  * manager stitching image after image skips the kernel's page zeroing). At most {@link POOL_MAX_BYTES}
- * are kept; {@link releasePooledMemory} drops them.
+ * of faulted-in pages are kept; {@link releasePooledMemory} drops them. Each remembers how far it may
+ * hold old data (`dirty`) and how far it is faulted in (`touched`).
  */
-const pool: WasmMemory[] = [];
+interface Pooled { memory: WasmMemory; dirty: number; touched: number }
+const pool: Pooled[] = [];
 let pooledBytes = 0;
 /** Largest total size of idle memories kept for reuse. */
 export const POOL_MAX_BYTES = 512 * 2 ** 20;
@@ -45,11 +47,12 @@ export function releasePooledMemory(): void {
   pooledBytes = 0;
 }
 
-function recycle(m: WasmMemory): void {
-  const n = m.buffer.byteLength;
-  if (pooledBytes + n > POOL_MAX_BYTES) return;
-  pool.push(m);
-  pooledBytes += n;
+/** Keeps `a`'s memory for the next arena when the pool has room for the pages it faulted in. */
+function recycle(a: Arena): void {
+  const touched = a.touchedEnd;
+  if (pooledBytes + touched > POOL_MAX_BYTES) return;
+  pool.push({ memory: a.memory, dirty: a.dirtyEnd, touched });
+  pooledBytes += touched;
 }
 
 /** One WebAssembly memory with its kernels: scratch at [0, reserve), slots from `reserve` upward. */
@@ -73,23 +76,33 @@ export class Arena {
     this.#reserve = (reserve + 4095) & ~4095;
     this.top = this.#reserve;
     const reused = pool.pop();
-    if (reused) pooledBytes -= reused.buffer.byteLength;
-    // slots start above the scratch, so in a new memory they are all zero
-    this.#dirtyEnd = reused ? reused.buffer.byteLength : this.#reserve;
-    this.memory = reused ?? new Wasm.Memory({ initial: 1, maximum: ARENA_MAX / PAGE });
+    if (reused) pooledBytes -= reused.touched;
+    // slots start above the scratch, so in a new memory they are all zero; a reused one was
+    // written below its last user's top only, and faulted in up to what that user's look-ahead reached
+    this.#dirtyEnd = reused ? Math.max(reused.dirty, this.#reserve) : this.#reserve;
+    this.#aheadEnd = reused ? reused.touched : 0;
+    this.memory = reused?.memory ?? new Wasm.Memory({ initial: 1, maximum: ARENA_MAX / PAGE });
     const k = instantiateKernels(this.memory, dtype);
     if (!k) throw new StitchError('this JavaScript runtime has no WebAssembly SIMD (needed by Stitcher); use Node.js >= 20');
     this.k = k;
     this.#F = dtype === 'float64' ? Float64Array : Float32Array;
     this.ensure(this.#reserve);
   }
-  /** Make the memory at least `bytes` long. */
-  ensure(bytes: number): void {
+  /** Bytes of the memory that may hold data: this arena's slots, or an earlier user's. */
+  get dirtyEnd(): number { return Math.max(this.top, this.#dirtyEnd); }
+  /** Bytes of the memory that may be resident: written, or faulted in ahead. */
+  get touchedEnd(): number { return Math.max(this.dirtyEnd, this.#aheadEnd); }
+  /**
+   * Make the memory at least `bytes` long; when it must grow, to `room` bytes if more (the
+   * most the store's blocks can still take: untouched pages cost no RSS, and every grow makes
+   * V8 count more external memory, which starts a full garbage collection).
+   */
+  ensure(bytes: number, room = 0): void {
     if (bytes > ARENA_MAX) throw new StitchError(`stitcher scratch of ${bytes} bytes exceeds the ${ARENA_MAX}-byte arena limit`);
     const have = this.memory.buffer.byteLength;
     if (bytes > have) {
-      // grow geometrically (untouched pages cost no RSS), at least what is needed
-      const want = Math.min(ARENA_MAX, Math.max(bytes, have + Math.min(have / 4, 256 * 2 ** 20), 16 * 2 ** 20));
+      // grow geometrically, at least what is needed
+      const want = Math.min(ARENA_MAX, Math.max(bytes, room, have + Math.min(have / 4, 256 * 2 ** 20), 16 * 2 ** 20));
       this.memory.grow(Math.ceil((want - have) / PAGE));
       if (this.#huge) nativeAddon()?.adviseHugePages?.(this.memory.buffer, have, this.memory.buffer.byteLength - have);
     }
@@ -113,28 +126,30 @@ export class Arena {
    * faulted in for writing (the kernels' load-then-store would take a read
    * fault, then a write fault), at a fraction of the cost of writing every
    * byte; its last `lazyTail` bytes are left alone (a weight plane that may
-   * never be used costs no memory until it is).
+   * never be used costs no memory until it is). `room`: where the slots the
+   * store may still need end (the look-ahead stops there).
    */
-  zeroNewSlot(off: number, bytes: number, lazyTail = 0): void {
+  zeroNewSlot(off: number, bytes: number, lazyTail = 0, room = Infinity): void {
     const u8 = new Uint8Array(this.memory.buffer, off, bytes);
     const dirty = Math.min(bytes, Math.max(0, this.#dirtyEnd - off));
     if (dirty > 0) u8.fill(0, 0, dirty);
     const touch = bytes - lazyTail, from = dirty === 0 ? 0 : (dirty + 4095) & ~4095;
     if (from < touch) this.prefault(off + from, touch - from);
-    if (this.#huge) this.#prefaultAhead(off + bytes);
+    if (this.#huge) this.#prefaultAhead(off + bytes, room);
   }
   /**
    * Has the pool fault in the memory up to PREFAULT_AHEAD bytes above `end` (where the next
    * slots go), PREFAULT_CHUNK at a time, while this thread accumulates: backing fresh memory
    * is most of a first accumulate's time on this project's VM, and the other core is often
-   * idle. Only for huge-page arenas, whose pages commit lazy tails anyway, so it costs at most
-   * PREFAULT_AHEAD bytes that may never be used. Requests go out without waiting for the
-   * ones before (a window loop may never yield to the event loop).
+   * idle. Only for huge-page arenas, whose pages commit lazy tails anyway. It stops at `room`,
+   * so a canvas whose blocks all get used faults in nothing it does not use, and a sparse one
+   * at most PREFAULT_AHEAD bytes. Requests go out without waiting for the ones before (a
+   * window loop may never yield to the event loop).
    */
-  #prefaultAhead(end: number): void {
+  #prefaultAhead(end: number, room: number): void {
     const lib = nativeAddon();
     if (!lib?.prefaultAsync) return;
-    const limit = Math.min(this.memory.buffer.byteLength, end + PREFAULT_AHEAD);
+    const limit = Math.min(this.memory.buffer.byteLength, end + PREFAULT_AHEAD, room);
     let from = Math.max(end, this.#aheadEnd, this.#dirtyEnd);
     while (limit - from >= PREFAULT_CHUNK) {
       lib.prefaultAsync(this.memory.buffer, from, PREFAULT_CHUNK).catch(() => {});
@@ -234,6 +249,8 @@ export interface BlockStoreOptions {
   arenaBytes?: number;
   /** Bytes at the end of each slot that a new slot need not fault in (they are zero until written). */
   lazyTailBytes?: number;
+  /** Most blocks the store will be asked for (a canvas's blocks): bounds how far memory is grown and faulted in ahead. */
+  maxBlocks?: number;
 }
 
 /** Lazily allocated blocks by integer key, in WebAssembly arenas; optional file backing with an LRU cache. */
@@ -255,6 +272,9 @@ export class BlockStore {
   /** blocks with one weight plane per band */
   readonly #wide = new Set<number>();
   readonly #maxResident: number;
+  /** Most narrow slots the store can need (blocks it may hold at once), and those taken from arena tops so far. */
+  readonly #maxSlots: number;
+  #newSlots = 0;
   readonly #arenaBytes: number;
   readonly #reserve: number;
   #fd = -1;
@@ -291,6 +311,7 @@ export class BlockStore {
     } else {
       this.#maxResident = Infinity;
     }
+    this.#maxSlots = Math.min(opts.maxBlocks ?? Infinity, this.#maxResident);
   }
 
   /** Path of the backing file (memmap mode) or null. */
@@ -392,9 +413,12 @@ export class BlockStore {
     const bytes = wide ? this.wideBytes : this.slotBytes;
     const a = this.#arenaWithRoom(bytes);
     const off = a.top;
-    a.ensure(off + bytes);
+    if (!wide) this.#newSlots++;
+    // where the slots the store may still need end in this arena
+    const room = Math.min(this.#arenaBytes, off + bytes + Math.max(0, this.#maxSlots - this.#newSlots) * this.slotBytes);
+    a.ensure(off + bytes, room);
     a.top = off + bytes;
-    a.zeroNewSlot(off, bytes, wide ? 0 : this.lazyTailBytes);
+    a.zeroNewSlot(off, bytes, wide ? 0 : this.lazyTailBytes, room);
     return { arena: a, off, dirty: true, wide };
   }
 
@@ -445,7 +469,7 @@ export class BlockStore {
     this.#filePos.clear();
     this.#wideOnDisk.clear();
     this.#wide.clear();
-    for (const a of this.arenas) recycle(a.memory);
+    for (const a of this.arenas) recycle(a);
     this.arenas.length = 0;
     if (this.#fd >= 0) { try { closeSync(this.#fd); } catch { /* already closed */ } this.#fd = -1; }
     if (this.#dir) {

@@ -175,7 +175,7 @@ export class Stitcher {
       memmap: opts.memmap, cacheBytes: opts.cacheBytes,
       // add() copies one block row of the (clipped) patch and its weights at a time (in column chunks past the cap)
       scratchBytes: Math.min(bs * shape[1] * (C + 1) * this.#E + 32, SCRATCH_CAP), arenaBytes: opts.arenaBytes,
-      lazyTailBytes: bs * bs * this.#E,
+      lazyTailBytes: bs * bs * this.#E, maxBlocks: Math.ceil(shape[0] / bs) * this.#nbx,
     });
   }
 

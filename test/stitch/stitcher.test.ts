@@ -315,6 +315,27 @@ test('block memory of a disposed stitcher is reused by the next one without leak
   }
 });
 
+test('block memory reused twice stays dirty where its first user wrote, though the second used less of it', () => {
+  Stitcher.releasePooledMemory();
+  const a = new Stitcher([256, 256, 2], { blocksize: 32 });
+  a.add([slice(0, 256), slice(0, 256)], Raster.full([256, 256, 2], 5), 3);
+  a.dispose();
+  const b = new Stitcher([256, 256, 2], { blocksize: 32 });
+  b.add([slice(0, 10), slice(0, 10)], Raster.full([10, 10, 2], 1));
+  b.dispose();
+  // one pixel in every block: c takes as many slots as a did, every other pixel must read as never added
+  const c = new Stitcher([256, 256, 2], { blocksize: 32 });
+  for (let y = 0; y < 256; y += 32) for (let x = 0; x < 256; x += 32) c.add([slice(y + 1, y + 2), slice(x + 2, x + 3)], Raster.full([1, 1, 2], 7), 2);
+  const out = c.finalize(), wt = c.weightRaster();
+  for (let y = 0; y < 256; y++) for (let x = 0; x < 256; x++) {
+    const hit = y % 32 === 1 && x % 32 === 2;
+    assert.equal(wt.get(y, x), hit ? 2 : 0, `weight at (${y}, ${x})`);
+    if (hit) assert.equal(out.get(y, x, 1), 7);
+    else assert.ok(Number.isNaN(out.get(y, x, 1)), `(${y}, ${x}): ${out.get(y, x, 1)}`);
+  }
+  c.dispose();
+});
+
 test('memmap: tiny cache forces eviction, file removed on dispose', async () => {
   const { readdirSync } = await import('node:fs');
   const { scratchDir } = await import('../helpers/scratch.ts');
