@@ -12,6 +12,7 @@ import { Raster } from '../array/raster.ts';
 import { slice } from '../array/slices.ts';
 import type { CocoDataset } from '../coco/dataset.ts';
 import { FusedChannelSpec } from '../coco/channel-spec.ts';
+import { nativeAddon } from '../io/native-addon.ts';
 import { StitchError } from '../stitch/errors.ts';
 import { CocoStitchingManager } from '../stitch/manager.ts';
 import type { CocoStitchingManagerOptions } from '../stitch/manager-options.ts';
@@ -120,7 +121,10 @@ export class StitchStage {
   #count(w: PlannedWindow, chw: Float32Array, plane: number): void {
     let nan = 0;
     let inf = 0;
-    for (let i = 0; i < chw.length; i++) {
+    // the addon's SIMD scan finds where counting starts (-1: nothing to count, the usual case)
+    const lib = nativeAddon();
+    const first = lib?.firstNonFinite && chw.length > 0 ? lib.firstNonFinite(chw, 0, 0, 1, chw.length) : 0;
+    for (let i = first < 0 ? chw.length : first; i < chw.length; i++) {
       const v = chw[i];
       if (v !== v) nan++;
       else if (v === Infinity || v === -Infinity) inf++;
