@@ -26,6 +26,8 @@ const PAGE = 65536;
 /** Memory above the last slot faulted in ahead on the pool, and the size of one request (huge pages: 2 MiB). */
 const PREFAULT_AHEAD = 16 * 2 ** 20;
 const PREFAULT_CHUNK = 2 * 2 ** 20;
+/** Most an arena's memory grows past what it needs now (when its canvas can take that much more). */
+const GROW_AHEAD = 512 * 2 ** 20;
 /** Largest arena (bytes): addresses stay below 2^31. */
 export const ARENA_MAX = 2 ** 31 - PAGE;
 
@@ -55,6 +57,15 @@ function recycle(a: Arena): void {
   pooledBytes += touched;
 }
 
+/** A new arena memory; V8 reserves ~10 GiB of address space for each, which a low `ulimit -v` refuses. */
+function newMemory(): WasmMemory {
+  try {
+    return new Wasm.Memory({ initial: 1, maximum: ARENA_MAX / PAGE });
+  } catch (e) {
+    throw new StitchError(`cannot reserve memory for the stitcher's blocks: ${(e as Error).message} (V8 reserves about 10 GiB of address space for each WebAssembly memory; is the process's address space limited, e.g. by ulimit -v?)`);
+  }
+}
+
 /** One WebAssembly memory with its kernels: scratch at [0, reserve), slots from `reserve` upward. */
 export class Arena {
   readonly memory: WasmMemory;
@@ -81,7 +92,7 @@ export class Arena {
     // written below its last user's top only, and faulted in up to what that user's look-ahead reached
     this.#dirtyEnd = reused ? Math.max(reused.dirty, this.#reserve) : this.#reserve;
     this.#aheadEnd = reused ? reused.touched : 0;
-    this.memory = reused?.memory ?? new Wasm.Memory({ initial: 1, maximum: ARENA_MAX / PAGE });
+    this.memory = reused?.memory ?? newMemory();
     const k = instantiateKernels(this.memory, dtype);
     if (!k) throw new StitchError('this JavaScript runtime has no WebAssembly SIMD (needed by Stitcher); use Node.js >= 20');
     this.k = k;
@@ -93,19 +104,27 @@ export class Arena {
   /** Bytes of the memory that may be resident: written, or faulted in ahead. */
   get touchedEnd(): number { return Math.max(this.dirtyEnd, this.#aheadEnd); }
   /**
-   * Make the memory at least `bytes` long; when it must grow, to `room` bytes if more (the
-   * most the store's blocks can still take: untouched pages cost no RSS, and every grow makes
-   * V8 count more external memory, which starts a full garbage collection).
+   * Make the memory at least `bytes` long; when it must grow, up to `room` bytes if more (the
+   * most the store's blocks can still take), at most GROW_AHEAD past `bytes`: untouched pages
+   * cost no RSS, and every grow makes V8 count more external memory, which starts a full
+   * garbage collection; the cap bounds what a strict-overcommit host charges for memory a
+   * sparse canvas never touches. When that larger grow is refused, only `bytes` is asked for.
    */
   ensure(bytes: number, room = 0): void {
     if (bytes > ARENA_MAX) throw new StitchError(`stitcher scratch of ${bytes} bytes exceeds the ${ARENA_MAX}-byte arena limit`);
     const have = this.memory.buffer.byteLength;
-    if (bytes > have) {
-      // grow geometrically, at least what is needed
-      const want = Math.min(ARENA_MAX, Math.max(bytes, room, have + Math.min(have / 4, 256 * 2 ** 20), 16 * 2 ** 20));
+    if (bytes <= have) return;
+    const want = Math.min(ARENA_MAX, Math.max(bytes, Math.min(room, bytes + GROW_AHEAD), have + Math.min(have / 4, 256 * 2 ** 20), 16 * 2 ** 20));
+    try {
       this.memory.grow(Math.ceil((want - have) / PAGE));
-      if (this.#huge) nativeAddon()?.adviseHugePages?.(this.memory.buffer, have, this.memory.buffer.byteLength - have);
+    } catch {
+      try {
+        this.memory.grow(Math.ceil((bytes - have) / PAGE));
+      } catch (e) {
+        throw new StitchError(`cannot grow the stitcher's block memory from ${have} to ${bytes} bytes: ${(e as Error).message} (the system refused it; memmap mode needs less)`);
+      }
     }
+    if (this.#huge) nativeAddon()?.adviseHugePages?.(this.memory.buffer, have, this.memory.buffer.byteLength - have);
   }
   /**
    * From now on, asks the kernel to back this memory with transparent huge pages (through the
