@@ -121,7 +121,7 @@ export class Arena {
       try {
         this.memory.grow(Math.ceil((bytes - have) / PAGE));
       } catch (e) {
-        throw new StitchError(`cannot grow the stitcher's block memory from ${have} to ${bytes} bytes: ${(e as Error).message} (the system refused it; memmap mode needs less)`);
+        throw new StitchError(`cannot grow the stitcher's block memory from ${have} to ${bytes} bytes: ${(e as Error).message} (memmap mode needs less memory)`);
       }
     }
     if (this.#huge) nativeAddon()?.adviseHugePages?.(this.memory.buffer, have, this.memory.buffer.byteLength - have);
