@@ -121,9 +121,10 @@ export class StitchStage {
   #count(w: PlannedWindow, chw: Float32Array, plane: number): void {
     let nan = 0;
     let inf = 0;
-    // the addon's SIMD scan finds where counting starts (-1: nothing to count, the usual case)
+    // the addon's SIMD scan finds where counting starts (-1: nothing to count, the usual case);
+    // without it, counting and the error's search start at 0
     const lib = nativeAddon();
-    const first = lib?.firstNonFinite && chw.length > 0 ? lib.firstNonFinite(chw, 0, 0, 1, chw.length) : 0;
+    const first = lib?.firstNonFinite ? lib.firstNonFinite(chw, 0, 0, 1, chw.length) : 0;
     for (let i = first < 0 ? chw.length : first; i < chw.length; i++) {
       const v = chw[i];
       if (v !== v) nan++;
@@ -134,7 +135,7 @@ export class StitchStage {
     counts.nan += nan;
     counts.inf += inf;
     const where = () => {
-      let i = 0;
+      let i = first;
       while (i < chw.length && Number.isFinite(chw[i])) i++;
       const band = Math.floor(i / plane);
       const p = i % plane;
